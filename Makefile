@@ -1,0 +1,60 @@
+# Passerelle — the two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+HOST   ?= 127.0.0.1
+FLASK  := $(BIN)/flask --app wsgi
+
+.PHONY: run test test-sqlite test-postgres install install-dev translations compile-translations lint browser-deps clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+compile-translations: install
+	$(BIN)/pybabel compile -d translations --statistics 2>&1 | grep -v "^compiling" || true
+
+## make translations: extract the strings and update the fr and en catalogues
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot --no-location --sort-output --project Passerelle .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/python scripts/i18n_check.py --fill-french
+	$(BIN)/pybabel compile -d translations
+
+## make run: set up, migrate, seed the demo once, print the logins, serve on $(PORT)
+run: install compile-translations
+	$(FLASK) db upgrade
+	$(FLASK) demo seed
+	@echo "Passerelle: http://$(HOST):$(PORT)/login"
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --worker-class gthread --workers 1 --threads 8 \
+		--access-logfile - --access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms' \
+		wsgi:app
+
+## make test: the suite on SQLite, then on $(TEST_DATABASE_URL) when it is set
+test: install-dev compile-translations
+	$(BIN)/python scripts/i18n_check.py
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$(TEST_DATABASE_URL)" ]; then $(MAKE) --no-print-directory test-postgres; \
+	else echo "TEST_DATABASE_URL is not set: PostgreSQL run skipped"; fi
+
+test-sqlite:
+	PASSERELLE_TEST_DATABASE= $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres:
+	PASSERELLE_TEST_DATABASE="$(TEST_DATABASE_URL)" $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check app tests config.py wsgi.py scripts
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

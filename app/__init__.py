@@ -1,0 +1,143 @@
+"""Passerelle: the application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, request
+
+from config import ConfigError, Settings, from_environment
+
+log = logging.getLogger(__name__)
+
+
+def _settings(config: Settings | dict | None) -> Settings:
+    if isinstance(config, Settings):
+        return config
+    settings = from_environment((config or {}).get("PASSERELLE_ENV"))
+    for key, value in (config or {}).items():
+        if hasattr(settings, key):
+            setattr(settings, key, value)
+        else:
+            settings.extra[key] = value
+    return settings
+
+
+def _secret_key(settings: Settings) -> str:
+    if settings.SECRET_KEY:
+        return settings.SECRET_KEY
+    if settings.PASSERELLE_ENV == "test":
+        return secrets.token_hex(32)
+    if settings.PASSERELLE_ENV != "development":
+        raise ConfigError("production refuses to start: missing SECRET_KEY")
+    path = Path(settings.PASSERELLE_INSTANCE_PATH) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        log.warning("Development SECRET_KEY generated at %s", path)
+    return path.read_text().strip()
+
+
+def create_app(config: Settings | dict | None = None) -> Flask:
+    """Build the application; ``config`` is a ``Settings``, a dict of overrides, or None for the
+    environment. Raises ``ConfigError`` (one line) when a required secret is missing."""
+    from app.core.crypto import KeyConfigurationError, load_key_ring
+
+    settings = _settings(config)
+    if not settings.SQLALCHEMY_DATABASE_URI:
+        raise ConfigError("no database: set DATABASE_URL")
+    Path(settings.PASSERELLE_INSTANCE_PATH).mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, instance_path=str(Path(settings.PASSERELLE_INSTANCE_PATH).resolve()))
+    app.config.from_mapping(settings.as_flask_config())
+    app.config["SECRET_KEY"] = _secret_key(settings)
+    try:
+        app.extensions["passerelle_keyring"] = load_key_ring(
+            settings.PASSERELLE_ENCRYPTION_KEYS,
+            settings.PASSERELLE_INDEX_KEY,
+            settings.PASSERELLE_KEY_FILE,
+            settings.PASSERELLE_INSTANCE_PATH,
+            allow_generate=settings.PASSERELLE_ENV == "development",
+        )
+    except KeyConfigurationError as exc:
+        raise ConfigError(str(exc)) from exc
+
+    _init_extensions(app)
+    _register_features(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from app.core import http
+    from app.core.access import guard
+    from app.core.db import render_item
+    from app.core.errors import register_error_handlers
+    from app.core.i18n import select_locale
+    from app.extensions import api, babel, csrf, db, login_manager, migrate
+
+    from app import models  # noqa: F401  (complete metadata)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+                     render_as_batch=True, compare_type=True, render_item=render_item)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+    api.init_app(app, spec_kwargs={
+        "info": {"description": "Passerelle JSON API: accueil, orientation, parcours, pilotage."},
+        "components": {"securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearerAuth": []}],
+    })
+    from app.core.i18n import fdate, fdatetime
+
+    app.jinja_env.filters["fdate"] = fdate
+    app.jinja_env.filters["fdatetime"] = fdatetime
+    register_error_handlers(app)  # after the API's own, so that ours answer
+    app.before_request(guard)
+    http.register(app)
+
+    @app.context_processor
+    def _template_globals():
+        from app.core import permissions
+        from app.core.enums import (DOMAIN_LABELS, ROLE_LABELS, SITE_KIND_LABELS,
+                                    STRUCTURE_KIND_LABELS)
+        from app.core.nav import nav_items
+        from flask_babel import get_locale
+        from flask_login import current_user
+
+        return {
+            "can": lambda name, obj=None: permissions.can(current_user, name, obj),
+            "ROLE_LABELS": ROLE_LABELS,
+            "DOMAIN_LABELS": DOMAIN_LABELS,
+            "current_locale": str(get_locale()),
+            "current_path": request.path,
+            "nav_items": nav_items,
+            "SITE_KIND_LABELS": SITE_KIND_LABELS,
+            "STRUCTURE_KIND_LABELS": STRUCTURE_KIND_LABELS,
+            "page_url": _page_url,
+        }
+
+
+def _page_url(number: int) -> str:
+    """The current page's address with another page number, other filters kept."""
+    from flask import url_for
+
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    return url_for(request.endpoint, **(request.view_args or {}), **args, page=number)
+
+
+def _register_features(app: Flask) -> None:
+    from app import admin, api as api_package, auth, charter, home
+
+    for feature in (auth, home, charter, admin):
+        feature.init_app(app)
+    api_package.init_app(app)
+    from app.commands import register_commands
+
+    register_commands(app)

@@ -1,0 +1,226 @@
+"""Administration pages. Load → check → act; the services own the change and its audit entry."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.admin.forms import (CharterForm, ResetPasswordForm, SiteForm, StructureForm,
+                             UserCreateForm, UserEditForm)
+from app.auth import services as accounts
+from app.auth.forms import ConfirmForm
+from app.auth.models import User
+from app.charter import services as charter
+from app.core.db import db
+from app.core.enums import Role
+from app.core.errors import ServiceError
+from app.core.forms import apply_errors
+from app.core.permissions import access
+from app.directory import services as directory
+from app.directory.models import Site, Structure
+
+bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates")
+PER_PAGE = 25
+
+
+def _save(form, action: Callable[[], object], message: str, target: str):
+    """Run a service on a valid form; on refusal, show its errors on the form."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        action()
+    except ServiceError as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        return None
+    flash(message, "success")
+    return redirect(target)
+
+
+# -- sites ------------------------------------------------------------------------------------
+@bp.route("/sites")
+@access("site.manage")
+def sites():
+    return render_template("admin/sites.html", sites=directory.list_sites(active_only=False),
+                           form=ConfirmForm())
+
+
+@bp.route("/sites/new", methods=["GET", "POST"])
+@access("site.manage")
+def new_site():
+    form = SiteForm()
+    done = _save(form, lambda: directory.create_site(form.data, actor=current_user),
+                 _("Le site a été créé."), url_for("admin.sites"))
+    return done or render_template("admin/site_form.html", form=form, site=None)
+
+
+@bp.route("/sites/<uuid:site_id>", methods=["GET", "POST"])
+@access("site.manage")
+def edit_site(site_id: uuid.UUID):
+    site = db.get_or_404(Site, site_id)
+    form = SiteForm(obj=site)
+    done = _save(form, lambda: directory.update_site(site, form.data, actor=current_user),
+                 _("Le site a été modifié."), url_for("admin.sites"))
+    return done or render_template("admin/site_form.html", form=form, site=site)
+
+
+@bp.route("/sites/<uuid:site_id>/active", methods=["POST"])
+@access("site.manage")
+def toggle_site(site_id: uuid.UUID):
+    site = db.get_or_404(Site, site_id)
+    if ConfirmForm().validate_on_submit():
+        directory.set_site_active(site, not site.active, actor=current_user)
+        flash(_("Le site est actif.") if site.active else _("Le site est désactivé."), "success")
+    return redirect(url_for("admin.sites"))
+
+
+# -- structures -------------------------------------------------------------------------------
+def _structure_data(form: StructureForm) -> dict:
+    data = dict(form.data)
+    data["territories"] = (form.territories.data or "").split(",")
+    return data
+
+
+@bp.route("/structures")
+@access("structure.manage")
+def structures():
+    return render_template("admin/structures.html",
+                           structures=directory.search_structures(active_only=False),
+                           form=ConfirmForm())
+
+
+@bp.route("/structures/new", methods=["GET", "POST"])
+@access("structure.manage")
+def new_structure():
+    form = StructureForm()
+    done = _save(form, lambda: directory.create_structure(_structure_data(form), actor=current_user),
+                 _("La structure a été créée."), url_for("admin.structures"))
+    return done or render_template("admin/structure_form.html", form=form, structure=None)
+
+
+@bp.route("/structures/<uuid:structure_id>", methods=["GET", "POST"])
+@access("structure.manage")
+def edit_structure(structure_id: uuid.UUID):
+    structure = db.get_or_404(Structure, structure_id)
+    form = StructureForm(obj=structure)
+    if request.method == "GET":
+        form.domains.data = list(structure.domains)
+        form.territories.data = ", ".join(structure.territories)
+    done = _save(form, lambda: directory.update_structure(structure, _structure_data(form),
+                                                          actor=current_user),
+                 _("La structure a été modifiée."), url_for("admin.structures"))
+    return done or render_template("admin/structure_form.html", form=form, structure=structure)
+
+
+@bp.route("/structures/<uuid:structure_id>/active", methods=["POST"])
+@access("structure.manage")
+def toggle_structure(structure_id: uuid.UUID):
+    structure = db.get_or_404(Structure, structure_id)
+    if ConfirmForm().validate_on_submit():
+        directory.set_structure_active(structure, not structure.active, actor=current_user)
+        flash(_("La structure est active.") if structure.active
+              else _("La structure est désactivée."), "success")
+    return redirect(url_for("admin.structures"))
+
+
+# -- users ------------------------------------------------------------------------------------
+def _attachment_choices(form: UserEditForm) -> None:
+    none = [("", _("— aucun —"))]
+    form.site.choices = none + [(str(s.id), s.name) for s in directory.list_sites()]
+    form.structure.choices = none + [
+        (str(s.id), s.name) for s in directory.search_structures()
+    ]
+
+
+def _user_data(form: UserEditForm) -> dict:
+    data = dict(form.data)
+    data["site"], data["structure"] = form.site.data or None, form.structure.data or None
+    return data
+
+
+@bp.route("/users")
+@access("user.manage")
+def users():
+    query = sa.select(User).order_by(User.display_name)
+    role = request.args.get("role", "")
+    if role in Role._value2member_map_:
+        query = query.where(User.role == role)
+    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    return render_template("admin/users.html", page=page, role=role, form=ConfirmForm())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@access("user.manage")
+def new_user():
+    form = UserCreateForm()
+    _attachment_choices(form)
+    done = _save(form, lambda: accounts.create_user(_user_data(form), actor=current_user),
+                 _("Le compte a été créé."), url_for("admin.users"))
+    return done or render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<uuid:user_id>", methods=["GET", "POST"])
+@access("user.manage")
+def edit_user(user_id: uuid.UUID):
+    user = db.get_or_404(User, user_id)
+    form = UserEditForm(obj=user)
+    _attachment_choices(form)
+    if request.method == "GET":
+        form.site.data = str(user.site_id) if user.site_id else ""
+        form.structure.data = str(user.structure_id) if user.structure_id else ""
+    done = _save(form, lambda: accounts.update_user(user, _user_data(form), actor=current_user),
+                 _("Le compte a été modifié."), url_for("admin.users"))
+    return done or render_template("admin/user_form.html", form=form, user=user,
+                                   confirm=ConfirmForm())
+
+
+@bp.route("/users/<uuid:user_id>/deactivate", methods=["POST"])
+@access("user.manage")
+def deactivate_user(user_id: uuid.UUID):
+    user = db.get_or_404(User, user_id)
+    if user.id == current_user.id:
+        flash(_("Vous ne pouvez pas désactiver votre propre compte."), "error")
+    elif ConfirmForm().validate_on_submit():
+        accounts.deactivate_user(user, actor=current_user)
+        flash(_("Le compte est désactivé : ses sessions et jetons sont fermés."), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<uuid:user_id>/reactivate", methods=["POST"])
+@access("user.manage")
+def reactivate_user(user_id: uuid.UUID):
+    user = db.get_or_404(User, user_id)
+    if ConfirmForm().validate_on_submit():
+        accounts.reactivate_user(user, actor=current_user)
+        flash(_("Le compte est réactivé."), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<uuid:user_id>/password", methods=["GET", "POST"])
+@access("user.manage")
+def reset_password(user_id: uuid.UUID):
+    user = db.get_or_404(User, user_id)
+    form = ResetPasswordForm()
+    done = _save(form, lambda: accounts.reset_password(user, form.password.data, actor=current_user),
+                 _("Le mot de passe provisoire est enregistré. Transmettez-le par un autre canal."),
+                 url_for("admin.users"))
+    return done or render_template("admin/reset_password.html", form=form, user=user)
+
+
+# -- charter ----------------------------------------------------------------------------------
+@bp.route("/charter", methods=["GET", "POST"], endpoint="charter")
+@access("charter.publish")
+def charter_page():
+    current = charter.current_version()
+    form = CharterForm()
+    if request.method == "GET" and current:
+        form.text.data = current.text
+    done = _save(form, lambda: charter.publish(form.text.data, actor=current_user),
+                 _("La nouvelle version de la charte est publiée : chaque utilisateur devra l'accepter à nouveau."),
+                 url_for("admin.charter"))
+    return done or render_template("admin/charter.html", form=form, current=current)

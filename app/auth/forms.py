@@ -1,0 +1,38 @@
+"""Login and account forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, SelectField
+from wtforms.validators import DataRequired, Length
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Adresse électronique"), validators=[DataRequired(), Length(max=254)],
+                       render_kw={"autocomplete": "username", "autofocus": True})
+    password = PasswordField(_l("Mot de passe"), validators=[DataRequired(), Length(max=256)],
+                             render_kw={"autocomplete": "current-password"})
+    next = HiddenField()
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(_l("Mot de passe actuel"), validators=[DataRequired()],
+                                     render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField(
+        _l("Nouveau mot de passe"), validators=[DataRequired()],
+        description=_l("Au moins 12 caractères. Une phrase de plusieurs mots est plus facile à retenir."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirm_password = PasswordField(_l("Confirmez le nouveau mot de passe"),
+                                     validators=[DataRequired()],
+                                     render_kw={"autocomplete": "new-password"})
+
+
+class LanguageForm(FlaskForm):
+    lang = SelectField(_l("Langue"), choices=[("fr", "Français"), ("en", "English")])
+    next = HiddenField()
+
+
+class ConfirmForm(FlaskForm):
+    """A form with nothing but its CSRF token, for actions behind a button."""

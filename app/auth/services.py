@@ -1,0 +1,266 @@
+"""Accounts: creation, authentication, passwords, deactivation, API tokens.
+
+Plain arguments in, rows and audit entries out; pages, API and commands call the same functions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from app.auth import throttle
+from app.auth.models import ApiToken, User
+from app.core import audit
+from app.core.crypto import new_secret_token, token_digest
+from app.core.db import db, utcnow
+from app.core.enums import Role
+from app.core.errors import TooManyRequests, Unauthenticated
+from app.core.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, needs_rehash, verify_password
+from app.core.validation import FieldErrors, clean_code, clean_email, clean_text
+from app.directory.services import find_site, find_structure
+
+
+def password_problems(password: Any) -> list[str]:
+    if not isinstance(password, str) or not password:
+        return [_("Le mot de passe est obligatoire.")]
+    problems = []
+    if len(password) < MIN_LENGTH:
+        problems.append(_("Le mot de passe doit compter au moins %(n)d caractères.", n=MIN_LENGTH))
+    if len(password) > MAX_LENGTH:
+        problems.append(_("Le mot de passe dépasse %(n)d caractères.", n=MAX_LENGTH))
+    return problems
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalars(
+        sa.select(User).where(User.email == (email or "").strip().lower())
+    ).first()
+
+
+def _attachment(errors: FieldErrors, role: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    """The site, structure and territory a role needs, checked."""
+    site_ref, structure_ref = data.get("site"), data.get("structure")
+    territory = clean_text(errors, "territory", data.get("territory"), max_length=100)
+    site = find_site(site_ref) if site_ref else None
+    structure = find_structure(structure_ref) if structure_ref else None
+    if site_ref and site is None:
+        errors.add("site", _("Site inconnu ou inactif."))
+    if structure_ref and structure is None:
+        errors.add("structure", _("Structure inconnue ou inactive."))
+    if role == Role.ACCUEIL and site is None and "site" not in errors.fields:
+        errors.add("site", _("Un agent d'accueil doit être rattaché à un site."))
+    if role == Role.PARTENAIRE and structure is None and "structure" not in errors.fields:
+        errors.add("structure", _("Un référent partenaire doit être rattaché à une structure."))
+    if (role == Role.REFERENT_PARCOURS and site is None and structure is None
+            and not {"site", "structure"} & errors.fields.keys()):
+        errors.add("site", _("Un référent de parcours doit être rattaché à un site ou à une structure."))
+    if role == Role.COORDINATEUR and not territory and "territory" not in errors.fields:
+        errors.add("territory", _("Un coordinateur doit être rattaché à un territoire."))
+    return {
+        "site_id": site.id if site and role in (Role.ACCUEIL, Role.REFERENT_PARCOURS) else None,
+        "structure_id": (structure.id if structure
+                         and role in (Role.PARTENAIRE, Role.REFERENT_PARCOURS) else None),
+        "territory": territory if role == Role.COORDINATEUR else (territory or None),
+    }
+
+
+def create_user(data: dict[str, Any], actor: Any = None) -> User:
+    """Create an account from ``email, role, password, display_name?, site?, structure?,
+    territory?``; ``site`` and ``structure`` are ids or exact names."""
+    errors = FieldErrors()
+    email = clean_email(errors, "email", data.get("email"))
+    role = clean_code(errors, "role", data.get("role"), [r.value for r in Role])
+    display_name = clean_text(errors, "display_name", data.get("display_name"), max_length=120)
+    for problem in password_problems(data.get("password")):
+        errors.add("password", problem)
+    attachment = _attachment(errors, role, data)
+    if email and find_user_by_email(email):
+        errors.add("email", _("Un compte existe déjà avec cette adresse."))
+    errors.raise_if_any()
+    user = User(
+        email=email,
+        role=role,
+        display_name=display_name or email.split("@")[0],
+        password_hash=hash_password(data["password"]),
+        **attachment,
+    )
+    db.session.add(user)
+    audit.record("user.create", actor=actor, object_type="user", object_id=user.id,
+                 details={"role": role})
+    return user
+
+
+def structure_referents(structure_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[User]]:
+    """The active partner referents of each structure."""
+    if not structure_ids:
+        return {}
+    found: dict[uuid.UUID, list[User]] = {}
+    for user in db.session.scalars(
+        sa.select(User).where(User.structure_id.in_(structure_ids), User.active.is_(True),
+                              User.role == Role.PARTENAIRE).order_by(User.display_name)
+    ):
+        found.setdefault(user.structure_id, []).append(user)
+    return found
+
+
+def update_user(user: User, data: dict[str, Any], actor: Any = None) -> User:
+    errors = FieldErrors()
+    display_name = clean_text(errors, "display_name", data.get("display_name"), required=True,
+                              max_length=120)
+    attachment = _attachment(errors, user.role, data)
+    errors.raise_if_any()
+    user.display_name = display_name
+    for key, value in attachment.items():
+        setattr(user, key, value)
+    audit.record("user.update", actor=actor, object_type="user", object_id=user.id)
+    return user
+
+
+def _revoke_everything(user: User) -> None:
+    """Sessions carry ``auth_version``; bumping it ends them. Tokens are revoked explicitly."""
+    user.auth_version += 1
+    now = utcnow()
+    db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def deactivate_user(user: User, actor: Any = None) -> User:
+    user.active = False
+    user.deactivated_at = utcnow()
+    _revoke_everything(user)
+    audit.record("user.deactivate", actor=actor, object_type="user", object_id=user.id)
+    return user
+
+
+def reactivate_user(user: User, actor: Any = None) -> User:
+    user.active = True
+    user.deactivated_at = None
+    audit.record("user.reactivate", actor=actor, object_type="user", object_id=user.id)
+    return user
+
+
+def reset_password(user: User, new_password: str, actor: Any = None) -> User:
+    """An administrator sets a temporary password; the user must change it at next login."""
+    errors = FieldErrors()
+    for problem in password_problems(new_password):
+        errors.add("password", problem)
+    errors.raise_if_any()
+    user.password_hash = hash_password(new_password)
+    user.must_change_password = True
+    _revoke_everything(user)
+    audit.record("user.password_reset", actor=actor, object_type="user", object_id=user.id)
+    return user
+
+
+def change_password(user: User, current: str, new: str, confirm: str | None = None) -> User:
+    errors = FieldErrors()
+    if not verify_password(user.password_hash, current or ""):
+        errors.add("current_password", _("Le mot de passe actuel est incorrect."))
+    for problem in password_problems(new):
+        errors.add("new_password", problem)
+    if confirm is not None and new != confirm:
+        errors.add("confirm_password", _("Les deux mots de passe ne correspondent pas."))
+    if isinstance(new, str) and new and new == current:
+        errors.add("new_password", _("Choisissez un mot de passe différent de l'actuel."))
+    errors.raise_if_any()
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    _revoke_everything(user)
+    audit.record("auth.password_change", actor=user, object_type="user", object_id=user.id)
+    return user
+
+
+def authenticate(email: str, password: str, ip: str | None, channel: str = "page") -> User:
+    """The user whose credentials these are, or ``Unauthenticated`` / ``TooManyRequests``.
+
+    Every attempt is recorded and audited; an account or address over its limit is refused
+    without the password being checked.
+    """
+    email = (email or "").strip().lower()[:254]
+    if throttle.is_throttled(email, ip):
+        throttle.record_attempt(email, ip, throttle.THROTTLED)
+        audit.record("auth.login_throttled", actor_kind="anonymous", details={"channel": channel})
+        raise TooManyRequests(_("Trop de tentatives de connexion : réessayez dans quelques minutes."))
+    user = find_user_by_email(email)
+    password_ok = verify_password(user.password_hash if user else None, password or "")
+    if user is None or not password_ok or not user.active:
+        throttle.record_attempt(email, ip, throttle.FAILURE, user.id if user else None)
+        audit.record(
+            "auth.login_failed",
+            actor_kind="anonymous",
+            object_type="user" if user else None,
+            object_id=user.id if user else None,
+            details={"channel": channel, "reason": "inactive" if user and password_ok
+                     else "credentials"},
+        )
+        raise Unauthenticated(_("Adresse électronique ou mot de passe incorrect."))
+    throttle.record_attempt(email, ip, throttle.SUCCESS, user.id)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    audit.record("auth.login", actor=user, object_type="user", object_id=user.id,
+                 details={"channel": channel})
+    return user
+
+
+# -- API tokens -------------------------------------------------------------------------------
+def issue_token(user: User) -> tuple[str, ApiToken]:
+    raw = new_secret_token()
+    token = ApiToken(
+        user_id=user.id,
+        token_hash=token_digest(raw),
+        auth_version=user.auth_version,
+        expires_at=utcnow() + timedelta(hours=current_app.config["PASSERELLE_TOKEN_HOURS"]),
+    )
+    db.session.add(token)
+    audit.record("auth.token_issued", actor=user, object_type="api_token", object_id=token.id)
+    return raw, token
+
+
+def user_for_token(raw: str | None) -> User | None:
+    """The active user of a valid, unexpired, unrevoked token; None otherwise."""
+    if not raw or len(raw) > 200:
+        return None
+    token = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.token_hash == token_digest(raw))
+    ).first()
+    now = utcnow()
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        return None
+    user = token.user
+    if not user.active or token.auth_version != user.auth_version:
+        return None
+    token.last_used_at = now
+    return user
+
+
+def revoke_token(raw: str, user: User) -> bool:
+    token = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.token_hash == token_digest(raw),
+                                  ApiToken.user_id == user.id)
+    ).first()
+    if token is None or token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    audit.record("auth.token_revoked", actor=user, object_type="api_token", object_id=token.id)
+    return True
+
+
+def load_session_user(session_id: str) -> User | None:
+    """Flask-Login's loader: ``<uuid>:<auth_version>``, only for an active account."""
+    user_id, _sep, version = (session_id or "").partition(":")
+    try:
+        user = db.session.get(User, uuid.UUID(user_id))
+    except ValueError:
+        return None
+    if user is None or not user.active or str(user.auth_version) != version:
+        return None
+    return user

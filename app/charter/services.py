@@ -1,0 +1,75 @@
+"""Publishing charter versions and recording acceptances."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from app.charter.models import CharterAcceptance, CharterVersion
+from app.core import audit
+from app.core.db import db
+from app.core.errors import Conflict
+from app.core.validation import FieldErrors, clean_text
+
+MAX_TEXT = 100_000
+
+
+def current_version() -> CharterVersion | None:
+    return db.session.scalars(
+        sa.select(CharterVersion).order_by(CharterVersion.version.desc()).limit(1)
+    ).first()
+
+
+def publish(text: Any, actor: Any = None) -> CharterVersion:
+    errors = FieldErrors()
+    cleaned = clean_text(errors, "text", text, required=True, max_length=MAX_TEXT, multiline=True)
+    errors.raise_if_any()
+    latest = current_version()
+    version = CharterVersion(
+        version=(latest.version + 1) if latest else 1,
+        text=cleaned,
+        published_by_id=getattr(actor, "id", None),
+    )
+    db.session.add(version)
+    audit.record("charter.publish", actor=actor, object_type="charter_version",
+                 object_id=version.id, details={"version": version.version})
+    return version
+
+
+def acceptance(user: Any, version: CharterVersion | None = None) -> CharterAcceptance | None:
+    version = version or current_version()
+    if version is None or user is None:
+        return None
+    return db.session.scalars(
+        sa.select(CharterAcceptance).where(
+            CharterAcceptance.user_id == user.id,
+            CharterAcceptance.charter_version_id == version.id,
+        )
+    ).first()
+
+
+def has_accepted_current(user: Any) -> bool:
+    """False when no charter exists: nobody touches personal data without one."""
+    return acceptance(user) is not None
+
+
+def accept(user: Any, version_number: Any) -> CharterAcceptance:
+    """Accept the current version; accepting it again is harmless, an old one is refused."""
+    current = current_version()
+    if current is None:
+        raise Conflict(_("Aucune charte n'est publiée."))
+    if version_number != current.version or isinstance(version_number, bool):
+        raise Conflict(
+            _("Seule la version en vigueur (%(v)d) de la charte peut être acceptée.",
+              v=current.version)
+        )
+    existing = acceptance(user, current)
+    if existing:
+        return existing
+    row = CharterAcceptance(user_id=user.id, charter_version_id=current.id)
+    db.session.add(row)
+    audit.record("charter.accept", actor=user, object_type="charter_version",
+                 object_id=current.id, details={"version": current.version})
+    return row

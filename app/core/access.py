@@ -1,0 +1,99 @@
+"""The request guard: deny by default.
+
+For every request, the endpoint's declared access (``@access("noun.verb")`` or ``@public``) is
+looked up; an endpoint that declares nothing is refused. Then, for a protected endpoint: an
+authenticated user (a session for pages, a bearer token for ``/api/``), an idle timeout for
+sessions, the role of the permission, and the gates that features register (the charter for
+routes touching personal data, the second factor for the roles that need one).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+
+from app.core.errors import Forbidden, ServiceError, Unauthenticated, wants_json
+from app.core.permissions import PUBLIC, Permission, get
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Gate:
+    """A condition a user must meet before reaching some routes (charter accepted, MFA on)."""
+
+    name: str
+    applies: Callable[[Permission], bool]
+    passes: Callable[[object], bool]
+    api_code: str
+    api_message: Callable[[], str]
+    page_endpoint: str
+
+
+GATES: list[Gate] = []
+
+
+def register_gate(gate: Gate) -> None:
+    if all(existing.name != gate.name for existing in GATES):
+        GATES.append(gate)
+
+
+def declared_access(app: Flask, endpoint: str) -> str | None:
+    if endpoint == "static":
+        return PUBLIC
+    view = app.view_functions.get(endpoint)
+    return getattr(view, "passerelle_access", None)
+
+
+def _login_redirect():
+    return redirect(url_for("auth.login", next=request.path))
+
+
+def _session_expired() -> bool:
+    """Pages only: a session idle for longer than the timeout is ended."""
+    now = time.time()
+    timeout = current_app.config["PASSERELLE_IDLE_TIMEOUT_MINUTES"] * 60
+    last_seen = session.get("last_seen")
+    if isinstance(last_seen, (int, float)) and now - last_seen > timeout:
+        return True
+    session["last_seen"] = now
+    session.permanent = True
+    return False
+
+
+def guard():
+    endpoint = request.endpoint
+    if endpoint is None:
+        return None  # no such route: Flask answers 404 or 405
+    name = declared_access(current_app, endpoint)
+    if name is None:
+        log.error("endpoint %s declares no access rule: refused", endpoint)
+        raise Forbidden(_("Vous n'avez pas accès à cette ressource."))
+    api = wants_json()
+    if not api and current_user.is_authenticated and _session_expired():
+        logout_user()
+        session.clear()
+        flash(_("Votre session a expiré après une période d'inactivité. Reconnectez-vous."),
+              "info")
+        return _login_redirect()
+    if name == PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        if api:
+            raise Unauthenticated(_("Authentification requise : jeton absent, invalide ou expiré."))
+        return _login_redirect()
+    permission = get(name)
+    if current_user.role not in permission.roles:
+        raise Forbidden(_("Vous n'avez pas accès à cette ressource."))
+    for gate in GATES:
+        if gate.applies(permission) and not gate.passes(current_user):
+            if api:
+                raise ServiceError(gate.api_message(), code=gate.api_code, status=403)
+            return redirect(url_for(gate.page_endpoint, next=request.path))
+    return None

@@ -1,0 +1,190 @@
+"""Database foundations: the declarative base, naming convention, UUID keys, UTC timestamps and
+encrypted attributes.
+
+A model declares an encrypted attribute in one line::
+
+    class Person(Model):
+        first_name = Encrypted()            # str, stored encrypted in column "first_name"
+        birth_date = Encrypted(kind="date")  # datetime.date
+
+and reads and writes plaintext. The ciphertext lives in the column of the same name (attribute
+``<name>_ct``), encrypted with the associated data ``table:column:row-id``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from app.core.crypto import KeyRing
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def render_item(type_: str, obj: Any, autogen_context) -> str | bool:
+    """Alembic autogenerate: write our UTC type as the plain type it stores."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+class Base(DeclarativeBase):
+    registry = sa.orm.registry(
+        metadata=sa.MetaData(naming_convention=NAMING_CONVENTION),
+        type_annotation_map={datetime: UTCDateTime(), uuid.UUID: sa.Uuid()},
+    )
+
+
+db = SQLAlchemy(model_class=Base, disable_autonaming=True)
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """SQLite: enforce foreign keys and wait for locks instead of failing at once."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+
+def key_ring() -> KeyRing:
+    """The application's key ring (set up by the factory)."""
+    if not has_app_context():
+        raise RuntimeError("encrypted attributes need an application context")
+    return current_app.extensions["passerelle_keyring"]
+
+
+class Encrypted:
+    """Descriptor of an encrypted attribute; see the module docstring."""
+
+    KINDS = ("text", "date")
+
+    def __init__(self, kind: str = "text"):
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown encrypted kind {kind!r}")
+        self.kind = kind
+        self.name = ""
+        self.table = ""
+
+    @property
+    def storage(self) -> str:
+        return f"{self.name}_ct"
+
+    def aad(self, obj: Any) -> str:
+        return f"{self.table}:{self.name}:{obj.id}"
+
+    def _encode(self, value: Any) -> str:
+        if self.kind == "date":
+            if not isinstance(value, date) or isinstance(value, datetime):
+                raise TypeError(f"{self.name} expects a date")
+            return value.isoformat()
+        if not isinstance(value, str):
+            raise TypeError(f"{self.name} expects a string")
+        return value
+
+    def _decode(self, text: str) -> Any:
+        return date.fromisoformat(text) if self.kind == "date" else text
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        token = getattr(obj, self.storage)
+        if token is None:
+            return None
+        cache = obj.__dict__.setdefault("_plaintext_cache", {})
+        cached = cache.get(self.name)
+        if cached is not None and cached[0] == token:
+            return cached[1]
+        value = self._decode(key_ring().decrypt(token, self.aad(obj)))
+        cache[self.name] = (token, value)
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        if obj.id is None:
+            obj.id = uuid.uuid4()  # the row id is part of the associated data
+        cache = obj.__dict__.setdefault("_plaintext_cache", {})
+        if value is None or value == "":
+            setattr(obj, self.storage, None)
+            cache.pop(self.name, None)
+            return
+        token = key_ring().encrypt(self._encode(value), self.aad(obj))
+        setattr(obj, self.storage, token)
+        cache[self.name] = (token, value)
+
+
+class Model(db.Model):
+    """Abstract base of every Passerelle table: UUID primary key generated in Python."""
+
+    __abstract__ = True
+    __encrypted__: ClassVar[dict[str, Encrypted]] = {}
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        found = {k: v for k, v in vars(cls).items() if isinstance(v, Encrypted)}
+        for name, field in found.items():
+            field.name = name
+            field.table = cls.__dict__.get("__tablename__", "")
+            setattr(cls, field.storage, mapped_column(name, sa.Text, nullable=True))
+        if found:
+            cls.__encrypted__ = {**cls.__encrypted__, **found}
+        super().__init_subclass__(**kwargs)
+
+    def __init__(self, **kwargs: Any) -> None:
+        # The id comes first: encrypted attributes bind their ciphertext to it.
+        self.id = kwargs.pop("id", None) or uuid.uuid4()
+        # Python-side defaults are applied now, not at flush, so a new object reads complete.
+        for attr in sa.inspect(type(self)).column_attrs:
+            default = attr.columns[0].default
+            if attr.key in kwargs or attr.key == "id" or default is None:
+                continue
+            if default.is_scalar:
+                kwargs[attr.key] = default.arg
+            elif default.is_callable:
+                kwargs[attr.key] = default.arg(None)
+        super().__init__(**kwargs)
+
+
+def encrypted_models() -> list[type[Model]]:
+    """Every mapped model that declares at least one encrypted attribute."""
+    return sorted(
+        (m.class_ for m in db.Model.registry.mappers if getattr(m.class_, "__encrypted__", None)),
+        key=lambda cls: cls.__tablename__,
+    )

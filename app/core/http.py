@@ -1,0 +1,41 @@
+"""What every answer carries: security headers, and the one commit of the request."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+from app.core.db import db
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def security_headers(response: Response) -> Response:
+    headers = response.headers
+    headers["Content-Security-Policy"] = CSP
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if request.endpoint != "static":
+        # Pages and answers hold personal data: never kept by a browser or a proxy.
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def commit_request(response: Response) -> Response:
+    """One commit per request, here: a failed request has already rolled back."""
+    if response.status_code < 500:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return response
+
+
+def register(app: Flask) -> None:
+    app.after_request(security_headers)
+    app.after_request(commit_request)

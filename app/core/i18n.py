@@ -1,0 +1,38 @@
+"""Language of each request: the user's preference, else the session's choice, else the browser's.
+
+French is the default and the source of every wording; English follows through the catalogues.
+"""
+
+from __future__ import annotations
+
+from flask import has_request_context, request, session
+from flask_login import current_user
+
+LANGUAGES = ("fr", "en")
+DEFAULT = "fr"
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return DEFAULT
+    if not request.path.startswith("/api/"):
+        user = current_user
+        if getattr(user, "is_authenticated", False) and user.locale in LANGUAGES:
+            return user.locale
+        if session.get("lang") in LANGUAGES:
+            return session["lang"]
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT
+
+
+def fdate(value) -> str:
+    """A date in the reader's language, in long form ("23 novembre 2026")."""
+    from flask_babel import format_date
+
+    return format_date(value, "long") if value else ""
+
+
+def fdatetime(value) -> str:
+    """A timestamp in the reader's language and in the département's time zone."""
+    from flask_babel import format_datetime
+
+    return format_datetime(value, "short") if value else ""

@@ -1,0 +1,66 @@
+"""Normalised and phonetic forms of names, the inputs of the blind indexes.
+
+``normalise`` folds case and accents and unifies hyphens, apostrophes and spaces, so that
+"Lefèvre", "LEFEVRE" and "lefevre" give one value.
+
+``phonetic_key`` is a French phonetic code of a name. It applies Édouard Bergé's "phonétique"
+algorithm for French (http://www.roudoudou.com/phonetic.php, the maintained Python port
+``phonetic-fr``), after three documented adaptations to proper names that the algorithm, designed
+for words, leaves apart:
+
+1. separators are dropped before coding, so "Le Goff" and "Legoff", "N'Guyen" and "Nguyen" meet;
+2. the silent B of the old spelling "-BVRE" is dropped (Lefebvre, Febvre: say "Lefèvre");
+3. in the code, every run of vowels is reduced to one vowel class, as Soundex2 does (Brouard,
+   1999), so that transliterated first names meet: Mohamed, Mohammed and Mouhamed.
+
+The phonetic key only finds *candidates*; callers rank them after decryption and mark them as
+approximate, so a wider net costs a few more candidates, never a wrong identity.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from phonetic_fr import phonetic
+
+_SEPARATORS = re.compile(r"[\s\-‐-―'’`´.,_/]+")
+_NOT_LETTER = re.compile(r"[^a-z0-9 ]")
+_VOWEL_RUN = re.compile(r"[AEIOUY]+")
+# Ligatures that NFKD does not split.
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
+
+
+def fold(value: str) -> str:
+    """Lower case, without accents or ligatures (NFKD then combining marks removed)."""
+    value = unicodedata.normalize("NFKD", value.translate(_LIGATURES))
+    return "".join(ch for ch in value if not unicodedata.combining(ch)).casefold()
+
+
+def normalise(value: str | None) -> str:
+    """Case and accents folded, hyphens/apostrophes/spaces unified into single spaces."""
+    if not value:
+        return ""
+    folded = _SEPARATORS.sub(" ", fold(value))
+    return " ".join(_NOT_LETTER.sub("", folded).split())
+
+
+def tokens(value: str | None) -> list[str]:
+    """The normalised words of a value, in order, without duplicates."""
+    seen: list[str] = []
+    for token in normalise(value).split():
+        if token not in seen:
+            seen.append(token)
+    return seen
+
+
+def phonetic_key(value: str | None) -> str:
+    """French phonetic code of a name (see the module docstring); '' for an empty name."""
+    compact = normalise(value).replace(" ", "").upper()
+    if not compact:
+        return ""
+    compact = compact.replace("BVR", "VR")
+    code = phonetic(compact)
+    if not code:
+        return compact
+    return _VOWEL_RUN.sub("A", code)

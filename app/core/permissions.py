@@ -1,0 +1,118 @@
+"""Who may do what: the permission registry, read in one sitting.
+
+A permission is a ``"noun.verb"`` name with the roles that hold it, whether it touches a person's
+data (then the charter must have been accepted first) and, for object-level checks, a rule
+``rule(user, obj) -> bool``. Views never test ``user.role``: they declare the permission of the
+route with ``@access("noun.verb")`` (checked for every request by ``app.core.access``) and, once
+the object is loaded, call ``require(user, "noun.verb", obj)``, which answers 404 when the object
+is outside the user's scope so that its existence is not revealed. A typo in a permission name
+fails at import time.
+
+Features add the object rules of their own objects with ``rule_for("noun.verb")``: the table of
+names and roles stays here, the scope logic that needs a feature's models lives in the feature's
+``scopes.py`` and is attached at import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import gettext as _
+
+from app.core.enums import ALL_ROLES, Role
+from app.core.errors import Forbidden, NotFound
+
+Rule = Callable[[Any, Any], bool]
+
+
+@dataclass
+class Permission:
+    name: str
+    roles: frozenset[str]
+    personal_data: bool = False
+    rule: Rule | None = field(default=None, repr=False)
+
+
+PUBLIC = "public"
+PERMISSIONS: dict[str, Permission] = {}
+
+
+def _declare(name: str, roles, *, personal_data: bool = False) -> None:
+    PERMISSIONS[name] = Permission(name, frozenset(roles), personal_data)
+
+
+A, P, R, C, ADM = (Role.ACCUEIL, Role.PARTENAIRE, Role.REFERENT_PARCOURS, Role.COORDINATEUR,
+                   Role.ADMIN)
+PROFESSIONALS = frozenset({A, P, R, C})
+
+# -- account and platform -------------------------------------------------------------------
+_declare("home.view", ALL_ROLES)
+_declare("account.manage", ALL_ROLES)
+_declare("charter.read", ALL_ROLES)
+_declare("charter.accept", ALL_ROLES)
+_declare("charter.publish", {ADM})
+_declare("me.read", ALL_ROLES)
+# -- administration (no person data) --------------------------------------------------------
+_declare("site.manage", {ADM})
+_declare("structure.manage", {ADM})
+_declare("user.manage", {ADM})
+# -- directory: every professional consults it ----------------------------------------------
+_declare("directory.read", ALL_ROLES)
+
+
+def rule_for(name: str) -> Callable[[Rule], Rule]:
+    """Attach the object rule of a declared permission (used by the features' scopes)."""
+    permission = get(name)
+
+    def attach(func: Rule) -> Rule:
+        permission.rule = func
+        return func
+
+    return attach
+
+
+def get(name: str) -> Permission:
+    try:
+        return PERMISSIONS[name]
+    except KeyError:
+        raise LookupError(f"unknown permission {name!r}") from None
+
+
+def has_role(user: Any, name: str) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.role in get(name).roles
+
+
+def can(user: Any, name: str, obj: Any = None) -> bool:
+    permission = get(name)
+    if not has_role(user, name):
+        return False
+    if obj is None or permission.rule is None:
+        return True
+    return bool(permission.rule(user, obj))
+
+
+def require(user: Any, name: str, obj: Any = None) -> None:
+    """Raise 403 when the role lacks the permission, 404 when the object is out of scope."""
+    if not has_role(user, name):
+        raise Forbidden(_("Vous n'avez pas accès à cette ressource."))
+    if obj is not None and not can(user, name, obj):
+        raise NotFound(_("Cette ressource n'existe pas ou vous n'y avez pas accès."))
+
+
+def access(name: str) -> Callable:
+    """Declare the permission a route needs; the request guard enforces it for every request."""
+    if name != PUBLIC:
+        get(name)  # fail loudly on a typo
+
+    def mark(view: Callable) -> Callable:
+        view.passerelle_access = name
+        return view
+
+    return mark
+
+
+def public(view: Callable) -> Callable:
+    view.passerelle_access = PUBLIC
+    return view

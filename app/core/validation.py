@@ -1,0 +1,111 @@
+"""Checks of plain values shared by the services: text, codes, e-mail addresses.
+
+Services collect every problem in a ``FieldErrors`` and raise once, so that a form or an API
+client learns all that is wrong in one answer, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from flask_babel import gettext as _
+
+from app.core.errors import ValidationFailed
+
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+class FieldErrors:
+    def __init__(self) -> None:
+        self.fields: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.fields.setdefault(field, []).append(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.fields)
+
+    def raise_if_any(self, message: str | None = None) -> None:
+        if self.fields:
+            raise ValidationFailed(message or _("Certaines valeurs sont invalides."), self.fields)
+
+
+def has_control_characters(value: str, multiline: bool = False) -> bool:
+    allowed = {"\n", "\t", "\r"} if multiline else set()
+    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value)
+
+
+def clean_text(
+    errors: FieldErrors,
+    field: str,
+    value: object,
+    *,
+    required: bool = False,
+    max_length: int = 200,
+    multiline: bool = False,
+) -> str | None:
+    """A trimmed string or None; records why when the value is not acceptable."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        errors.add(field, _("Ce champ doit être un texte."))
+        return None
+    value = value.replace("\r\n", "\n").strip()
+    if not value:
+        if required:
+            errors.add(field, _("Ce champ est obligatoire."))
+        return None
+    if has_control_characters(value, multiline):
+        errors.add(field, _("Ce champ contient des caractères non autorisés."))
+        return None
+    if len(value) > max_length:
+        errors.add(field, _("Ce champ dépasse %(max)d caractères.", max=max_length))
+        return None
+    return value
+
+
+def clean_code(errors: FieldErrors, field: str, value: object, allowed: Iterable[str],
+               *, required: bool = True) -> str | None:
+    allowed = list(allowed)
+    if value is None or value == "":
+        if required:
+            errors.add(field, _("Ce champ est obligatoire."))
+        return None
+    if not isinstance(value, str) or value not in allowed:
+        errors.add(field, _("Valeur inconnue ; valeurs possibles : %(values)s.",
+                            values=", ".join(allowed)))
+        return None
+    return value
+
+
+def clean_email(errors: FieldErrors, field: str, value: object, *, required: bool = True) -> str | None:
+    text = clean_text(errors, field, value, required=required, max_length=254)
+    if text is None:
+        return None
+    text = text.lower()
+    if not _EMAIL.match(text):
+        errors.add(field, _("Adresse électronique invalide."))
+        return None
+    return text
+
+
+def clean_int(errors: FieldErrors, field: str, value: object, *, minimum: int, maximum: int,
+              required: bool = False) -> int | None:
+    if value is None or value == "":
+        if required:
+            errors.add(field, _("Ce champ est obligatoire."))
+        return None
+    if isinstance(value, bool):
+        errors.add(field, _("Ce champ doit être un nombre entier."))
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        errors.add(field, _("Ce champ doit être un nombre entier."))
+        return None
+    if not minimum <= number <= maximum:
+        errors.add(field, _("Valeur attendue entre %(min)d et %(max)d.", min=minimum, max=maximum))
+        return None
+    return number

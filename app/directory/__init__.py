@@ -1,0 +1,1 @@
+"""Reception sites and partner structures: the organisations every other feature refers to."""

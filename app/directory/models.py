@@ -1,0 +1,87 @@
+"""Reception sites (where people are welcomed) and partner structures (where they are oriented)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Model, utcnow
+from app.core.enums import SiteKind, StructureKind
+
+
+def _values_check(column: str, enum) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in enum)})"
+
+
+class Site(Model):
+    __tablename__ = "sites"
+    __table_args__ = (sa.CheckConstraint(_values_check("kind", SiteKind), name="kind"),)
+
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    territory: Mapped[str] = mapped_column(sa.String(100), index=True)
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    opening_hours: Mapped[str | None] = mapped_column(sa.String(300))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StructureDomain(Model):
+    __tablename__ = "structure_domains"
+    __table_args__ = (sa.UniqueConstraint("structure_id", "domain"),)
+
+    structure_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("structures.id", ondelete="CASCADE"), index=True
+    )
+    domain: Mapped[str] = mapped_column(sa.String(40), index=True)
+
+
+class StructureTerritory(Model):
+    __tablename__ = "structure_territories"
+    __table_args__ = (sa.UniqueConstraint("structure_id", "territory"),)
+
+    structure_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("structures.id", ondelete="CASCADE"), index=True
+    )
+    territory: Mapped[str] = mapped_column(sa.String(100), index=True)
+
+
+class Structure(Model):
+    __tablename__ = "structures"
+    __table_args__ = (
+        sa.CheckConstraint(_values_check("kind", StructureKind), name="kind"),
+        sa.CheckConstraint("ack_delay IS NULL OR ack_delay BETWEEN 1 AND 60", name="ack_delay"),
+        sa.CheckConstraint(
+            "take_charge_delay IS NULL OR take_charge_delay BETWEEN 1 AND 120",
+            name="take_charge_delay",
+        ),
+    )
+
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    contact_email: Mapped[str | None] = mapped_column(sa.String(254))
+    opening_hours: Mapped[str | None] = mapped_column(sa.String(300))
+    ack_delay: Mapped[int | None]
+    take_charge_delay: Mapped[int | None]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    domain_rows: Mapped[list[StructureDomain]] = relationship(
+        cascade="all, delete-orphan", order_by=StructureDomain.domain, lazy="selectin"
+    )
+    territory_rows: Mapped[list[StructureTerritory]] = relationship(
+        cascade="all, delete-orphan", order_by=StructureTerritory.territory, lazy="selectin"
+    )
+    domains: AssociationProxy[list[str]] = association_proxy(
+        "domain_rows", "domain", creator=lambda code: StructureDomain(domain=code)
+    )
+    territories: AssociationProxy[list[str]] = association_proxy(
+        "territory_rows", "territory", creator=lambda name: StructureTerritory(territory=name)
+    )

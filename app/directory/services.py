@@ -1,0 +1,213 @@
+"""Creating, changing and listing sites and structures; called alike by pages, API and commands."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from app.core import audit
+from app.core.db import db
+from app.core.enums import Domain, SiteKind, StructureKind
+from app.core.names import normalise
+from app.core.validation import FieldErrors, clean_code, clean_email, clean_int, clean_text
+from app.directory.models import Site, Structure, StructureDomain, StructureTerritory
+
+
+def _clean_list(errors: FieldErrors, field: str, values: Iterable[Any] | None,
+                allowed: Iterable[str] | None = None, required: bool = True) -> list[str]:
+    cleaned: list[str] = []
+    if values is None:
+        values = []
+    if isinstance(values, str):
+        values = values.split(",")
+    allowed_set = set(allowed) if allowed is not None else None
+    for value in values:
+        item = clean_text(errors, field, value, max_length=100)
+        if item is None:
+            continue
+        if allowed_set is not None and item not in allowed_set:
+            errors.add(field, _("Valeur inconnue : %(value)s.", value=item[:40]))
+            continue
+        if item not in cleaned:
+            cleaned.append(item)
+    if required and not cleaned and field not in errors.fields:
+        errors.add(field, _("Indiquez au moins une valeur."))
+    return cleaned
+
+
+def _name_taken(model, name: str, exclude_id: uuid.UUID | None = None) -> bool:
+    query = sa.select(model.id).where(sa.func.lower(model.name) == name.lower())
+    if exclude_id:
+        query = query.where(model.id != exclude_id)
+    return db.session.execute(query).first() is not None
+
+
+# -- sites ------------------------------------------------------------------------------------
+def _site_values(errors: FieldErrors, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": clean_text(errors, "name", data.get("name"), required=True, max_length=200),
+        "kind": clean_code(errors, "kind", data.get("kind"), [k.value for k in SiteKind]),
+        "territory": clean_text(errors, "territory", data.get("territory"), required=True,
+                                max_length=100),
+        "address": clean_text(errors, "address", data.get("address"), max_length=300),
+        "phone": clean_text(errors, "phone", data.get("phone"), max_length=40),
+        "opening_hours": clean_text(errors, "opening_hours", data.get("opening_hours"),
+                                    max_length=300),
+    }
+
+
+def create_site(data: dict[str, Any], actor: Any = None) -> Site:
+    errors = FieldErrors()
+    values = _site_values(errors, data)
+    if values["name"] and _name_taken(Site, values["name"]):
+        errors.add("name", _("Un site porte déjà ce nom."))
+    errors.raise_if_any()
+    site = Site(**values)
+    db.session.add(site)
+    audit.record("site.create", actor=actor, object_type="site", object_id=site.id)
+    return site
+
+
+def update_site(site: Site, data: dict[str, Any], actor: Any = None) -> Site:
+    errors = FieldErrors()
+    values = _site_values(errors, data)
+    if values["name"] and _name_taken(Site, values["name"], site.id):
+        errors.add("name", _("Un site porte déjà ce nom."))
+    errors.raise_if_any()
+    for key, value in values.items():
+        setattr(site, key, value)
+    audit.record("site.update", actor=actor, object_type="site", object_id=site.id)
+    return site
+
+
+def set_site_active(site: Site, active: bool, actor: Any = None) -> Site:
+    site.active = active
+    audit.record("site.activate" if active else "site.deactivate", actor=actor,
+                 object_type="site", object_id=site.id)
+    return site
+
+
+def _find(model, reference: str | uuid.UUID | None, active_only: bool):
+    """A row of ``model`` by id or by exact name (case-insensitive)."""
+    if reference is None or reference == "":
+        return None
+    query = sa.select(model)
+    try:
+        query = query.where(model.id == uuid.UUID(str(reference)))
+    except ValueError:
+        query = query.where(sa.func.lower(model.name) == str(reference).strip().lower())
+    if active_only:
+        query = query.where(model.active.is_(True))
+    return db.session.scalars(query).first()
+
+
+def find_site(reference: str | uuid.UUID | None, *, active_only: bool = True) -> Site | None:
+    return _find(Site, reference, active_only)
+
+
+def list_sites(active_only: bool = True) -> list[Site]:
+    query = sa.select(Site).order_by(Site.name)
+    if active_only:
+        query = query.where(Site.active.is_(True))
+    return list(db.session.scalars(query))
+
+
+# -- structures -------------------------------------------------------------------------------
+def _structure_values(errors: FieldErrors, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": clean_text(errors, "name", data.get("name"), required=True, max_length=200),
+        "kind": clean_code(errors, "kind", data.get("kind"), [k.value for k in StructureKind]),
+        "domains": _clean_list(errors, "domains", data.get("domains"), [d.value for d in Domain]),
+        "territories": _clean_list(errors, "territories", data.get("territories")),
+        "address": clean_text(errors, "address", data.get("address"), max_length=300),
+        "phone": clean_text(errors, "phone", data.get("phone"), max_length=40),
+        "contact_email": clean_email(errors, "contact_email", data.get("contact_email"),
+                                     required=False),
+        "opening_hours": clean_text(errors, "opening_hours", data.get("opening_hours"),
+                                    max_length=300),
+        "ack_delay": clean_int(errors, "ack_delay", data.get("ack_delay"), minimum=1, maximum=60),
+        "take_charge_delay": clean_int(errors, "take_charge_delay",
+                                       data.get("take_charge_delay"), minimum=1, maximum=120),
+    }
+
+
+def _apply_structure(structure: Structure, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        if key == "domains":
+            structure.domain_rows = [StructureDomain(domain=d) for d in value]
+        elif key == "territories":
+            structure.territory_rows = [StructureTerritory(territory=t) for t in value]
+        else:
+            setattr(structure, key, value)
+
+
+def create_structure(data: dict[str, Any], actor: Any = None) -> Structure:
+    errors = FieldErrors()
+    values = _structure_values(errors, data)
+    if values["name"] and _name_taken(Structure, values["name"]):
+        errors.add("name", _("Une structure porte déjà ce nom."))
+    errors.raise_if_any()
+    structure = Structure()
+    _apply_structure(structure, values)
+    db.session.add(structure)
+    audit.record("structure.create", actor=actor, object_type="structure", object_id=structure.id)
+    return structure
+
+
+def update_structure(structure: Structure, data: dict[str, Any], actor: Any = None) -> Structure:
+    errors = FieldErrors()
+    values = _structure_values(errors, data)
+    if values["name"] and _name_taken(Structure, values["name"], structure.id):
+        errors.add("name", _("Une structure porte déjà ce nom."))
+    errors.raise_if_any()
+    # Flush the removal of the old domain/territory rows before the new ones are inserted.
+    structure.domain_rows = []
+    structure.territory_rows = []
+    db.session.flush()
+    _apply_structure(structure, values)
+    audit.record("structure.update", actor=actor, object_type="structure", object_id=structure.id)
+    return structure
+
+
+def set_structure_active(structure: Structure, active: bool, actor: Any = None) -> Structure:
+    structure.active = active
+    audit.record("structure.activate" if active else "structure.deactivate", actor=actor,
+                 object_type="structure", object_id=structure.id)
+    return structure
+
+
+def find_structure(reference: str | uuid.UUID | None, *,
+                   active_only: bool = True) -> Structure | None:
+    return _find(Structure, reference, active_only)
+
+
+def search_structures(domain: str | None = None, territory: str | None = None,
+                      q: str | None = None, active_only: bool = True) -> list[Structure]:
+    """Structures covering ``domain`` and ``territory``, whose name holds every word of ``q``."""
+    query = sa.select(Structure).order_by(Structure.name)
+    if active_only:
+        query = query.where(Structure.active.is_(True))
+    if domain:
+        query = query.where(Structure.domain_rows.any(StructureDomain.domain == domain))
+    if territory:
+        query = query.where(
+            Structure.territory_rows.any(
+                sa.func.lower(StructureTerritory.territory) == territory.strip().lower()
+            )
+        )
+    structures = list(db.session.scalars(query))
+    words = normalise(q).split()
+    if words:
+        structures = [s for s in structures if all(w in normalise(s.name) for w in words)]
+    return structures
+
+
+def territories() -> list[str]:
+    """Every territory named by a site or a structure, sorted."""
+    names = set(db.session.scalars(sa.select(Site.territory).distinct()))
+    names |= set(db.session.scalars(sa.select(StructureTerritory.territory).distinct()))
+    return sorted(n for n in names if n)

@@ -1,0 +1,166 @@
+"""Passerelle settings, read from the environment.
+
+Three environments: ``development`` (the default: SQLite under ``instance/``, secrets generated
+there on first run), ``test`` (what the test suite passes in) and ``production`` (refuses to start
+without its secrets). Setting names are part of the contract documented in README.md.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEFAULT_INSTANCE = BASE_DIR / "instance"
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def normalise_database_url(url: str) -> str:
+    """Let operators write a plain ``postgresql://`` URL: we pick the psycopg 3 driver."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@dataclass
+class Settings:
+    """Flat settings object handed to ``create_app``; attributes in upper case become app.config."""
+
+    PASSERELLE_ENV: str = "development"
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    PASSERELLE_ENCRYPTION_KEYS: str | None = None
+    PASSERELLE_INDEX_KEY: str | None = None
+    PASSERELLE_KEY_FILE: str | None = None
+    PASSERELLE_BASE_URL: str = "http://localhost:5000"
+    PASSERELLE_INSTANCE_PATH: str = str(DEFAULT_INSTANCE)
+    PASSERELLE_MFA_REQUIRED_ROLES: str = "coordinateur,admin"
+    PASSERELLE_IDLE_TIMEOUT_MINUTES: int = 30
+    PASSERELLE_TOKEN_HOURS: int = 12
+    PASSERELLE_LOGIN_MAX_FAILURES: int = 5
+    PASSERELLE_LOGIN_MAX_FAILURES_PER_ADDRESS: int = 30
+    PASSERELLE_LOGIN_WINDOW_MINUTES: int = 15
+    PASSERELLE_BREAK_GLASS_HOURS: int = 24
+    MAIL_SERVER: str | None = None
+    MAIL_PORT: int = 25
+    MAIL_USE_TLS: bool = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER: str = "passerelle@localhost"
+    ACK_DELAY: int = 2
+    TAKE_CHARGE_DELAY: int = 22
+    SESSION_COOKIE_SECURE: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def as_flask_config(self) -> dict:
+        cfg = {k: v for k, v in vars(self).items() if k.isupper()}
+        cfg.update(self.extra)
+        cfg.update(
+            SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+            SESSION_COOKIE_HTTPONLY=True,
+            SESSION_COOKIE_SAMESITE="Lax",
+            REMEMBER_COOKIE_HTTPONLY=True,
+            REMEMBER_COOKIE_SAMESITE="Lax",
+            REMEMBER_COOKIE_SECURE=self.SESSION_COOKIE_SECURE,
+            PERMANENT_SESSION_LIFETIME=timedelta(minutes=self.PASSERELLE_IDLE_TIMEOUT_MINUTES),
+            WTF_CSRF_TIME_LIMIT=None,  # the session's idle timeout bounds it already
+            BABEL_DEFAULT_LOCALE="fr",
+            BABEL_DEFAULT_TIMEZONE="Europe/Paris",
+            BABEL_TRANSLATION_DIRECTORIES=str(BASE_DIR / "translations"),
+            API_TITLE="Passerelle API",
+            API_VERSION="v1",
+            OPENAPI_VERSION="3.0.3",
+            OPENAPI_URL_PREFIX="/api/v1",
+            OPENAPI_JSON_PATH="openapi.json",
+            MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        )
+        cfg.setdefault("TESTING", self.PASSERELLE_ENV == "test")
+        return cfg
+
+
+def from_environment(env: str | None = None) -> Settings:
+    """Build the settings of ``env`` (default: ``PASSERELLE_ENV``) from environment variables."""
+    env = (env or os.environ.get("PASSERELLE_ENV") or "development").strip().lower()
+    if env not in {"development", "test", "production"}:
+        raise ConfigError(f"PASSERELLE_ENV must be development, test or production, got {env!r}")
+    instance = os.environ.get("PASSERELLE_INSTANCE_PATH") or str(DEFAULT_INSTANCE)
+    database_url = os.environ.get("DATABASE_URL")
+    if not database_url and env == "development":
+        database_url = f"sqlite:///{Path(instance) / 'passerelle.db'}"
+    settings = Settings(
+        PASSERELLE_ENV=env,
+        SECRET_KEY=os.environ.get("SECRET_KEY") or None,
+        SQLALCHEMY_DATABASE_URI=normalise_database_url(database_url) if database_url else None,
+        PASSERELLE_ENCRYPTION_KEYS=os.environ.get("PASSERELLE_ENCRYPTION_KEYS") or None,
+        PASSERELLE_INDEX_KEY=os.environ.get("PASSERELLE_INDEX_KEY") or None,
+        PASSERELLE_KEY_FILE=os.environ.get("PASSERELLE_KEY_FILE") or None,
+        PASSERELLE_BASE_URL=os.environ.get("PASSERELLE_BASE_URL", "http://localhost:5000"),
+        PASSERELLE_INSTANCE_PATH=instance,
+        PASSERELLE_MFA_REQUIRED_ROLES=os.environ.get(
+            "PASSERELLE_MFA_REQUIRED_ROLES", "coordinateur,admin"
+        ),
+        PASSERELLE_IDLE_TIMEOUT_MINUTES=_env_int("PASSERELLE_IDLE_TIMEOUT_MINUTES", 30),
+        PASSERELLE_TOKEN_HOURS=_env_int("PASSERELLE_TOKEN_HOURS", 12),
+        PASSERELLE_LOGIN_MAX_FAILURES=_env_int("PASSERELLE_LOGIN_MAX_FAILURES", 5),
+        PASSERELLE_LOGIN_MAX_FAILURES_PER_ADDRESS=_env_int(
+            "PASSERELLE_LOGIN_MAX_FAILURES_PER_ADDRESS", 30
+        ),
+        PASSERELLE_LOGIN_WINDOW_MINUTES=_env_int("PASSERELLE_LOGIN_WINDOW_MINUTES", 15),
+        PASSERELLE_BREAK_GLASS_HOURS=_env_int("PASSERELLE_BREAK_GLASS_HOURS", 24),
+        MAIL_SERVER=os.environ.get("MAIL_SERVER") or None,
+        MAIL_PORT=_env_int("MAIL_PORT", 25),
+        MAIL_USE_TLS=_env_bool("MAIL_USE_TLS", False),
+        MAIL_USERNAME=os.environ.get("MAIL_USERNAME") or None,
+        MAIL_PASSWORD=os.environ.get("MAIL_PASSWORD") or None,
+        MAIL_DEFAULT_SENDER=os.environ.get("MAIL_DEFAULT_SENDER", "passerelle@localhost"),
+        ACK_DELAY=_env_int("ACK_DELAY", 2),
+        TAKE_CHARGE_DELAY=_env_int("TAKE_CHARGE_DELAY", 22),
+        SESSION_COOKIE_SECURE=env == "production",
+    )
+    check(settings)
+    return settings
+
+
+def check(settings: Settings) -> None:
+    """Fail closed: production needs every secret spelled out, nothing is generated for it."""
+    if settings.PASSERELLE_ENV != "production":
+        return
+    missing = [
+        name
+        for name, value in (
+            ("SECRET_KEY", settings.SECRET_KEY),
+            ("DATABASE_URL", settings.SQLALCHEMY_DATABASE_URI),
+            ("PASSERELLE_ENCRYPTION_KEYS", settings.PASSERELLE_ENCRYPTION_KEYS
+             or settings.PASSERELLE_KEY_FILE),
+            ("PASSERELLE_INDEX_KEY", settings.PASSERELLE_INDEX_KEY or settings.PASSERELLE_KEY_FILE),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigError(
+            "production refuses to start: missing " + ", ".join(missing)
+            + " (see README.md, Settings)"
+        )

@@ -1,0 +1,111 @@
+"""Plain test-data builders and HTTP helpers, so that tests stay short.
+
+Builders write through the services in a short application context of their own and return
+plain namespaces (ids, e-mails, passwords), never live ORM objects: tests then talk to the
+application through its client only, as a user would.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from types import SimpleNamespace
+
+from flask import Flask
+
+PASSWORD = "correct horse battery staple"
+_counter = itertools.count(1)
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+class Builder:
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def _commit(self, fn):
+        from app.core.db import db
+
+        with self.app.app_context():
+            result = fn()
+            db.session.commit()
+            return result
+
+    def site(self, **kw) -> SimpleNamespace:
+        from app.directory.services import create_site
+
+        n = next(_counter)
+        data = {"name": f"Site {n}", "kind": "cms", "territory": "Valence", **kw}
+        return self._commit(lambda: _ns(create_site(data), "name", "territory", "kind"))
+
+    def structure(self, **kw) -> SimpleNamespace:
+        from app.directory.services import create_structure
+
+        n = next(_counter)
+        data = {"name": f"Structure {n}", "kind": "association",
+                "domains": ["logement", "budget"], "territories": ["Valence"], **kw}
+        return self._commit(lambda: _ns(create_structure(data), "name"))
+
+    def user(self, role: str = "accueil", *, charter: bool = True, password: str = PASSWORD,
+             **kw) -> SimpleNamespace:
+        from app.auth.services import create_user
+        from app.charter import services as charter_services
+
+        n = next(_counter)
+        data = {"email": f"{role}.{n}@test.passerelle", "role": role, "password": password,
+                "display_name": f"{role.title()} {n}", **kw}
+        if role in ("accueil", "referent_parcours") and "site" not in kw and "structure" not in kw:
+            data["site"] = str(self.site().id)
+        if role == "partenaire" and "structure" not in kw:
+            data["structure"] = str(self.structure().id)
+        if role == "coordinateur" and "territory" not in kw:
+            data["territory"] = "Valence"
+
+        def create():
+            user = create_user(data)
+            if charter:
+                from app.core.db import db
+
+                db.session.flush()
+                charter_services.accept(user, charter_services.current_version().version)
+            return SimpleNamespace(id=user.id, email=user.email, password=password, role=role,
+                                   site_id=user.site_id, structure_id=user.structure_id,
+                                   territory=user.territory, display_name=user.display_name)
+
+        return self._commit(create)
+
+
+def _ns(obj, *names) -> SimpleNamespace:
+    return SimpleNamespace(id=obj.id, **{name: getattr(obj, name) for name in names})
+
+
+# -- pages ------------------------------------------------------------------------------------
+def csrf_token(client, path: str = "/login") -> str:
+    page = client.get(path)
+    match = _CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, user, password: str | None = None):
+    token = csrf_token(client, "/login")
+    return client.post("/login", data={"email": user.email, "password": password or user.password,
+                                       "csrf_token": token})
+
+
+def post_form(client, path: str, data: dict | None = None, token_from: str = "/"):
+    """POST a form the way a browser does, with the session's CSRF token."""
+    payload = dict(data or {})
+    payload.setdefault("csrf_token", csrf_token(client, token_from))
+    return client.post(path, data=payload)
+
+
+# -- API --------------------------------------------------------------------------------------
+def api_token(client, user, password: str | None = None) -> str:
+    answer = client.post("/api/v1/auth/token",
+                         json={"email": user.email, "password": password or user.password})
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()["token"]
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}

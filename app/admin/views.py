@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from app.admin.forms import (CharterForm, ResetPasswordForm, SiteForm, StructureForm,
                              UserCreateForm, UserEditForm)
@@ -130,10 +131,10 @@ def toggle_structure(structure_id: uuid.UUID):
 
 # -- users ------------------------------------------------------------------------------------
 def _attachment_choices(form: UserEditForm) -> None:
-    none = [("", _("— aucun —"))]
-    form.site.choices = none + [(str(s.id), s.name) for s in directory.list_sites()]
+    none = [SelectChoice("", _("— aucun —"))]
+    form.site.choices = none + [SelectChoice(str(s.id), s.name) for s in directory.list_sites()]
     form.structure.choices = none + [
-        (str(s.id), s.name) for s in directory.search_structures()
+        SelectChoice(str(s.id), s.name) for s in directory.search_structures()
     ]
 
 

@@ -188,7 +188,8 @@ def authenticate(email: str, password: str, ip: str | None, channel: str = "page
     if throttle.is_throttled(email, ip):
         throttle.record_attempt(email, ip, throttle.THROTTLED)
         audit.record("auth.login_throttled", actor_kind="anonymous", details={"channel": channel})
-        raise TooManyRequests(_("Trop de tentatives de connexion : réessayez dans quelques minutes."))
+        raise TooManyRequests(
+            _("Trop de tentatives de connexion : réessayez dans quelques minutes."), persist=True)
     user = find_user_by_email(email)
     password_ok = verify_password(user.password_hash if user else None, password or "")
     if user is None or not password_ok or not user.active:
@@ -201,7 +202,7 @@ def authenticate(email: str, password: str, ip: str | None, channel: str = "page
             details={"channel": channel, "reason": "inactive" if user and password_ok
                      else "credentials"},
         )
-        raise Unauthenticated(_("Adresse électronique ou mot de passe incorrect."))
+        raise Unauthenticated(_("Adresse électronique ou mot de passe incorrect."), persist=True)
     throttle.record_attempt(email, ip, throttle.SUCCESS, user.id)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -214,11 +215,13 @@ def authenticate(email: str, password: str, ip: str | None, channel: str = "page
 # -- API tokens -------------------------------------------------------------------------------
 def issue_token(user: User) -> tuple[str, ApiToken]:
     raw = new_secret_token()
+    now = utcnow()
     token = ApiToken(
         user_id=user.id,
         token_hash=token_digest(raw),
         auth_version=user.auth_version,
-        expires_at=utcnow() + timedelta(hours=current_app.config["PASSERELLE_TOKEN_HOURS"]),
+        created_at=now,
+        expires_at=now + timedelta(hours=current_app.config["PASSERELLE_TOKEN_HOURS"]),
     )
     db.session.add(token)
     audit.record("auth.token_issued", actor=user, object_type="api_token", object_id=token.id)

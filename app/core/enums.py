@@ -8,6 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 
 class Role(StrEnum):
@@ -106,9 +107,9 @@ DOMAIN_LABELS = {
 }
 
 
-def choices(labels: dict) -> list[tuple[str, object]]:
-    """(code, label) pairs for a select field, in declaration order."""
-    return [(code.value, label) for code, label in labels.items()]
+def choices(labels: dict) -> list[SelectChoice]:
+    """The options of a select field, in declaration order."""
+    return [SelectChoice(code.value, label) for code, label in labels.items()]
 
 
 def parse_codes(raw: str | None, enum: type[StrEnum]) -> list[str]:

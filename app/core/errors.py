@@ -36,10 +36,13 @@ class ServiceError(Exception):
     code = "bad_request"
 
     def __init__(self, message: str, fields: dict[str, list[str]] | None = None,
-                 code: str | None = None, status: int | None = None):
+                 code: str | None = None, status: int | None = None, persist: bool = False):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+        # A refusal that must still be recorded (a failed login and its audit entry): the
+        # request commits instead of rolling back.
+        self.persist = persist
         if code:
             self.code = code
         if status:
@@ -138,7 +141,10 @@ def handle_http_exception(error: HTTPException):
 def handle_service_error(error: ServiceError):
     from app.core.db import db  # local: errors must import nothing heavy at module level
 
-    db.session.rollback()
+    if error.persist:
+        db.session.commit()
+    else:
+        db.session.rollback()
     if wants_json():
         return json_error(error.status, error.code, error.message, error.fields)
     return html_error(error.status, error.message)

@@ -1,0 +1,47 @@
+"""The migrated schema equals the models, and the migrations go down and up again."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from app.core.db import render_item
+
+
+def _diff(app):
+    from app.core.db import db
+
+    with app.app_context(), db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={
+            "compare_type": True, "render_item": render_item,
+        })
+        return compare_metadata(context, db.metadata)
+
+
+def test_migrations_match_models(app):
+    assert _diff(app) == []
+
+
+def test_downgrade_then_upgrade(app):
+    from flask_migrate import downgrade, upgrade
+
+    from app.core.db import db
+
+    with app.app_context():
+        downgrade(revision="base")
+        tables = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
+        assert tables == set()
+        upgrade()
+        tables = set(sa.inspect(db.engine).get_table_names())
+        assert {"users", "audit_entries", "charter_versions"} <= tables
+    assert _diff(app) == []
+
+
+def test_first_migration_seeds_the_charter(app):
+    from app.charter.services import current_version
+
+    with app.app_context():
+        version = current_version()
+        assert version.version == 1
+        assert "L.121-6-2" in version.text and "secret professionnel" in version.text

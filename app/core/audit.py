@@ -134,6 +134,7 @@ def record(
         details=_check_details(details or {}),
         ip=request.remote_addr if has_request_context() else None,
     )
+    session.connection()  # begin the transaction now, so that a rollback forgets the entry
     session.info.setdefault("audit_pending", []).append(entry)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 from flask.cli import AppGroup
 
@@ -19,7 +21,7 @@ audit_cli = AppGroup("audit", help="The audit trail.")
 def rotate_command(batch_size: int, max_batches: int | None) -> None:
     """Re-encrypt every encrypted field under the active key (resumable)."""
     total = sum(keys.count_stale().values())
-    with click.progressbar(length=total, label="re-encrypting", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=total, label="re-encrypting", file=sys.stderr) as bar:
         done = keys.rotate(batch_size=batch_size, max_batches=max_batches, on_batch=bar.update)
     remaining = sum(keys.count_stale().values())
     click.echo(f"re-encrypted {done} rows; {remaining} rows left under older keys")

@@ -1,0 +1,146 @@
+"""The hash-chained audit trail: appends, verification, tampering, concurrency, append-only."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from app.core import audit
+from app.core.audit import AuditChainBroken, AuditEntry, UnsafeAuditDetail, verify_chain
+from app.core.db import db
+
+
+def _write(n: int, action: str = "test.event") -> None:
+    for i in range(n):
+        audit.record(action, object_type="thing", object_id=uuid.uuid4(), details={"i": i})
+        db.session.commit()
+
+
+def test_chain_links_and_verifies(ctx):
+    _write(5)
+    rows = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.seq)).all()
+    assert [r.seq for r in rows] == [1, 2, 3, 4, 5]
+    assert rows[0].prev_hash == audit.GENESIS
+    for previous, row in zip(rows, rows[1:]):
+        assert row.prev_hash == previous.hash
+    count, head = verify_chain(db.session)
+    assert count == 5 and head == rows[-1].hash
+
+
+def test_entries_are_written_with_the_change_or_not_at_all(ctx):
+    audit.record("test.rolled_back")
+    db.session.rollback()
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
+
+
+def test_free_text_is_refused_in_details(ctx):
+    with pytest.raises(UnsafeAuditDetail):
+        audit.record("test.event", details={"reason": "Madame Dupont est malade"})
+    audit.record("test.event", details={"code": "break_glass", "n": 3, "ok": True,
+                                         "id": uuid.uuid4()})
+
+
+def _tamper(sql: str, **params) -> None:
+    """What an attacker with database access would do (on PostgreSQL the trigger is lifted)."""
+    bind = db.session.get_bind()
+    with bind.begin() as conn:
+        if bind.dialect.name == "postgresql":
+            conn.execute(sa.text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only"))
+        conn.execute(sa.text(sql), params)
+        if bind.dialect.name == "postgresql":
+            conn.execute(sa.text("ALTER TABLE audit_entries ENABLE TRIGGER audit_entries_append_only"))
+    db.session.expire_all()
+
+
+def test_changed_row_is_detected(ctx):
+    _write(4)
+    _tamper("UPDATE audit_entries SET action = 'test.innocent' WHERE seq = 2")
+    with pytest.raises(AuditChainBroken) as broken:
+        verify_chain(db.session)
+    assert broken.value.seq == 2 and "changed" in str(broken.value)
+
+
+def test_deleted_row_is_detected(ctx):
+    _write(4)
+    _tamper("DELETE FROM audit_entries WHERE seq = 3")
+    with pytest.raises(AuditChainBroken) as broken:
+        verify_chain(db.session)
+    assert broken.value.seq == 3
+
+
+def test_inserted_row_is_detected(ctx):
+    _write(3)
+    row = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.seq == 2)).one()
+    forged = {c.name: getattr(row, c.key) for c in AuditEntry.__table__.columns}
+    forged.update(id=uuid.uuid4(), seq=4, prev_hash="f" * 64, details=json.dumps({"forged": 1}))
+    db.session.expunge_all()
+    db.session.execute(AuditEntry.__table__.insert().values(**forged))
+    db.session.commit()
+    with pytest.raises(AuditChainBroken) as broken:
+        verify_chain(db.session)
+    assert broken.value.seq == 4
+
+
+def test_relinked_forgery_in_the_middle_is_detected(ctx):
+    """Re-hashing one row to hide a change breaks the link of the next one."""
+    _write(4)
+    row = db.session.scalars(sa.select(AuditEntry).where(AuditEntry.seq == 2)).one()
+    row.action = "test.innocent"
+    new_hash = audit.compute_hash(row, row.seq, row.prev_hash)
+    db.session.expunge_all()
+    _tamper("UPDATE audit_entries SET action='test.innocent', hash=:h WHERE seq=2", h=new_hash)
+    with pytest.raises(AuditChainBroken) as broken:
+        verify_chain(db.session)
+    assert broken.value.seq == 3
+
+
+@pytest.mark.postgres_only
+def test_postgres_forbids_update_and_delete(ctx):
+    _write(2)
+    for statement in ("UPDATE audit_entries SET action = 'x'", "DELETE FROM audit_entries"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            db.session.execute(sa.text(statement))
+        db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 2
+
+
+def test_concurrent_writers_never_fork_the_chain(app):
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def writer():
+        try:
+            with app.app_context():
+                barrier.wait()
+                for i in range(5):
+                    audit.record("test.concurrent", details={"i": i})
+                    db.session.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    with app.app_context():
+        count, _head = verify_chain(db.session)
+    assert count == 40
+
+
+def test_audit_verify_command(app):
+    runner = app.test_cli_runner()
+    with app.app_context():
+        _write(3)
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0 and "3 rows" in ok.output
+    with app.app_context():
+        _tamper("UPDATE audit_entries SET object_type = 'other' WHERE seq = 2")
+    broken = runner.invoke(args=["audit", "verify"])
+    assert broken.exit_code != 0 and "row 2" in broken.output

@@ -133,9 +133,9 @@ def _page_url(number: int) -> str:
 
 
 def _register_features(app: Flask) -> None:
-    from app import admin, api as api_package, auth, charter, home
+    from app import accueil, admin, api as api_package, auth, charter, home
 
-    for feature in (auth, home, charter, admin):
+    for feature in (auth, home, charter, admin, accueil):
         feature.init_app(app)
     api_package.init_app(app)
     from app.commands import register_commands

@@ -17,11 +17,38 @@ def _user(build, marker: str) -> None:
         db.session.commit()
 
 
+def _person_and_visit(build, marker: str) -> None:
+    """A person with every identity field, a rectification, a visit with a need, a break-glass."""
+    from app.accueil.models import Person
+    from app.accueil.persons import update_person
+    from app.accueil.scopes import break_glass
+    from app.auth.models import User
+
+    person = build.person(first_name=f"{marker}First", last_name=f"{marker}Last",
+                          birth_name=f"{marker}Birth", phone="01 23 45 67 89",
+                          email=f"{marker.lower()}@mail.test", address=f"1 rue {marker}")
+    build.visit(person, summary=f"{marker} summary", next_steps=f"{marker} steps",
+                needs=[{"domain": "budget", "urgency": "urgent", "note": f"{marker} note"}])
+    anonymous = build.person(anonymous=True, pseudonym=f"{marker}Pseudo")
+    coordinator = build.user("coordinateur")
+    with build.app.app_context():
+        row = db.session.get(Person, person.id)
+        update_person(row, {"last_name": f"{marker}Renamed"}, db.session.get(User, person.agent.id))
+        break_glass(db.session.get(User, coordinator.id), db.session.get(Person, anonymous.id),
+                    f"{marker} urgent call from the family")
+        db.session.commit()
+
+
 FACTORIES: dict[str, Callable] = {
     "users": _user,
+    "persons": _person_and_visit,
+    "visits": _person_and_visit,
+    "needs": _person_and_visit,
+    "person_revisions": _person_and_visit,
+    "break_glass_accesses": _person_and_visit,
 }
 
 
 def fill_every_encrypted_table(build, marker: str) -> None:
-    for factory in FACTORIES.values():
+    for factory in dict.fromkeys(FACTORIES.values()):
         factory(build, marker)

@@ -74,6 +74,42 @@ class Builder:
         return self._commit(create)
 
 
+    def person(self, agent=None, **kw) -> SimpleNamespace:
+        """A person created by ``agent`` (an accueil user namespace) at the agent's site."""
+        from app.accueil.persons import create_person
+        from app.auth.models import User
+        from app.core.db import db
+
+        agent = agent or self.user("accueil")
+        n = next(_counter)
+        data = kw if kw.get("anonymous") else {"first_name": "Marie", "last_name": f"Test{n}", **kw}
+
+        def create():
+            actor = db.session.get(User, agent.id)
+            person = create_person(data, actor, actor.site_id)
+            return SimpleNamespace(id=person.id, reception_number=person.reception_number,
+                                   agent=agent, **{k: v for k, v in data.items()})
+
+        return self._commit(create)
+
+    def visit(self, person, agent=None, **kw) -> SimpleNamespace:
+        from app.accueil.models import Person
+        from app.accueil.visits import record_visit
+        from app.auth.models import User
+        from app.core.db import db
+
+        agent = agent or person.agent
+        data = {"channel": "in_person", "outcome": "pending",
+                "needs": [{"domain": "logement", "urgency": "urgent"}], **kw}
+
+        def create():
+            visit = record_visit(db.session.get(Person, person.id), data,
+                                 db.session.get(User, agent.id))
+            return SimpleNamespace(id=visit.id, person_id=person.id, site_id=visit.site_id)
+
+        return self._commit(create)
+
+
 def _ns(obj, *names) -> SimpleNamespace:
     return SimpleNamespace(id=obj.id, **{name: getattr(obj, name) for name in names})
 

@@ -36,7 +36,7 @@ def show():
     """The charter in force and whether the caller accepted it."""
     version = services.current_version()
     if version is None:
-        raise NotFound("no charter")
+        raise NotFound()
     return {"version": version.version, "text": version.text,
             "published_at": version.published_at,
             "accepted": services.acceptance(current_user, version) is not None}

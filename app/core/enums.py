@@ -124,3 +124,35 @@ def parse_codes(raw: str | None, enum: type[StrEnum]) -> list[str]:
         if part not in codes:
             codes.append(part)
     return codes
+
+
+CHANNEL_LABELS = {
+    "in_person": _l("Sur place"),
+    "phone": _l("Téléphone"),
+    "mobile": _l("Service mobile"),
+    "email": _l("Courriel"),
+}
+CHANNELS = tuple(CHANNEL_LABELS)
+
+URGENCY_LABELS = {
+    "urgent": _l("Urgent"),
+    "standard": _l("Habituel"),
+    "info": _l("Simple information"),
+}
+URGENCIES = tuple(URGENCY_LABELS)
+
+OUTCOME_LABELS = {
+    "answered": _l("Réponse apportée sur place"),
+    "oriented": _l("Orientée vers un partenaire"),
+    "pending": _l("En attente"),
+}
+OUTCOMES = tuple(OUTCOME_LABELS)
+
+ANSWERED_ACTION_LABELS = {
+    "information": _l("Information donnée"),
+    "online_procedure": _l("Aide à une démarche en ligne"),
+    "document_explained": _l("Document expliqué"),
+    "appointment_made": _l("Rendez-vous pris"),
+    "other": _l("Autre réponse"),
+}
+ANSWERED_ACTIONS = tuple(ANSWERED_ACTION_LABELS)

@@ -35,10 +35,10 @@ class ServiceError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, fields: dict[str, list[str]] | None = None,
+    def __init__(self, message: str | None = None, fields: dict[str, list[str]] | None = None,
                  code: str | None = None, status: int | None = None, persist: bool = False):
-        super().__init__(message)
-        self.message = message
+        super().__init__(message or code or self.code)
+        self._message = message
         self.fields = fields or {}
         # A refusal that must still be recorded (a failed login and its audit entry): the
         # request commits instead of rolling back.
@@ -47,6 +47,11 @@ class ServiceError(Exception):
             self.code = code
         if status:
             self.status = status
+
+    @property
+    def message(self) -> str:
+        """The message given, or the standard one of the status in the reader's language."""
+        return self._message or _default_message(self.status)
 
 
 class ValidationFailed(ServiceError):

@@ -60,6 +60,19 @@ _declare("structure.manage", {ADM})
 _declare("user.manage", {ADM})
 # -- directory: every professional consults it ----------------------------------------------
 _declare("directory.read", ALL_ROLES)
+# -- accueil: persons, visits (object rules in app/accueil/scopes.py) -------------------------
+_declare("person.search", {A, C}, personal_data=True)
+_declare("person.create", {A}, personal_data=True)
+_declare("person.read", PROFESSIONALS, personal_data=True)
+_declare("person.update", {A}, personal_data=True)
+_declare("person.break_glass", {A, C}, personal_data=True)
+_declare("person.access_log", {A, R}, personal_data=True)
+_declare("person.export", {A, C}, personal_data=True)
+_declare("person.merge", {C}, personal_data=True)
+_declare("visit.create", {A}, personal_data=True)
+_declare("slip.print", {A}, personal_data=True)
+_declare("site_day.read", {A}, personal_data=True)
+_declare("break_glass.review", {C}, personal_data=True)
 
 
 def rule_for(name: str) -> Callable[[Rule], Rule]:

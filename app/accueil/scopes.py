@@ -1,0 +1,143 @@
+"""Who may open which person's file: the object rules of the accueil permissions.
+
+* An ``accueil`` agent opens the files of persons welcomed at their site (created there or with
+  a visit there). Any other file opens only by breaking the glass: a stated reason, a 24-hour
+  grant, audited, listed for coordinators.
+* A ``coordinateur`` opens a file by breaking the glass only.
+* Later features (orientation, parcours) give partners and référents their own, narrower view
+  through ``register_person_view``: the person's file then shows only what was shared.
+* ``admin`` never opens a person's file (the permission registry does not give it the role).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from app.accueil.models import BreakGlassAccess, Person, Visit
+from app.auth.models import User
+from app.core import audit
+from app.core.db import db, utcnow
+from app.core.enums import Role
+from app.core.permissions import rule_for
+from app.core.validation import FieldErrors, clean_text
+from app.directory.models import Site
+
+FULL = "full"
+
+# Later features register: f(user, person) -> set of visible fields, or None.
+_PERSON_VIEWS: list[Callable[[Any, Person], set[str] | None]] = []
+
+
+def register_person_view(view: Callable[[Any, Person], set[str] | None]) -> None:
+    if view not in _PERSON_VIEWS:
+        _PERSON_VIEWS.append(view)
+
+
+def welcomed_at_site(person_id: uuid.UUID, site_id: uuid.UUID | None) -> bool:
+    if site_id is None:
+        return False
+    created_here = db.session.scalar(
+        sa.select(Person.id).where(Person.id == person_id, Person.created_site_id == site_id))
+    if created_here:
+        return True
+    return db.session.scalar(
+        sa.select(Visit.id).where(Visit.person_id == person_id, Visit.site_id == site_id).limit(1)
+    ) is not None
+
+
+def active_grant(user: Any, person_id: uuid.UUID) -> BreakGlassAccess | None:
+    return db.session.scalars(
+        sa.select(BreakGlassAccess).where(
+            BreakGlassAccess.user_id == user.id,
+            BreakGlassAccess.person_id == person_id,
+            BreakGlassAccess.expires_at > utcnow(),
+        ).order_by(BreakGlassAccess.expires_at.desc()).limit(1)
+    ).first()
+
+
+def own_site_access(user: Any, person: Person) -> bool:
+    return user.role == Role.ACCUEIL and welcomed_at_site(person.id, user.site_id)
+
+
+def visible_fields(user: Any, person: Person) -> str | set[str] | None:
+    """``FULL``, a set of shared field names, or None when the file is out of the user's scope."""
+    if not getattr(user, "is_authenticated", False) or person is None:
+        return None
+    if user.role in (Role.ACCUEIL, Role.COORDINATEUR):
+        if own_site_access(user, person) or active_grant(user, person.id):
+            return FULL
+        return None
+    shared: set[str] = set()
+    for view in _PERSON_VIEWS:
+        fields = view(user, person)
+        if fields == FULL:
+            return FULL
+        if fields:
+            shared |= fields
+    return shared or None
+
+
+def can_open(user: Any, person: Person) -> bool:
+    return visible_fields(user, person) is not None
+
+
+@rule_for("person.read")
+def _read(user: Any, person: Person) -> bool:
+    return can_open(user, person)
+
+
+@rule_for("person.update")
+@rule_for("visit.create")
+@rule_for("slip.print")
+@rule_for("person.export")
+def _full(user: Any, person: Person) -> bool:
+    return visible_fields(user, person) == FULL
+
+
+@rule_for("person.access_log")
+def _access_log(user: Any, person: Person) -> bool:
+    """Agents of the person's sites and (later) the person's référent, not a broken glass."""
+    if user.role == Role.ACCUEIL:
+        return own_site_access(user, person)
+    return visible_fields(user, person) == FULL
+
+
+@rule_for("person.break_glass")
+def _break_glass(user: Any, person: Person) -> bool:
+    return person.merged_into_id is None
+
+
+def break_glass(user: Any, person: Person, reason: Any) -> BreakGlassAccess:
+    """Grant ``user`` a time-limited access to ``person``'s file, for a stated reason."""
+    errors = FieldErrors()
+    text = clean_text(errors, "reason", reason, required=True, max_length=500, multiline=True)
+    if text is not None and len(text) < 10:
+        errors.add("reason", _("Expliquez la raison en une phrase (10 caractères au moins)."))
+    errors.raise_if_any()
+    now = utcnow()
+    grant = BreakGlassAccess(
+        user_id=user.id, person_id=person.id, granted_at=now,
+        expires_at=now + timedelta(hours=current_app.config["PASSERELLE_BREAK_GLASS_HOURS"]),
+    )
+    grant.reason = text
+    db.session.add(grant)
+    audit.record("person.break_glass", actor=user, object_type="person", object_id=person.id,
+                 person_id=person.id, details={"grant": grant.id})
+    return grant
+
+
+def recent_grants(limit: int = 100, territory: str | None = None) -> list[BreakGlassAccess]:
+    """The latest break-the-glass accesses, for coordinators (of a territory when given)."""
+    query = sa.select(BreakGlassAccess).order_by(BreakGlassAccess.granted_at.desc()).limit(limit)
+    if territory:
+        query = query.join(User, User.id == BreakGlassAccess.user_id).outerjoin(
+            Site, Site.id == User.site_id).where(
+            sa.or_(Site.territory == territory, User.territory == territory))
+    return list(db.session.scalars(query))

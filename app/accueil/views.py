@@ -1,0 +1,315 @@
+"""Accueil pages: load → check → act, the services own every change."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
+                   url_for)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.accueil import merge as merging
+from app.accueil import persons, records, scopes, search, visits
+from app.accueil.forms import (BreakGlassForm, MergeForm, OutcomeForm, PersonEditForm, PersonForm,
+                               SearchForm, VisitForm)
+from app.accueil.models import Person, PersonMerge, Visit
+from app.accueil.panels import panels_for
+from app.auth.forms import ConfirmForm
+from app.core import audit
+from app.auth.models import User
+from app.core.db import db, utcnow
+from app.core.enums import (ANSWERED_ACTION_LABELS, CHANNEL_LABELS, OUTCOME_LABELS,
+                            URGENCY_LABELS)
+from app.core.errors import ServiceError
+from app.core.forms import apply_errors
+from app.core.permissions import access, can, require
+from app.directory.models import Site
+
+bp = Blueprint("accueil", __name__, template_folder="templates")
+PER_PAGE = 20
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {"CHANNEL_LABELS": CHANNEL_LABELS, "URGENCY_LABELS": URGENCY_LABELS,
+            "OUTCOME_LABELS": OUTCOME_LABELS, "ANSWERED_ACTION_LABELS": ANSWERED_ACTION_LABELS,
+            "ACTION_LABELS": records.ACTION_LABELS}
+
+
+def load_person(person_id: uuid.UUID, permission: str) -> Person:
+    """Load, then check: a person out of scope answers 404 like a person that does not exist."""
+    person = db.session.get(Person, person_id)
+    if person is None:
+        abort(404)
+    require(current_user, permission, person)
+    return person
+
+
+def load_visit(visit_id: uuid.UUID, permission: str) -> Visit:
+    visit = db.session.get(Visit, visit_id)
+    if visit is None:
+        abort(404)
+    require(current_user, permission, visit.person)
+    return visit
+
+
+# -- search and creation ----------------------------------------------------------------------
+@bp.route("/persons/search", endpoint="search")
+@access("person.search")
+def search_page():
+    form = SearchForm(request.args)
+    hits, page = [], None
+    if request.args and form.validate():
+        hits = search.search_persons(current_user, form.q.data, form.birth_date.data)
+        page = _paginate(hits, request.args.get("page", 1, type=int))
+    return render_template("accueil/search.html", form=form, page=page, searched=bool(request.args),
+                           can_create=can(current_user, "person.create"))
+
+
+class _Page:
+    """A page of an in-memory list, shaped like Flask-SQLAlchemy's pagination."""
+
+    def __init__(self, items: list, page: int, per_page: int, total: int):
+        self.items, self.page, self.per_page, self.total = items, page, per_page, total
+        self.pages = max(1, -(-total // per_page))
+        self.has_prev, self.has_next = page > 1, page < self.pages
+        self.prev_num, self.next_num = page - 1, page + 1
+
+
+def _paginate(items: list, page: int) -> _Page:
+    page = max(1, page)
+    start = (page - 1) * PER_PAGE
+    return _Page(items[start:start + PER_PAGE], page, PER_PAGE, len(items))
+
+
+@bp.route("/persons/new", methods=["GET", "POST"])
+@access("person.create")
+def new_person():
+    form = PersonForm()
+    if request.method == "GET":
+        form.last_name.data = request.args.get("last_name", "")
+    candidates: list[Person] = []
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in persons.EDITABLE_FIELDS}
+        data["anonymous"] = bool(form.anonymous.data)
+        values, _errors = persons.clean_identity(data, anonymous=data["anonymous"])
+        if not data["anonymous"] and not form.confirm_duplicate.data:
+            candidates = [p for p in persons.find_duplicates(values)]
+        if not candidates:
+            try:
+                person = persons.create_person(data, current_user, current_user.site_id)
+            except ServiceError as error:
+                db.session.rollback()
+                apply_errors(form, error)
+            else:
+                flash(_("Dossier créé : numéro d'accueil %(n)s.", n=person.reception_number),
+                      "success")
+                return redirect(url_for("accueil.new_visit", person_id=person.id))
+        form.confirm_duplicate.data = "1" if candidates else ""
+    hits = [search.Hit(p, search.EXACT, 100, scopes.visible_fields(current_user, p))
+            for p in candidates]
+    return render_template("accueil/person_new.html", form=form, candidates=hits)
+
+
+# -- the person's file ------------------------------------------------------------------------
+@bp.route("/persons/<uuid:person_id>")
+@access("person.read")
+def person(person_id: uuid.UUID):
+    person = load_person(person_id, "person.read")
+    fields = scopes.visible_fields(current_user, person)
+    audit.record("person.read", actor=current_user, object_type="person", object_id=person.id,
+                 person_id=person.id)
+    full = fields == scopes.FULL
+    return render_template(
+        "accueil/person.html", person=person, full=full,
+        shared=set() if full else fields,
+        visits=list(person.visits) if full else [],
+        kept=db.session.get(Person, person.merged_into_id) if person.merged_into_id else None,
+        panels=panels_for(person, current_user),
+        access_log=(records.access_log(person)
+                    if can(current_user, "person.access_log", person) else None),
+        revisions=persons.revisions(person) if full else [],
+        merges=merging.merges_of(person) if can(current_user, "person.merge") else [],
+        confirm=ConfirmForm(),
+    )
+
+
+@bp.route("/persons/<uuid:person_id>/edit", methods=["GET", "POST"])
+@access("person.update")
+def edit_person(person_id: uuid.UUID):
+    person = load_person(person_id, "person.update")
+    form = PersonEditForm(obj=person)
+    if form.validate_on_submit():
+        data = {name: form[name].data for name in persons.EDITABLE_FIELDS}
+        try:
+            persons.update_person(person, data, current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            apply_errors(form, error)
+        else:
+            flash(_("Identité mise à jour ; les anciennes valeurs sont conservées dans l'historique."),
+                  "success")
+            return redirect(url_for("accueil.person", person_id=person.id))
+    return render_template("accueil/person_edit.html", form=form, person=person)
+
+
+@bp.route("/persons/<uuid:person_id>/break-glass", methods=["GET", "POST"])
+@access("person.break_glass")
+def break_glass(person_id: uuid.UUID):
+    person = db.session.get(Person, person_id)
+    if person is None:
+        abort(404)
+    require(current_user, "person.break_glass", person)
+    if scopes.can_open(current_user, person):
+        return redirect(url_for("accueil.person", person_id=person.id))
+    form = BreakGlassForm()
+    if form.validate_on_submit():
+        try:
+            scopes.break_glass(current_user, person, form.reason.data)
+        except ServiceError as error:
+            db.session.rollback()
+            apply_errors(form, error)
+        else:
+            flash(_("Accès exceptionnel accordé pour 24 heures. Il est enregistré."), "warning")
+            return redirect(url_for("accueil.person", person_id=person.id))
+    return render_template("accueil/break_glass.html", form=form, person=person)
+
+
+@bp.route("/persons/<uuid:person_id>/export")
+@access("person.export")
+def export(person_id: uuid.UUID):
+    person = load_person(person_id, "person.export")
+    record = records.export_person(person, current_user)
+    if request.args.get("format") == "json":
+        body = json.dumps(record, ensure_ascii=False, indent=2, default=str)
+        return Response(body, mimetype="application/json", headers={
+            "Content-Disposition": f"attachment; filename=passerelle-{person.reception_number}.json"})
+    return render_template("accueil/export.html", person=person, record=record, now=utcnow())
+
+
+# -- visits -----------------------------------------------------------------------------------
+@bp.route("/persons/<uuid:person_id>/visits/new", methods=["GET", "POST"])
+@access("visit.create")
+def new_visit(person_id: uuid.UUID):
+    person = load_person(person_id, "visit.create")
+    form = VisitForm()
+    if form.validate_on_submit():
+        data = {
+            "channel": form.channel.data, "summary": form.summary.data,
+            "outcome": form.outcome.data, "answered_actions": form.answered_actions.data,
+            "next_steps": form.next_steps.data,
+            "needs": [{"domain": n.domain.data, "urgency": n.urgency.data, "note": n.note.data}
+                      for n in form.needs if n.domain.data],
+        }
+        try:
+            visit = visits.record_visit(person, data, current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            apply_errors(form, error)
+        else:
+            flash(_("Passage enregistré."), "success")
+            return redirect(url_for("accueil.slip", visit_id=visit.id)
+                            if request.form.get("then") == "slip"
+                            else url_for("accueil.person", person_id=person.id))
+    return render_template("accueil/visit_new.html", form=form, person=person)
+
+
+@bp.route("/visits/<uuid:visit_id>/outcome", methods=["POST"])
+@access("visit.create")
+def set_visit_outcome(visit_id: uuid.UUID):
+    visit = load_visit(visit_id, "visit.create")
+    form = OutcomeForm()
+    if form.validate_on_submit():
+        try:
+            visits.set_outcome(visit, form.outcome.data, current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            flash(_("Suite du passage mise à jour."), "success")
+    return redirect(request.referrer if request.referrer and "/site/day" in request.referrer
+                    else url_for("accueil.person", person_id=visit.person_id))
+
+
+@bp.route("/visits/<uuid:visit_id>/slip")
+@access("slip.print")
+def slip(visit_id: uuid.UUID):
+    visit = load_visit(visit_id, "slip.print")
+    audit.record("slip.print", actor=current_user, object_type="visit", object_id=visit.id,
+                 person_id=visit.person_id)
+    return render_template("accueil/slip.html", visit=visit, person=visit.person,
+                           site=db.session.get(Site, visit.site_id),
+                           panels=panels_for(visit.person, current_user, slip=True, visit=visit))
+
+
+@bp.route("/site/day")
+@access("site_day.read")
+def day():
+    if current_user.site_id is None:
+        abort(404)
+    return render_template("accueil/day.html", day=visits.site_day(current_user.site_id),
+                           site=db.session.get(Site, current_user.site_id), form=OutcomeForm())
+
+
+# -- coordinators: merge, break-the-glass review ----------------------------------------------
+@bp.route("/persons/<uuid:person_id>/merge", methods=["GET", "POST"])
+@access("person.merge")
+def merge(person_id: uuid.UUID):
+    kept = load_person(person_id, "person.read")
+    form = MergeForm()
+    other = None
+    if form.validate_on_submit():
+        number = persons.parse_reception_number(form.other.data)
+        other = db.session.scalars(sa.select(Person).where(
+            Person.reception_number == number)).first() if number else None
+        if other is None or not scopes.can_open(current_user, other):
+            form.other.errors = [_("Aucun dossier ouvert avec ce numéro : ouvrez d'abord le doublon (accès exceptionnel).")]
+            other = None
+        elif form.confirm.data == str(other.id):
+            try:
+                merging.merge_persons(kept, other, current_user)
+            except ServiceError as error:
+                db.session.rollback()
+                apply_errors(form, error)
+            else:
+                flash(_("Dossiers fusionnés. La fusion peut être annulée pendant 30 jours."),
+                      "success")
+                return redirect(url_for("accueil.person", person_id=kept.id))
+        else:
+            form.confirm.data = str(other.id)
+    return render_template("accueil/merge.html", form=form, kept=kept, other=other)
+
+
+@bp.route("/merges/<uuid:merge_id>/revert", methods=["POST"])
+@access("person.merge")
+def revert_merge(merge_id: uuid.UUID):
+    record = db.session.get(PersonMerge, merge_id)
+    if record is None:
+        abort(404)
+    kept = load_person(record.kept_id, "person.read")
+    if ConfirmForm().validate_on_submit():
+        try:
+            merging.revert_merge(record, current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            flash(_("La fusion est annulée : les deux dossiers sont de nouveau séparés."),
+                  "success")
+    return redirect(url_for("accueil.person", person_id=kept.id))
+
+
+@bp.route("/break-glass")
+@access("break_glass.review")
+def break_glass_log():
+    grants = scopes.recent_grants(territory=current_user.territory)
+    users = {u.id: u for u in db.session.scalars(
+        sa.select(User).where(User.id.in_({g.user_id for g in grants})))}
+    people = {p.id: p for p in db.session.scalars(
+        sa.select(Person).where(Person.id.in_({g.person_id for g in grants})))}
+    return render_template("accueil/break_glass_log.html", grants=grants, users=users,
+                           persons_by_id=people)

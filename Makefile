@@ -43,6 +43,7 @@ run: install compile-translations
 ## make test: the suite on SQLite, then on $(TEST_DATABASE_URL) when it is set
 test: install-dev compile-translations
 	$(BIN)/python scripts/i18n_check.py
+	$(BIN)/ruff check app tests config.py wsgi.py scripts
 	$(MAKE) --no-print-directory test-sqlite
 	@if [ -n "$(TEST_DATABASE_URL)" ]; then $(MAKE) --no-print-directory test-postgres; \
 	else echo "TEST_DATABASE_URL is not set: PostgreSQL run skipped"; fi

@@ -72,14 +72,13 @@ def create_app(config: Settings | dict | None = None) -> Flask:
 
 
 def _init_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (complete metadata)
     from app.core import http
     from app.core.access import guard
     from app.core.db import render_item
     from app.core.errors import register_error_handlers
     from app.core.i18n import select_locale
     from app.extensions import api, babel, csrf, db, login_manager, migrate
-
-    from app import models  # noqa: F401  (complete metadata)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
@@ -104,12 +103,12 @@ def _init_extensions(app: Flask) -> None:
 
     @app.context_processor
     def _template_globals():
-        from app.core import permissions
-        from app.core.enums import (DOMAIN_LABELS, ROLE_LABELS, SITE_KIND_LABELS,
-                                    STRUCTURE_KIND_LABELS)
-        from app.core.nav import nav_items
         from flask_babel import get_locale
         from flask_login import current_user
+
+        from app.core import permissions
+        from app.core.enums import DOMAIN_LABELS, ROLE_LABELS, SITE_KIND_LABELS, STRUCTURE_KIND_LABELS
+        from app.core.nav import nav_items
 
         return {
             "can": lambda name, obj=None: permissions.can(current_user, name, obj),
@@ -133,7 +132,8 @@ def _page_url(number: int) -> str:
 
 
 def _register_features(app: Flask) -> None:
-    from app import accueil, admin, api as api_package, auth, charter, home
+    from app import accueil, admin, auth, charter, home
+    from app import api as api_package
 
     for feature in (auth, home, charter, admin, accueil):
         feature.init_app(app)

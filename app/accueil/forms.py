@@ -4,14 +4,31 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, EmailField, FieldList, FormField, HiddenField,
-                     RadioField, SearchField, SelectField, StringField, TelField, TextAreaField)
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    FieldList,
+    FormField,
+    HiddenField,
+    RadioField,
+    SearchField,
+    SelectField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.admin.forms import MultiCheckboxField
-from app.core.enums import (ANSWERED_ACTION_LABELS, CHANNEL_LABELS, DOMAIN_LABELS, OUTCOME_LABELS,
-                            URGENCY_LABELS)
+from app.core.enums import (
+    ANSWERED_ACTION_LABELS,
+    CHANNEL_LABELS,
+    DOMAIN_LABELS,
+    OUTCOME_LABELS,
+    URGENCY_LABELS,
+)
 
 
 def _options(labels: dict, blank: object | None = None) -> list[SelectChoice]:

@@ -7,23 +7,28 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from flask import (Blueprint, Response, abort, flash, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accueil import merge as merging
 from app.accueil import persons, records, scopes, search, visits
-from app.accueil.forms import (BreakGlassForm, MergeForm, OutcomeForm, PersonEditForm, PersonForm,
-                               SearchForm, VisitForm)
+from app.accueil.forms import (
+    BreakGlassForm,
+    MergeForm,
+    OutcomeForm,
+    PersonEditForm,
+    PersonForm,
+    SearchForm,
+    VisitForm,
+)
 from app.accueil.models import Person, PersonMerge, Visit
 from app.accueil.panels import panels_for
 from app.auth.forms import ConfirmForm
-from app.core import audit
 from app.auth.models import User
+from app.core import audit
 from app.core.db import db, utcnow
-from app.core.enums import (ANSWERED_ACTION_LABELS, CHANNEL_LABELS, OUTCOME_LABELS,
-                            URGENCY_LABELS)
+from app.core.enums import ANSWERED_ACTION_LABELS, CHANNEL_LABELS, OUTCOME_LABELS, URGENCY_LABELS
 from app.core.errors import ServiceError
 from app.core.forms import apply_errors
 from app.core.permissions import access, can, require

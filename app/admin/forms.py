@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (EmailField, IntegerField, PasswordField, SelectField, SelectMultipleField,
-                     StringField, TextAreaField, widgets)
+from wtforms import (
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.core.enums import (DOMAIN_LABELS, ROLE_LABELS, SITE_KIND_LABELS, STRUCTURE_KIND_LABELS,
-                            choices)
+from app.core.enums import DOMAIN_LABELS, ROLE_LABELS, SITE_KIND_LABELS, STRUCTURE_KIND_LABELS, choices
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -11,8 +11,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.admin.forms import (CharterForm, ResetPasswordForm, SiteForm, StructureForm,
-                             UserCreateForm, UserEditForm)
+from app.admin.forms import (
+    CharterForm,
+    ResetPasswordForm,
+    SiteForm,
+    StructureForm,
+    UserCreateForm,
+    UserEditForm,
+)
 from app.auth import services as accounts
 from app.auth.forms import ConfirmForm
 from app.auth.models import User

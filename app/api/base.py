@@ -107,11 +107,12 @@ class Parser(FlaskParser):
         raise ServiceError(_("Le corps de la requête n'est pas du JSON valide."))
 
     def handle_error(self, error, req, schema, *, error_status_code, error_headers):
-        messages = error.messages
-        body = messages.get("json", messages) if isinstance(messages, dict) else messages
-        data = req.get_json(silent=True)
+        messages = error.messages if isinstance(error.messages, dict) else {}
+        location = next(iter(messages), "json")
+        body = messages.get(location, messages)
         fields_ = flatten(body)
-        if _only_type_errors(schema, body, data):
+        # Query strings carry only text: a wrong type there is a broken rule, hence 422.
+        if location == "json" and _only_type_errors(schema, body, req.get_json(silent=True)):
             raise ServiceError(_("Le corps de la requête contient des valeurs du mauvais type."),
                                fields=fields_)
         raise ValidationFailed(_("Certaines valeurs sont invalides."), fields=fields_)

@@ -7,9 +7,9 @@ from flask_babel import gettext as _
 from marshmallow import fields
 
 from app.api.base import Blueprint, StrictSchema
+from app.auth.services import structure_referents
 from app.core.enums import Domain
 from app.core.errors import ValidationFailed
-from app.auth.services import structure_referents
 from app.core.permissions import access
 from app.directory import services
 from app.directory.models import Structure

@@ -165,7 +165,7 @@ class KeyRing:
     # -- blind indexes ----------------------------------------------------------------------
     def blind_index(self, purpose: str, normalised_value: str) -> str:
         """HMAC-SHA256 of an already normalised value, hex, with ``purpose`` as separator."""
-        message = f"{purpose}\x1f{normalised_value}".encode("utf-8")
+        message = f"{purpose}\x1f{normalised_value}".encode()
         return hmac.new(self.index_key, message, hashlib.sha256).hexdigest()
 
 

@@ -25,7 +25,7 @@ def test_chain_links_and_verifies(ctx):
     rows = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.seq)).all()
     assert [r.seq for r in rows] == [1, 2, 3, 4, 5]
     assert rows[0].prev_hash == audit.GENESIS
-    for previous, row in zip(rows, rows[1:]):
+    for previous, row in zip(rows, rows[1:], strict=False):
         assert row.prev_hash == previous.hash
     count, head = verify_chain(db.session)
     assert count == 5 and head == rows[-1].hash

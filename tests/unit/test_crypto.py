@@ -7,8 +7,14 @@ import json
 
 import pytest
 
-from app.core.crypto import (DecryptionError, KeyConfigurationError, KeyRing, load_key_ring,
-                             new_key, parse_encryption_keys)
+from app.core.crypto import (
+    DecryptionError,
+    KeyConfigurationError,
+    KeyRing,
+    load_key_ring,
+    new_key,
+    parse_encryption_keys,
+)
 
 K1, K2, IDX = new_key(), new_key(), new_key()
 

@@ -1,0 +1,128 @@
+"""Accueil services without HTTP: blind-index search, reception numbers under concurrency,
+duplicates, break-glass expiry, merge reversal limits."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.accueil import merge, persons, scopes, search
+from app.accueil.models import BreakGlassAccess, Person, PersonMerge, PersonSearchKey
+from app.auth.models import User
+from app.core.db import db, utcnow
+from app.core.errors import Conflict
+
+
+def _user(uid):
+    return db.session.get(User, uid)
+
+
+def test_search_keys_hold_no_plaintext(ctx, build):
+    agent = build.user("accueil")
+    person = build.person(agent, first_name="Gauthier", last_name="Lefèvre")
+    values = db.session.scalars(sa.select(PersonSearchKey.value).where(
+        PersonSearchKey.person_id == person.id)).all()
+    assert len(values) == 4  # two words, exact and phonetic
+    assert all(len(v) == 64 and "lef" not in v.lower() for v in values)
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("Lefebvre", "approximate"), ("lefevre", "exact"), ("LEFÈVRE gautier", "approximate"),
+    ("gauthier", "exact"), ("Gauthier Lefèvre", "exact"),
+])
+def test_exact_and_approximate(ctx, build, query, expected):
+    agent = build.user("accueil")
+    build.person(agent, first_name="Gauthier", last_name="Lefèvre")
+    hits = search.search_persons(_user(agent.id), query)
+    assert [h.match for h in hits] == [expected]
+
+
+def test_merged_files_are_not_found(ctx, build):
+    agent = build.user("accueil")
+    kept = build.person(agent, first_name="Ana", last_name="Silva")
+    gone = build.person(agent, first_name="Ana", last_name="Silva")
+    coordinator = build.user("coordinateur")
+    merge.merge_persons(db.session.get(Person, kept.id), db.session.get(Person, gone.id),
+                        _user(coordinator.id))
+    db.session.commit()
+    assert [h.person.id for h in search.search_persons(_user(agent.id), "silva")] == [kept.id]
+
+
+def test_reception_numbers_are_unique_under_concurrency(app, build):
+    agent = build.user("accueil")
+    numbers, errors = [], []
+    barrier = threading.Barrier(6)
+
+    def create():
+        try:
+            with app.app_context():
+                barrier.wait()
+                for _ in range(4):
+                    person = persons.create_person({"anonymous": True}, _user(agent.id),
+                                                   agent.site_id)
+                    db.session.commit()
+                    numbers.append(person.reception_number)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    year = utcnow().year
+    assert sorted(numbers) == [f"A-{year}-{i:06d}" for i in range(1, 25)]
+
+
+def test_break_glass_expires(ctx, build):
+    agent, other = build.user("accueil"), build.user("accueil")
+    person = build.person(agent)
+    user = _user(other.id)
+    row = db.session.get(Person, person.id)
+    assert scopes.visible_fields(user, row) is None
+    scopes.break_glass(user, row, "La personne est présente au guichet")
+    db.session.commit()
+    assert scopes.visible_fields(user, row) == scopes.FULL
+    grant = db.session.scalars(sa.select(BreakGlassAccess)).one()
+    assert grant.expires_at - grant.granted_at == timedelta(hours=24)
+    grant.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert scopes.visible_fields(user, row) is None
+
+
+def test_merge_cannot_be_undone_after_30_days_or_twice(ctx, build):
+    agent, coordinator = build.user("accueil"), build.user("coordinateur")
+    kept, gone = build.person(agent), build.person(agent)
+    record = merge.merge_persons(db.session.get(Person, kept.id), db.session.get(Person, gone.id),
+                                 _user(coordinator.id))
+    db.session.commit()
+    with pytest.raises(Conflict):
+        merge.merge_persons(db.session.get(Person, kept.id), db.session.get(Person, gone.id),
+                            _user(coordinator.id))
+    db.session.rollback()
+    record = db.session.scalars(sa.select(PersonMerge)).one()
+    record.merged_at = utcnow() - timedelta(days=31)
+    db.session.commit()
+    with pytest.raises(Conflict):
+        merge.revert_merge(record, _user(coordinator.id))
+    db.session.rollback()
+    record = db.session.scalars(sa.select(PersonMerge)).one()
+    record.merged_at = utcnow() - timedelta(days=29)
+    merge.revert_merge(record, _user(coordinator.id))
+    db.session.commit()
+    with pytest.raises(Conflict):
+        merge.revert_merge(record, _user(coordinator.id))
+
+
+def test_identity_history_is_encrypted(ctx, build):
+    agent = build.user("accueil")
+    person = build.person(agent, first_name="Jean", last_name="Dupond")
+    persons.update_person(db.session.get(Person, person.id), {"last_name": "Dupont"},
+                          _user(agent.id))
+    db.session.commit()
+    raw = db.session.execute(sa.text("SELECT previous, fields FROM person_revisions")).one()
+    assert "Dupond" not in raw.previous and raw.fields == "last_name"

@@ -1,0 +1,204 @@
+"""Accueil pages: search, duplicates, visit form, slip, the site's day, break the glass, merge."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from tests.helpers import csrf_token, login, post_form
+
+
+@pytest.fixture
+def agent(client, build):
+    user = build.user("accueil")
+    login(client, user)
+    return user
+
+
+def _form_post(client, path, data):
+    token = csrf_token(client, path)
+    return client.post(path, data={**data, "csrf_token": token})
+
+
+def _persons(app):
+    from app.accueil.models import Person
+    from app.core.db import db
+
+    with app.app_context():
+        return db.session.scalars(sa.select(Person)).all()
+
+
+def test_find_a_returning_person_under_a_misspelled_name(client, build, agent):
+    build.person(agent, first_name="Marie", last_name="LEFEBVRE", birth_date="1980-02-03")
+    page = client.get("/persons/search?q=marie+lefevre").get_data(as_text=True)
+    assert "LEFEBVRE" in page and "approchant" in page and "1 personne trouvée" in page
+    empty = client.get("/persons/search?q=zzzyyy").get_data(as_text=True)
+    assert "Personne ne correspond" in empty and "Créer un nouveau dossier" in empty
+
+
+def test_person_outside_the_site_shows_only_name_and_year(client, build, agent):
+    other_agent = build.user("accueil")
+    person = build.person(other_agent, first_name="Léa", last_name="Moreau",
+                          birth_date="1999-09-09", phone="0611223344")
+    page = client.get("/persons/search?q=moreau").get_data(as_text=True)
+    assert "connu(e) sur un autre site" in page and "née en 1999" not in page
+    assert "1999" in page and "09/09/1999" not in page and "0611223344" not in page
+    assert client.get(f"/persons/{person.id}").status_code == 404
+    refused = _form_post(client, f"/persons/{person.id}/break-glass", {"reason": "non"})
+    assert refused.status_code == 200 and "10 caractères" in refused.get_data(as_text=True)
+    granted = _form_post(client, f"/persons/{person.id}/break-glass",
+                         {"reason": "La personne est au guichet et demande son dossier"})
+    assert granted.status_code == 302
+    file = client.get(f"/persons/{person.id}").get_data(as_text=True)
+    assert "0611223344" in file and "Qui a consulté" not in file
+
+
+def test_create_person_with_duplicate_warning(app, client, build, agent):
+    build.person(agent, first_name="Jean", last_name="Dupont", birth_date="1970-01-01")
+    data = {"first_name": "Jean", "last_name": "Dupond", "birth_date": "1970-01-01"}
+    warned = _form_post(client, "/persons/new", data)
+    text = warned.get_data(as_text=True)
+    assert warned.status_code == 200 and "peut-être déjà connue" in text
+    assert len(_persons(app)) == 1
+    token = re.search(r'name="confirm_duplicate"[^>]*value="([^"]*)"', text).group(1)
+    confirmed = _form_post(client, "/persons/new", {**data, "confirm_duplicate": token})
+    assert confirmed.status_code == 302 and "/visits/new" in confirmed.headers["Location"]
+    assert len(_persons(app)) == 2
+
+
+def test_create_person_bad_input_keeps_what_was_typed(app, client, agent):
+    answer = _form_post(client, "/persons/new", {"first_name": "Amandine", "last_name": "",
+                                                 "birth_date": "2999-01-01"})
+    text = answer.get_data(as_text=True)
+    assert "Le formulaire contient des erreurs" in text and 'value="Amandine"' in text
+    assert "futur" in text and len(_persons(app)) == 0
+
+
+def test_anonymous_person(app, client, agent):
+    answer = _form_post(client, "/persons/new", {"anonymous": "y", "pseudonym": "Jo"})
+    assert answer.status_code == 302
+    number = _persons(app)[0].reception_number
+    page = client.get(f"/persons/search?q={number}").get_data(as_text=True)
+    assert "Jo" in page and number in page
+
+
+def test_record_a_visit_with_two_needs_then_print_the_slip(app, client, build, agent):
+    person = build.person(agent, first_name="Marie", last_name="Curie")
+    path = f"/persons/{person.id}/visits/new"
+    form = client.get(path).get_data(as_text=True)
+    assert 'for="needs-0-domain"' in form
+    answer = _form_post(client, path, {
+        "channel": "phone", "outcome": "answered", "answered_actions": ["information"],
+        "needs-0-domain": "logement", "needs-0-urgency": "urgent", "needs-0-note": "Expulsion",
+        "needs-1-domain": "budget", "needs-1-urgency": "standard", "needs-1-note": "",
+        "needs-2-domain": "", "needs-3-domain": "",
+        "summary": "Appel de Mme Curie", "next_steps": "Apporter l'avis d'expulsion",
+        "then": "slip"})
+    assert answer.status_code == 302 and "/slip" in answer.headers["Location"]
+    slip = html.unescape(client.get(answer.headers["Location"]).get_data(as_text=True))
+    assert "Logement et hébergement" in slip and "Budget et dettes" in slip
+    assert "Apporter l'avis d'expulsion" in slip and person.reception_number in slip
+    assert "Expulsion" not in slip.replace("expulsion", "")  # no notes on the slip
+    assert "Appel de Mme Curie" not in slip
+    assert 'media="print"' in slip
+    file = client.get(f"/persons/{person.id}").get_data(as_text=True)
+    assert "Expulsion" in file and "Appel de Mme Curie" in file
+
+
+def test_visit_form_errors_keep_what_was_typed(app, client, build, agent):
+    person = build.person(agent)
+    answer = _form_post(client, f"/persons/{person.id}/visits/new", {
+        "channel": "phone", "outcome": "oriented", "summary": "Texte saisi",
+        "needs-0-domain": "", "needs-1-domain": "", "needs-2-domain": "", "needs-3-domain": ""})
+    text = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and "au moins un besoin" in text and "Texte saisi" in text
+    from app.accueil.models import Visit
+    from app.core.db import db
+
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Visit)) == 0
+
+
+def test_site_day_lists_urgent_first_and_counts_channels(client, build, agent):
+    calm = build.person(agent, first_name="Calme", last_name="Un")
+    urgent = build.person(agent, first_name="Urgent", last_name="Deux")
+    build.visit(calm, channel="phone", needs=[{"domain": "numerique", "urgency": "info"}])
+    build.visit(urgent, channel="in_person", needs=[{"domain": "violences", "urgency": "urgent"}])
+    page = client.get("/site/day").get_data(as_text=True)
+    assert page.index("Urgent DEUX") < page.index("Calme UN")
+    assert "avec un besoin urgent" in page
+
+
+def test_identity_rectification(client, build, agent):
+    person = build.person(agent, first_name="Jean", last_name="Dupond")
+    answer = _form_post(client, f"/persons/{person.id}/edit",
+                        {"first_name": "Jean", "last_name": "Dupont"})
+    assert answer.status_code == 302
+    page = client.get(f"/persons/{person.id}").get_data(as_text=True)
+    assert "DUPONT" in page and "Historique des rectifications" in page
+
+
+def test_export_page_and_json(client, build, agent):
+    person = build.person(agent, first_name="Jean", last_name="Export")
+    page = client.get(f"/persons/{person.id}/export")
+    assert page.status_code == 200 and "Export" in page.get_data(as_text=True)
+    data = client.get(f"/persons/{person.id}/export?format=json")
+    assert data.mimetype == "application/json" and data.get_json()["person"]["last_name"] == "Export"
+
+
+def test_merge_and_revert(app, client, build):
+    agent = build.user("accueil")
+    kept = build.person(agent, first_name="Ana", last_name="Silva", birth_date="1990-01-01")
+    duplicate = build.person(agent, first_name="Anna", last_name="Silva", birth_date="1990-01-01")
+    build.visit(duplicate)
+    coordinator = build.user("coordinateur")
+    login(client, coordinator)
+    for person in (kept, duplicate):
+        _form_post(client, f"/persons/{person.id}/break-glass",
+                   {"reason": "Fusion de deux dossiers de la même personne"})
+    check = _form_post(client, f"/persons/{kept.id}/merge", {"other": duplicate.reception_number})
+    text = check.get_data(as_text=True)
+    assert "Confirmer la fusion" in text
+    merged = _form_post(client, f"/persons/{kept.id}/merge",
+                        {"other": duplicate.reception_number, "confirm": str(duplicate.id)})
+    assert merged.status_code == 302
+    from app.accueil.models import Person, PersonMerge, Visit
+    from app.core.db import db
+
+    with app.app_context():
+        assert db.session.get(Person, duplicate.id).merged_into_id == kept.id
+        assert {v.person_id for v in db.session.scalars(sa.select(Visit))} == {kept.id}
+        merge_id = db.session.scalars(sa.select(PersonMerge.id)).one()
+    assert "fusionné" in client.get(f"/persons/{duplicate.id}").get_data(as_text=True)
+    reverted = post_form(client, f"/merges/{merge_id}/revert", token_from=f"/persons/{kept.id}")
+    assert reverted.status_code == 302
+    with app.app_context():
+        assert db.session.get(Person, duplicate.id).merged_into_id is None
+        assert {v.person_id for v in db.session.scalars(sa.select(Visit))} == {duplicate.id}
+    log = client.get("/break-glass").get_data(as_text=True)
+    assert "Fusion de deux dossiers" in log
+
+
+@pytest.mark.parametrize("role", ["partenaire", "admin"])
+def test_partners_and_admins_never_see_accueil_pages(client, build, role):
+    agent = build.user("accueil")
+    person = build.person(agent)
+    visit = build.visit(person)
+    login(client, build.user(role))
+    for path in ("/persons/search?q=marie", "/persons/new", f"/persons/{person.id}/edit",
+                 f"/persons/{person.id}/visits/new", f"/visits/{visit.id}/slip", "/site/day",
+                 f"/persons/{person.id}/break-glass", "/break-glass"):
+        assert client.get(path).status_code == 403, path
+    assert client.get(f"/persons/{person.id}").status_code in (403, 404)
+
+
+def test_pages_with_personal_data_redirect_to_the_charter(client, build):
+    login(client, build.user("accueil", charter=False))
+    answer = client.get("/persons/search?q=x")
+    assert answer.status_code == 302 and answer.headers["Location"].startswith("/charter")
+    assert client.get("/").status_code == 200  # the home page itself asks, without data
+    post_form(client, "/charter/accept", {"next": "/persons/search"}, token_from="/charter")
+    assert client.get("/persons/search?q=x").status_code == 200

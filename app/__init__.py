@@ -107,7 +107,16 @@ def _init_extensions(app: Flask) -> None:
         from flask_login import current_user
 
         from app.core import permissions
-        from app.core.enums import DOMAIN_LABELS, ROLE_LABELS, SITE_KIND_LABELS, STRUCTURE_KIND_LABELS
+        from app.core.enums import (
+            ANSWERED_ACTION_LABELS,
+            CHANNEL_LABELS,
+            DOMAIN_LABELS,
+            OUTCOME_LABELS,
+            ROLE_LABELS,
+            SITE_KIND_LABELS,
+            STRUCTURE_KIND_LABELS,
+            URGENCY_LABELS,
+        )
         from app.core.nav import nav_items
 
         return {
@@ -119,6 +128,10 @@ def _init_extensions(app: Flask) -> None:
             "nav_items": nav_items,
             "SITE_KIND_LABELS": SITE_KIND_LABELS,
             "STRUCTURE_KIND_LABELS": STRUCTURE_KIND_LABELS,
+            "CHANNEL_LABELS": CHANNEL_LABELS,
+            "URGENCY_LABELS": URGENCY_LABELS,
+            "OUTCOME_LABELS": OUTCOME_LABELS,
+            "ANSWERED_ACTION_LABELS": ANSWERED_ACTION_LABELS,
             "page_url": _page_url,
         }
 

@@ -39,7 +39,33 @@ def _person_and_visit(build, marker: str) -> None:
         db.session.commit()
 
 
+def _orientation(build, marker: str) -> None:
+    """An orientation with motive, purpose, override, a refusal event and an outbox message."""
+    from app.orientation.models import Orientation
+    from app.orientation.services import refuse
+
+    agent = build.user("accueil")
+    structure = build.structure(domains=["budget"], contact_email="contact@structure.test")
+    partner = build.user("partenaire", structure=str(structure.id))
+    person = build.person(agent, first_name="Orientee", last_name="Personne")
+    orientation = build.orientation(person, structure, motive=f"{marker} motive",
+                                    coverage_override=f"{marker} override",
+                                    consent={"given": True, "shared_fields": ["first_name"],
+                                             "purpose": f"{marker} purpose"})
+    with build.app.app_context():
+        from app.auth.models import User
+
+        refuse(db.session.get(Orientation, orientation.id), db.session.get(User, partner.id),
+               f"{marker} refusal reason")
+        row = db.session.get(Orientation, orientation.id)
+        row.outcome = f"{marker} outcome"
+        db.session.commit()
+
+
 FACTORIES: dict[str, Callable] = {
+    "orientations": _orientation,
+    "orientation_events": _orientation,
+    "outbox_messages": _orientation,
     "users": _user,
     "persons": _person_and_visit,
     "visits": _person_and_visit,

@@ -110,6 +110,29 @@ class Builder:
         return self._commit(create)
 
 
+    def orientation(self, person, structure, agent=None, **kw) -> SimpleNamespace:
+        """An orientation of ``person`` to ``structure`` sent by ``agent`` (default: its creator)."""
+        from app.accueil.models import Person
+        from app.auth.models import User
+        from app.core.db import db
+        from app.orientation.services import send_orientation
+
+        agent = agent or person.agent
+        data = {"structure_id": str(structure.id), "domain": "logement",
+                "motive": "Menace d'expulsion, besoin d'un accompagnement",
+                "consent": {"given": True, "shared_fields": ["first_name", "last_name", "phone"],
+                            "purpose": "Accompagnement logement"}, **kw}
+
+        def create():
+            orientation = send_orientation(db.session.get(Person, person.id), data,
+                                           db.session.get(User, agent.id))
+            return SimpleNamespace(id=orientation.id, person_id=person.id,
+                                   structure_id=structure.id,
+                                   acknowledge_due=orientation.acknowledge_due)
+
+        return self._commit(create)
+
+
 def _ns(obj, *names) -> SimpleNamespace:
     return SimpleNamespace(id=obj.id, **{name: getattr(obj, name) for name in names})
 

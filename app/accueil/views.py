@@ -28,9 +28,9 @@ from app.auth.forms import ConfirmForm
 from app.auth.models import User
 from app.core import audit
 from app.core.db import db, utcnow
-from app.core.enums import ANSWERED_ACTION_LABELS, CHANNEL_LABELS, OUTCOME_LABELS, URGENCY_LABELS
 from app.core.errors import ServiceError
 from app.core.forms import apply_errors
+from app.core.pagination import ListPage
 from app.core.permissions import access, can, require
 from app.directory.models import Site
 
@@ -40,9 +40,7 @@ PER_PAGE = 20
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"CHANNEL_LABELS": CHANNEL_LABELS, "URGENCY_LABELS": URGENCY_LABELS,
-            "OUTCOME_LABELS": OUTCOME_LABELS, "ANSWERED_ACTION_LABELS": ANSWERED_ACTION_LABELS,
-            "ACTION_LABELS": records.ACTION_LABELS}
+    return {"ACTION_LABELS": records.ACTION_LABELS}
 
 
 def load_person(person_id: uuid.UUID, permission: str) -> Person:
@@ -70,25 +68,9 @@ def search_page():
     hits, page = [], None
     if request.args and form.validate():
         hits = search.search_persons(current_user, form.q.data, form.birth_date.data)
-        page = _paginate(hits, request.args.get("page", 1, type=int))
+        page = ListPage(hits, request.args.get("page", 1, type=int), PER_PAGE)
     return render_template("accueil/search.html", form=form, page=page, searched=bool(request.args),
                            can_create=can(current_user, "person.create"))
-
-
-class _Page:
-    """A page of an in-memory list, shaped like Flask-SQLAlchemy's pagination."""
-
-    def __init__(self, items: list, page: int, per_page: int, total: int):
-        self.items, self.page, self.per_page, self.total = items, page, per_page, total
-        self.pages = max(1, -(-total // per_page))
-        self.has_prev, self.has_next = page > 1, page < self.pages
-        self.prev_num, self.next_num = page - 1, page + 1
-
-
-def _paginate(items: list, page: int) -> _Page:
-    page = max(1, page)
-    start = (page - 1) * PER_PAGE
-    return _Page(items[start:start + PER_PAGE], page, PER_PAGE, len(items))
 
 
 @bp.route("/persons/new", methods=["GET", "POST"])

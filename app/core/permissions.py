@@ -73,6 +73,20 @@ _declare("visit.create", {A}, personal_data=True)
 _declare("slip.print", {A}, personal_data=True)
 _declare("site_day.read", {A}, personal_data=True)
 _declare("break_glass.review", {C}, personal_data=True)
+# -- orientation (object rules in app/orientation/scopes.py) ----------------------------------
+_declare("orientation.send", {A}, personal_data=True)
+_declare("orientation.read", PROFESSIONALS, personal_data=True)
+_declare("orientation.list", PROFESSIONALS, personal_data=True)
+_declare("orientation.inbox", {P}, personal_data=True)
+_declare("orientation.acknowledge", {P}, personal_data=True)
+_declare("orientation.take_charge", {P}, personal_data=True)
+_declare("orientation.refuse", {P}, personal_data=True)
+_declare("orientation.redirect", {P, C}, personal_data=True)
+_declare("orientation.close", {P}, personal_data=True)
+_declare("orientation.cancel", {A}, personal_data=True)
+_declare("orientation.stalled", {C}, personal_data=True)
+_declare("orientation.remind", {C}, personal_data=True)
+_declare("structure.referents", {ADM})
 
 
 def rule_for(name: str) -> Callable[[Rule], Rule]:

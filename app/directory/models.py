@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
@@ -72,6 +72,10 @@ class Structure(Model):
     take_charge_delay: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # data·inclusion identity, for upserts by identifier and date_maj.
+    external_id: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    source_updated_on: Mapped[date | None]
+    head_contact_email: Mapped[str | None] = mapped_column(sa.String(254))
 
     domain_rows: Mapped[list[StructureDomain]] = relationship(
         cascade="all, delete-orphan", order_by=StructureDomain.domain, lazy="selectin"
@@ -85,3 +89,18 @@ class Structure(Model):
     territories: AssociationProxy[list[str]] = association_proxy(
         "territory_rows", "territory", creator=lambda name: StructureTerritory(territory=name)
     )
+
+
+class DirectoryService(Model):
+    """A service of a structure, imported from data·inclusion."""
+
+    __tablename__ = "directory_services"
+
+    external_id: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    structure_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("structures.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    thematiques: Mapped[str] = mapped_column(sa.Text, default="")
+    domains: Mapped[str] = mapped_column(sa.String(400), default="")
+    source_updated_on: Mapped[date]

@@ -1,0 +1,177 @@
+"""Queueing messages in the same transaction as the change, and delivering them.
+
+Delivery is safe to run twice or concurrently: a message is *claimed* by a conditional update
+before it is sent, so two senders never both send it; a sender that dies after claiming leaves
+the claim to expire (10 minutes) and the message is sent by the next run. Failures are retried
+with an increasing delay, never dropped. Messages carry no personal data: a short text and a
+link to Passerelle, where the reader must log in.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.core.db import db, utcnow
+from app.notifications.models import FAILED, PENDING, SENDING, SENT, OutboxMessage
+
+log = logging.getLogger(__name__)
+CLAIM_TIMEOUT = timedelta(minutes=10)
+BACKOFF_MINUTES = (1, 5, 15, 60, 180, 720, 1440)
+
+
+def queue(recipient: str, subject: str, body: str, *, kind: str, dedupe_key: str | None = None,
+          related_type: str | None = None, related_id: uuid.UUID | None = None,
+          channel: str = "email") -> OutboxMessage | None:
+    """Add a message to the outbox of the current transaction; None when already queued."""
+    if dedupe_key and db.session.scalar(
+            sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
+        return None
+    message = OutboxMessage(kind=kind, channel=channel, subject=subject[:200], body=body,
+                            dedupe_key=dedupe_key, related_type=related_type,
+                            related_id=related_id)
+    message.recipient = recipient
+    try:
+        with db.session.begin_nested():
+            db.session.add(message)
+            db.session.flush()
+    except sa.exc.IntegrityError:
+        return None  # a concurrent run queued it first
+    return message
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+@dataclass
+class SmtpTransport:
+    host: str
+    port: int
+    use_tls: bool
+    username: str | None
+    password: str | None
+    timeout: float = 10.0
+
+    def send(self, message: EmailMessage) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            if self.use_tls:
+                smtp.starttls()
+            if self.username:
+                smtp.login(self.username, self.password or "")
+            smtp.send_message(message)
+
+
+@dataclass
+class FileTransport:
+    """Development: every message becomes a file under ``instance/outbox/``."""
+
+    directory: Path
+
+    def send(self, message: EmailMessage) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"{utcnow():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
+        (self.directory / name).write_bytes(bytes(message))
+
+
+class NotConfigured(RuntimeError):
+    pass
+
+
+def transport_from_config() -> Transport:
+    config = current_app.config
+    if config.get("MAIL_SERVER"):
+        return SmtpTransport(config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25),
+                             bool(config.get("MAIL_USE_TLS")), config.get("MAIL_USERNAME"),
+                             config.get("MAIL_PASSWORD"))
+    if config["PASSERELLE_ENV"] == "production":
+        raise NotConfigured("MAIL_SERVER is not set: messages stay in the outbox")
+    return FileTransport(Path(current_app.instance_path) / "outbox")
+
+
+def _email(row: OutboxMessage) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
+    message["To"] = row.recipient
+    message["Subject"] = row.subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(idstring=row.id.hex, domain="passerelle")
+    message.set_content(row.body)
+    return message
+
+
+def _deliverable(now: datetime):
+    return sa.or_(
+        sa.and_(OutboxMessage.status.in_((PENDING, FAILED)), OutboxMessage.next_attempt_at <= now),
+        sa.and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_at < now - CLAIM_TIMEOUT),
+    )
+
+
+def _claim(message_id: uuid.UUID, now: datetime) -> bool:
+    claimed = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, _deliverable(now))
+        .values(status=SENDING, claimed_at=now)
+    ).rowcount == 1
+    db.session.commit()
+    return claimed
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    pending: int = 0
+
+
+# Senders by channel; other features add theirs (for example SMS).
+SENDERS: dict[str, Any] = {}
+
+
+def deliver(batch: int = 200, now: datetime | None = None,
+            transport: Transport | None = None) -> DeliveryReport:
+    """Send what is due; each message in its own claim and its own transaction."""
+    now = now or utcnow()
+    report = DeliveryReport()
+    ids = db.session.scalars(sa.select(OutboxMessage.id).where(_deliverable(now))
+                             .order_by(OutboxMessage.created_at).limit(batch)).all()
+    email_transport = transport
+    for message_id in ids:
+        if not _claim(message_id, now):
+            continue  # another sender has it
+        row = db.session.get(OutboxMessage, message_id)
+        try:
+            if row.channel == "email":
+                email_transport = email_transport or transport_from_config()
+                email_transport.send(_email(row))
+            else:
+                SENDERS[row.channel](row)
+        except Exception as exc:  # noqa: BLE001 - any failure is retried later, never lost
+            row.attempts += 1
+            row.status = FAILED
+            delay = BACKOFF_MINUTES[min(row.attempts, len(BACKOFF_MINUTES)) - 1]
+            row.next_attempt_at = now + timedelta(minutes=delay)
+            row.last_error = f"{exc.__class__.__name__}: {str(exc)[:200]}"
+            report.failed += 1
+            log.warning("message %s not delivered (attempt %d): %s", row.id, row.attempts,
+                        exc.__class__.__name__)
+        else:
+            row.attempts += 1
+            row.status = SENT
+            row.sent_at = utcnow()
+            row.last_error = None
+            report.sent += 1
+        db.session.commit()
+    report.pending = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
+                                       .where(OutboxMessage.status != SENT))
+    return report

@@ -1,0 +1,83 @@
+"""Orientation forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, HiddenField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.admin.forms import MultiCheckboxField
+from app.core.enums import DOMAIN_LABELS
+
+SHARE_LABELS = {
+    "first_name": _l("Prénom"), "last_name": _l("Nom"), "birth_date": _l("Date de naissance"),
+    "phone": _l("Téléphone"), "email": _l("Adresse électronique"), "address": _l("Adresse"),
+    "needs": _l("Besoins identifiés lors du passage"),
+}
+REFUSAL_LABELS = {
+    "not_competent": _l("Hors de nos compétences"),
+    "outside_territory": _l("Hors de notre territoire"),
+    "already_followed": _l("Personne déjà suivie ailleurs"),
+    "unreachable": _l("Personne injoignable"),
+    "declined_by_person": _l("La personne a décliné"),
+    "no_capacity": _l("Pas de place disponible"),
+    "other": _l("Autre raison"),
+}
+
+
+def options(labels: dict, blank=None) -> list[SelectChoice]:
+    head = [SelectChoice("", blank)] if blank is not None else []
+    return head + [SelectChoice(str(k), v) for k, v in labels.items()]
+
+
+class OrientationForm(FlaskForm):
+    domain = SelectField(_l("Domaine"), choices=options(DOMAIN_LABELS))
+    structure_id = SelectField(_l("Structure partenaire"), choices=[], validate_choice=False)
+    referent_id = SelectField(_l("Référent souhaité (facultatif)"), choices=[],
+                              validate_choice=False)
+    motive = TextAreaField(_l("Motif de l'orientation"), validators=[DataRequired(),
+                                                                     Length(max=5000)],
+                           render_kw={"rows": 4})
+    coverage_override = TextAreaField(
+        _l("Raison du choix d'une structure qui ne couvre pas ce domaine"),
+        validators=[Optional(), Length(max=500)], render_kw={"rows": 2})
+    consent_given = BooleanField(_l("La personne est d'accord pour cette orientation et pour le partage des informations cochées"))
+    shared_fields = MultiCheckboxField(_l("Informations partagées avec la structure"),
+                                       choices=options(SHARE_LABELS))
+    consent_purpose = TextAreaField(_l("Dans quel but (dit à la personne)"),
+                                    validators=[Optional(), Length(max=500)], render_kw={"rows": 2})
+    visit_id = HiddenField()
+
+
+class TakeChargeForm(FlaskForm):
+    first_appointment_on = DateField(_l("Date du premier rendez-vous (facultatif)"),
+                                     validators=[Optional()])
+
+
+class RefuseForm(FlaskForm):
+    reason_code = SelectField(_l("Motif du refus"), choices=options(REFUSAL_LABELS))
+    reason = TextAreaField(_l("Explication"), validators=[DataRequired(), Length(max=2000)],
+                           render_kw={"rows": 3})
+
+
+class RedirectForm(FlaskForm):
+    structure_id = SelectField(_l("Nouvelle structure"), choices=[], validate_choice=False)
+    reason = TextAreaField(_l("Raison de la réorientation"),
+                           validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 3})
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Raison"), validators=[DataRequired(), Length(max=2000)],
+                           render_kw={"rows": 2})
+
+
+class CloseForm(FlaskForm):
+    outcome = TextAreaField(_l("Bilan de l'accompagnement"),
+                            validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 3})
+
+
+class ReferentForm(FlaskForm):
+    user_id = SelectField(_l("Référent partenaire"), choices=[], validate_choice=False)
+    domain = SelectField(_l("Pour le domaine"), choices=options(DOMAIN_LABELS, blank=_l("Tous les domaines")))

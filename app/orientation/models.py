@@ -1,0 +1,112 @@
+"""Orientations to partner structures, their append-only events, and designated referents."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Encrypted, Model, utcnow
+from app.core.enums import Domain
+
+SENT, ACKNOWLEDGED, IN_CHARGE, CLOSED = "sent", "acknowledged", "in_charge", "closed"
+REFUSED, REDIRECTED, CANCELLED = "refused", "redirected", "cancelled"
+STATUSES = (SENT, ACKNOWLEDGED, IN_CHARGE, CLOSED, REFUSED, REDIRECTED, CANCELLED)
+OPEN_STATUSES = (SENT, ACKNOWLEDGED, IN_CHARGE)
+SHAREABLE_FIELDS = ("first_name", "last_name", "birth_date", "phone", "email", "address", "needs")
+
+
+def _in(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class StructureReferent(Model):
+    """A partner user designated to receive a structure's orientations (for one domain, or all)."""
+
+    __tablename__ = "structure_referents"
+    __table_args__ = (sa.UniqueConstraint("structure_id", "user_id", "domain"),)
+
+    structure_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("structures.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                               index=True)
+    domain: Mapped[str | None] = mapped_column(sa.String(40))
+
+
+class Orientation(Model):
+    __tablename__ = "orientations"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", STATUSES), name="status"),
+        sa.CheckConstraint(_in("domain", [d.value for d in Domain]), name="domain"),
+        sa.Index("ix_orientations_structure_status", "structure_id", "status"),
+        sa.Index("ix_orientations_territory_status", "territory", "status"),
+    )
+
+    person_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("persons.id"), index=True)
+    visit_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("visits.id"))
+    structure_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("structures.id"))
+    domain: Mapped[str] = mapped_column(sa.String(40))
+    motive = Encrypted()
+    consent_given: Mapped[bool]
+    shared_fields: Mapped[str] = mapped_column(sa.String(200), default="")
+    consent_purpose = Encrypted()
+    coverage_override = Encrypted()  # why a structure not covering the domain was chosen
+    status: Mapped[str] = mapped_column(sa.String(20), default=SENT)
+    sender_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id",
+                                                                      ondelete="SET NULL"))
+    sender_site_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("sites.id"),
+                                                             index=True)
+    territory: Mapped[str | None] = mapped_column(sa.String(100))
+    requested_referent_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    referent_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    referent_label: Mapped[str | None] = mapped_column(sa.String(200))
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledge_due: Mapped[date]
+    take_charge_due: Mapped[date]
+    acknowledged_at: Mapped[datetime | None]
+    taken_charge_at: Mapped[datetime | None]
+    first_appointment_on: Mapped[date | None]
+    closed_at: Mapped[datetime | None]
+    outcome = Encrypted()
+    refusal_code: Mapped[str | None] = mapped_column(sa.String(40))
+    redirected_to_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("orientations.id"))
+    redirected_from_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("orientations.id"))
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    events: Mapped[list[OrientationEvent]] = relationship(
+        back_populates="orientation", order_by="OrientationEvent.seq", lazy="select")
+
+    @property
+    def shared(self) -> set[str]:
+        return {f for f in (self.shared_fields or "").split(",") if f}
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class OrientationEvent(Model):
+    """One step in an orientation's life; rows are only ever added."""
+
+    __tablename__ = "orientation_events"
+    __table_args__ = (sa.UniqueConstraint("orientation_id", "seq"),)
+
+    orientation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("orientations.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # transition, reminder, escalation, comment
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id",
+                                                                     ondelete="SET NULL"))
+    actor_label: Mapped[str | None] = mapped_column(sa.String(200))
+    from_status: Mapped[str | None] = mapped_column(sa.String(20))
+    to_status: Mapped[str | None] = mapped_column(sa.String(20))
+    reason = Encrypted()
+
+    orientation: Mapped[Orientation] = relationship(back_populates="events")

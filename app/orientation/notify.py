@@ -1,0 +1,127 @@
+"""The messages an orientation sends, written to the outbox in the same transaction.
+
+No personal data in any of them: the structure or site name, a date, and a link to Passerelle
+where the reader must log in. The texts are French (the working language of the département's
+partners).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.auth.models import User
+from app.core.db import db
+from app.core.enums import Role
+from app.directory.models import Site, Structure
+from app.notifications.services import queue
+from app.orientation.models import Orientation
+
+STATUS_TEXT = {
+    "acknowledged": "a été prise en compte par la structure",
+    "in_charge": "a donné lieu à une prise en charge",
+    "refused": "a été refusée par la structure",
+    "redirected": "a été réorientée vers une autre structure",
+}
+
+
+def link(orientation: Orientation) -> str:
+    return f"{current_app.config['PASSERELLE_BASE_URL'].rstrip('/')}/orientations/{orientation.id}"
+
+
+def _date(value) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+def partner_recipients(orientation: Orientation, structure: Structure,
+                       requested: User | None = None) -> list[str]:
+    """The requested referent, else the designated referents, else the structure's address."""
+    from app.orientation.services import referents
+
+    if requested is not None:
+        return [requested.email]
+    users = referents(structure.id, orientation.domain)
+    if users:
+        return [u.email for u in users]
+    return [structure.contact_email] if structure.contact_email else []
+
+
+# Structures without any account answer through a link (see app/orientation/contact.py);
+# that module replaces the plain message for them.
+CONTACT_HOOKS: list[Any] = []
+
+
+def new_orientation(orientation: Orientation, structure: Structure, requested: User | None) -> None:
+    site = db.session.get(Site, orientation.sender_site_id) if orientation.sender_site_id else None
+    if requested is None and not _has_partner_users(structure):
+        for hook in CONTACT_HOOKS:
+            if hook(orientation, structure):
+                return
+    for address in partner_recipients(orientation, structure, requested):
+        queue(address, f"Nouvelle orientation pour {structure.name}",
+              "Bonjour,\n\n"
+              f"Une nouvelle orientation a été adressée à votre structure"
+              f"{' par ' + site.name if site else ''}.\n"
+              f"Merci d'en accuser réception au plus tard le {_date(orientation.acknowledge_due)}, "
+              "puis de prendre la personne en charge.\n\n"
+              f"Consultez-la dans Passerelle : {link(orientation)}\n\n"
+              "Ce message ne contient aucune information sur la personne.\n",
+              kind="orientation.new", related_type="orientation", related_id=orientation.id,
+              dedupe_key=f"orientation.new:{orientation.id}:{address}")
+
+
+def _has_partner_users(structure: Structure) -> bool:
+    return db.session.scalar(sa.select(User.id).where(
+        User.structure_id == structure.id, User.active.is_(True),
+        User.role == Role.PARTENAIRE).limit(1)) is not None
+
+
+def status_changed(orientation: Orientation) -> None:
+    """Tell the sender what became of their orientation."""
+    text = STATUS_TEXT.get(orientation.status)
+    sender = db.session.get(User, orientation.sender_id) if orientation.sender_id else None
+    if text is None or sender is None or not sender.active:
+        return
+    structure = db.session.get(Structure, orientation.structure_id)
+    queue(sender.email, f"Orientation vers {structure.name} : {text}",
+          "Bonjour,\n\n"
+          f"L'orientation que vous avez envoyée à {structure.name} {text}.\n\n"
+          f"Le détail est dans Passerelle : {link(orientation)}\n",
+          kind=f"orientation.{orientation.status}", related_type="orientation",
+          related_id=orientation.id,
+          dedupe_key=f"orientation.{orientation.status}:{orientation.id}")
+
+
+def reminder(orientation: Orientation, structure: Structure, step: str, due) -> list[str]:
+    what = "d'accuser réception de" if step == "acknowledge" else "de prendre en charge"
+    sent = []
+    for address in partner_recipients(orientation, structure):
+        if queue(address, f"Relance : orientation en attente pour {structure.name}",
+                 "Bonjour,\n\n"
+                 f"Une orientation adressée à votre structure attend depuis le {_date(due)}. "
+                 f"Merci {what} cette orientation dès que possible.\n\n"
+                 f"Consultez-la dans Passerelle : {link(orientation)}\n",
+                 kind="orientation.reminder", related_type="orientation",
+                 related_id=orientation.id,
+                 dedupe_key=f"orientation.remind:{step}:{orientation.id}:{address}"):
+            sent.append(address)
+    return sent
+
+
+def escalation(orientation: Orientation, structure: Structure, step: str, due,
+               recipients: list[str]) -> list[str]:
+    what = "l'accusé de réception" if step == "acknowledge" else "la prise en charge"
+    sent = []
+    for address in recipients:
+        if queue(address, f"Orientation bloquée : {structure.name}",
+                 "Bonjour,\n\n"
+                 f"Une orientation adressée à {structure.name} attend {what} depuis le "
+                 f"{_date(due)}, malgré une relance.\n\n"
+                 f"Consultez la liste des orientations en attente : {link(orientation)}\n",
+                 kind="orientation.escalation", related_type="orientation",
+                 related_id=orientation.id,
+                 dedupe_key=f"orientation.escalate:{step}:{orientation.id}:{address}"):
+            sent.append(address)
+    return sent

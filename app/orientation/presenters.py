@@ -1,0 +1,88 @@
+"""What each audience sees of an orientation (API and pages share these views)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.accueil.models import Need, Person
+from app.auth.models import User
+from app.core.db import db
+from app.directory.models import Structure
+from app.orientation.models import Orientation
+from app.orientation.scopes import COORDINATION, PARTNER, audience
+
+IDENTITY = ("first_name", "last_name", "birth_date", "phone", "email", "address")
+
+
+def events_view(orientation: Orientation, free_text: bool) -> list[dict[str, Any]]:
+    users = {u.id: u.display_name for u in db.session.scalars(sa.select(User).where(
+        User.id.in_({e.actor_id for e in orientation.events if e.actor_id})))}
+    return [{"at": e.at, "kind": e.kind,
+             "actor": users.get(e.actor_id) or e.actor_label or "Passerelle",
+             "from_status": e.from_status, "to_status": e.to_status,
+             "reason": e.reason if free_text else None}
+            for e in orientation.events]
+
+
+def person_block(orientation: Orientation, who: str) -> dict[str, Any]:
+    person = db.session.get(Person, orientation.person_id)
+    if who == COORDINATION:
+        return {"id": person.id, "reception_number": person.reception_number,
+                "initials": person.initials}
+    block: dict[str, Any] = {"id": person.id, "reception_number": person.reception_number}
+    if who == PARTNER:
+        block.update({f: getattr(person, f) for f in IDENTITY if f in orientation.shared})
+        if person.anonymous:
+            block["pseudonym"] = person.pseudonym
+    else:
+        block.update({f: getattr(person, f) for f in IDENTITY})
+        block.update(anonymous=person.anonymous, pseudonym=person.pseudonym)
+    return block
+
+
+def needs_block(orientation: Orientation) -> list[dict[str, Any]]:
+    if not orientation.visit_id:
+        return []
+    needs = db.session.scalars(sa.select(Need).where(Need.visit_id == orientation.visit_id)
+                               .order_by(Need.position))
+    return [{"domain": n.domain, "urgency": n.urgency, "note": n.note} for n in needs]
+
+
+def orientation_view(orientation: Orientation, user: Any, *, with_events: bool = True
+                     ) -> dict[str, Any]:
+    who = audience(user, orientation)
+    structure = db.session.get(Structure, orientation.structure_id)
+    referent = db.session.get(User, orientation.referent_id) if orientation.referent_id else None
+    free_text = who != COORDINATION
+    view: dict[str, Any] = {
+        "id": orientation.id, "person_id": orientation.person_id,
+        "structure_id": orientation.structure_id,
+        "structure": {"id": structure.id, "name": structure.name},
+        "domain": orientation.domain, "status": orientation.status,
+        "visit_id": orientation.visit_id,
+        "sent_at": orientation.sent_at, "acknowledge_due": orientation.acknowledge_due,
+        "take_charge_due": orientation.take_charge_due,
+        "acknowledged_at": orientation.acknowledged_at,
+        "taken_charge_at": orientation.taken_charge_at,
+        "first_appointment_on": orientation.first_appointment_on,
+        "closed_at": orientation.closed_at,
+        "referent": ({"id": referent.id, "display_name": referent.display_name} if referent
+                     else ({"id": None, "display_name": orientation.referent_label}
+                           if orientation.referent_label else None)),
+        "redirected_to_id": orientation.redirected_to_id,
+        "redirected_from_id": orientation.redirected_from_id,
+        "refusal_code": orientation.refusal_code,
+        "consent": {"given": orientation.consent_given,
+                    "shared_fields": sorted(orientation.shared),
+                    "purpose": orientation.consent_purpose if free_text else None},
+        "motive": orientation.motive if free_text else None,
+        "outcome": orientation.outcome if free_text else None,
+        "person": person_block(orientation, who),
+        "needs": needs_block(orientation) if (who != COORDINATION and (
+            who != PARTNER or "needs" in orientation.shared)) else [],
+    }
+    if with_events:
+        view["events"] = events_view(orientation, free_text)
+    return view

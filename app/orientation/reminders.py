@@ -1,0 +1,139 @@
+"""Stalled orientations, reminders and escalations.
+
+An orientation is *stalled* when it is still ``sent`` after its acknowledgment due date, or still
+``acknowledged`` after its take-charge due date. ``orientations remind`` (from cron) sends one
+reminder to the structure's referents per step; once the step is late by a further
+``ESCALATION_DELAY`` working days (default 2), one escalation to the territory's coordinators.
+Each message has a deduplication key, so a second run sends nothing twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.accueil.models import Person
+from app.auth.models import User
+from app.core import audit
+from app.core.db import db, utcnow
+from app.core.enums import Role
+from app.directory.models import Structure
+from app.orientation import notify
+from app.orientation.deadlines import local_date, working_days_between
+from app.orientation.models import ACKNOWLEDGED, SENT, Orientation, OrientationEvent
+from app.orientation.services import append_event
+
+
+@dataclass
+class Stall:
+    orientation: Orientation
+    step: str                 # "acknowledge" or "take_charge"
+    due: date
+    overdue_working_days: int
+
+    @property
+    def stalled_since(self) -> date:
+        return self.due + timedelta(days=1)
+
+    @property
+    def reason(self) -> str:
+        return "acknowledgment_overdue" if self.step == "acknowledge" else "take_charge_overdue"
+
+
+def stalls(query: sa.Select | None = None, today: date | None = None) -> list[Stall]:
+    """Stalled orientations (of ``query``, a scoped select), most overdue first."""
+    today = today or local_date(utcnow())
+    query = query if query is not None else sa.select(Orientation)
+    query = query.where(sa.or_(
+        sa.and_(Orientation.status == SENT, Orientation.acknowledge_due < today),
+        sa.and_(Orientation.status == ACKNOWLEDGED, Orientation.take_charge_due < today),
+    ))
+    found = []
+    for orientation in db.session.scalars(query):
+        step, due = (("acknowledge", orientation.acknowledge_due) if orientation.status == SENT
+                     else ("take_charge", orientation.take_charge_due))
+        found.append(Stall(orientation, step, due, working_days_between(due, today)))
+    found.sort(key=lambda s: (-s.overdue_working_days, s.due))
+    return found
+
+
+def coordinators(territory: str | None) -> list[User]:
+    if not territory:
+        return []
+    return list(db.session.scalars(sa.select(User).where(
+        User.role == Role.COORDINATEUR, User.territory == territory, User.active.is_(True))))
+
+
+@dataclass
+class RemindReport:
+    reminders: int = 0
+    escalations: int = 0
+
+
+def remind(today: date | None = None) -> RemindReport:
+    """Queue the reminders and escalations due today; safe to run any number of times."""
+    today = today or local_date(utcnow())
+    delay = current_app.config.get("ESCALATION_DELAY", 2)
+    report = RemindReport()
+    for stall in stalls(today=today):
+        orientation = stall.orientation
+        structure = db.session.get(Structure, orientation.structure_id)
+        sent = notify.reminder(orientation, structure, stall.step, stall.due)
+        if sent:
+            report.reminders += 1
+            append_event(orientation, "reminder", None, actor_label="Passerelle")
+            audit.record("orientation.reminder", object_type="orientation",
+                         object_id=orientation.id, details={"step": stall.step})
+        if stall.overdue_working_days > delay:
+            recipients = [u.email for u in coordinators(orientation.territory)]
+            if structure.head_contact_email:
+                recipients.append(structure.head_contact_email)
+            if notify.escalation(orientation, structure, stall.step, stall.due, recipients):
+                report.escalations += 1
+                append_event(orientation, "escalation", None, actor_label="Passerelle")
+                audit.record("orientation.escalation", object_type="orientation",
+                             object_id=orientation.id, details={"step": stall.step})
+        db.session.commit()
+    return report
+
+
+def remind_now(orientation: Orientation, actor: Any) -> int:
+    """A coordinator's reminder, sent now whatever was sent before."""
+    structure = db.session.get(Structure, orientation.structure_id)
+    stamp = utcnow().strftime("%Y%m%d%H%M%S%f")
+    count = 0
+    for address in notify.partner_recipients(orientation, structure):
+        if notify.queue(address, f"Relance : orientation en attente pour {structure.name}",
+                        "Bonjour,\n\nUn coordinateur vous demande de traiter une orientation "
+                        f"adressée à votre structure.\n\nConsultez-la dans Passerelle : "
+                        f"{notify.link(orientation)}\n",
+                        kind="orientation.reminder", related_type="orientation",
+                        related_id=orientation.id,
+                        dedupe_key=f"orientation.remind:manual:{orientation.id}:{address}:{stamp}"):
+            count += 1
+    append_event(orientation, "reminder", actor)
+    audit.record("orientation.reminder", actor=actor, object_type="orientation",
+                 object_id=orientation.id, person_id=orientation.person_id,
+                 details={"manual": True})
+    return count
+
+
+def stall_view(stall: Stall) -> dict[str, Any]:
+    """A stalled orientation as coordinators see it: no motive, reception number and initials."""
+    orientation = stall.orientation
+    structure = db.session.get(Structure, orientation.structure_id)
+    person = db.session.get(Person, orientation.person_id)
+    sent = db.session.scalar(sa.select(sa.func.count()).select_from(OrientationEvent).where(
+        OrientationEvent.orientation_id == orientation.id, OrientationEvent.kind == "reminder"))
+    return {"id": orientation.id, "status": orientation.status,
+            "stalled_since": stall.stalled_since,
+            "overdue_working_days": stall.overdue_working_days,
+            "structure": {"id": structure.id, "name": structure.name},
+            "reason": stall.reason, "domain": orientation.domain,
+            "person": {"reception_number": person.reception_number,
+                       "initials": person.initials},
+            "reminders_sent": sent, "due": stall.due}

@@ -1,0 +1,373 @@
+"""The orientation state machine, in one module.
+
+::
+
+    sent ──acknowledge──▶ acknowledged ──take_charge──▶ in_charge ──close──▶ closed
+      │  ╲                    │   ╲
+      │   refuse / redirect   │    refuse / redirect
+      ▼                       ▼
+    cancelled (by the sender, before acknowledgment)   refused   redirected (→ a new orientation)
+
+Every change is a conditional update on the current status and version, so that two referents
+racing to acknowledge cannot both win (the database decides; the loser gets 409); every change
+appends an event (who, when, from, to, reason), writes its notifications to the outbox and its
+audit entry, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from app.accueil.models import Person, Visit
+from app.auth.models import User
+from app.core import audit
+from app.core.db import db, utcnow
+from app.core.enums import Domain, Role
+from app.core.errors import InvalidTransition
+from app.core.validation import FieldErrors, clean_code, clean_text
+from app.directory.models import Site, Structure
+from app.directory.services import find_structure
+from app.orientation import notify
+from app.orientation.deadlines import add_working_days, local_date
+from app.orientation.models import (
+    ACKNOWLEDGED,
+    CANCELLED,
+    CLOSED,
+    IN_CHARGE,
+    REDIRECTED,
+    REFUSED,
+    SENT,
+    SHAREABLE_FIELDS,
+    Orientation,
+    OrientationEvent,
+    StructureReferent,
+)
+
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "acknowledge": (frozenset({SENT}), ACKNOWLEDGED),
+    "take_charge": (frozenset({ACKNOWLEDGED}), IN_CHARGE),
+    "refuse": (frozenset({SENT, ACKNOWLEDGED}), REFUSED),
+    "redirect": (frozenset({SENT, ACKNOWLEDGED}), REDIRECTED),
+    "cancel": (frozenset({SENT}), CANCELLED),
+    "close": (frozenset({IN_CHARGE}), CLOSED),
+}
+REFUSAL_CODES = ("not_competent", "outside_territory", "already_followed", "unreachable",
+                 "declined_by_person", "no_capacity", "other")
+MAX_MOTIVE = 5000
+
+
+# -- delays and referents ---------------------------------------------------------------------
+def delays(structure: Structure) -> tuple[int, int]:
+    config = current_app.config
+    return (structure.ack_delay or config["ACK_DELAY"],
+            structure.take_charge_delay or config["TAKE_CHARGE_DELAY"])
+
+
+def referents(structure_id: uuid.UUID, domain: str | None = None) -> list[User]:
+    """The structure's designated referents for ``domain`` (or for every domain); when none is
+    designated, every active partner user of the structure."""
+    designated = list(db.session.scalars(
+        sa.select(User).join(StructureReferent, StructureReferent.user_id == User.id).where(
+            StructureReferent.structure_id == structure_id, User.active.is_(True),
+            User.role == Role.PARTENAIRE, User.structure_id == structure_id,
+            sa.or_(StructureReferent.domain.is_(None), StructureReferent.domain == domain)
+            if domain else sa.true(),
+        ).order_by(User.display_name).distinct()))
+    if designated:
+        return designated
+    return list(db.session.scalars(sa.select(User).where(
+        User.structure_id == structure_id, User.active.is_(True), User.role == Role.PARTENAIRE
+    ).order_by(User.display_name)))
+
+
+def designate_referent(structure: Structure, user: User, domain: str | None, actor: Any
+                       ) -> StructureReferent:
+    errors = FieldErrors()
+    if user.role != Role.PARTENAIRE or user.structure_id != structure.id or not user.active:
+        errors.add("user_id", _("Seul un référent partenaire actif de cette structure peut être désigné."))
+    domain = clean_code(errors, "domain", domain, [d.value for d in Domain], required=False)
+    errors.raise_if_any()
+    existing = db.session.scalars(sa.select(StructureReferent).where(
+        StructureReferent.structure_id == structure.id, StructureReferent.user_id == user.id,
+        StructureReferent.domain.is_(None) if domain is None
+        else StructureReferent.domain == domain)).first()
+    if existing:
+        return existing
+    row = StructureReferent(structure_id=structure.id, user_id=user.id, domain=domain)
+    db.session.add(row)
+    audit.record("structure.referent_designate", actor=actor, object_type="structure",
+                 object_id=structure.id, details={"user": user.id, "domain": domain})
+    return row
+
+
+def remove_referent(row: StructureReferent, actor: Any) -> None:
+    db.session.delete(row)
+    audit.record("structure.referent_remove", actor=actor, object_type="structure",
+                 object_id=row.structure_id, details={"user": row.user_id})
+
+
+# -- events -----------------------------------------------------------------------------------
+def _event(orientation: Orientation, kind: str, actor: Any, *, from_status: str | None = None,
+           to_status: str | None = None, reason: str | None = None,
+           actor_label: str | None = None) -> OrientationEvent:
+    """Append an event; its number is the orientation's version after the change."""
+    event = OrientationEvent(orientation_id=orientation.id, seq=orientation.version, at=utcnow(),
+                             kind=kind, actor_id=getattr(actor, "id", None),
+                             actor_label=actor_label or getattr(actor, "display_name", None),
+                             from_status=from_status, to_status=to_status)
+    event.reason = reason
+    db.session.add(event)
+    return event
+
+
+def _bump(orientation: Orientation, allowed: frozenset[str] | None, values: dict[str, Any]) -> None:
+    """The conditional update: applies only if nobody changed the orientation meanwhile."""
+    condition = [Orientation.id == orientation.id, Orientation.version == orientation.version]
+    if allowed is not None:
+        condition.append(Orientation.status.in_(allowed))
+    result = db.session.execute(
+        sa.update(Orientation).where(*condition)
+        .values(version=Orientation.version + 1, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise InvalidTransition(_("Cette orientation vient d'être modifiée par quelqu'un d'autre : rechargez-la."))
+    db.session.refresh(orientation)
+
+
+def append_event(orientation: Orientation, kind: str, actor: Any, reason: str | None = None,
+                 actor_label: str | None = None) -> OrientationEvent:
+    """An event that changes no status (reminder, escalation, comment)."""
+    db.session.flush()
+    _bump(orientation, None, {})
+    return _event(orientation, kind, actor, reason=reason, actor_label=actor_label)
+
+
+def transition(orientation: Orientation, action: str, actor: Any, *, reason: str | None = None,
+               values: dict[str, Any] | None = None, actor_label: str | None = None
+               ) -> Orientation:
+    allowed, target = TRANSITIONS[action]
+    if orientation.status not in allowed:
+        raise InvalidTransition(
+            _("Action impossible : l'orientation est à l'état « %(s)s ».", s=orientation.status))
+    before = orientation.status
+    db.session.flush()
+    _bump(orientation, allowed, {"status": target, **(values or {})})
+    _event(orientation, "transition", actor, from_status=before, to_status=target, reason=reason,
+           actor_label=actor_label)
+    audit.record(f"orientation.{action}", actor=actor, actor_kind=None if actor else "contact",
+                 object_type="orientation", object_id=orientation.id,
+                 person_id=orientation.person_id, details={"from": before, "to": target})
+    return orientation
+
+
+# -- sending ----------------------------------------------------------------------------------
+def _clean_consent(errors: FieldErrors, consent: Any) -> tuple[bool, list[str], str | None]:
+    if not isinstance(consent, dict):
+        errors.add("consent", _("Le consentement de la personne est obligatoire."))
+        return False, [], None
+    if consent.get("given") is not True:
+        errors.add("consent.given", _("Sans l'accord de la personne, aucune orientation n'est possible."))
+    fields = consent.get("shared_fields") or []
+    if not isinstance(fields, list) or any(f not in SHAREABLE_FIELDS for f in fields):
+        errors.add("consent.shared_fields", _("Champs partageables : %(f)s.",
+                                              f=", ".join(SHAREABLE_FIELDS)))
+        fields = []
+    purpose = clean_text(errors, "consent.purpose", consent.get("purpose"), max_length=500,
+                         multiline=True)
+    return consent.get("given") is True, [f for f in SHAREABLE_FIELDS if f in fields], purpose
+
+
+def send_orientation(person: Person, data: dict[str, Any], actor: Any) -> Orientation:
+    """Orient ``person`` to a structure with their consent; notify the structure's referents."""
+    errors = FieldErrors()
+    structure = find_structure(data.get("structure_id")) if data.get("structure_id") else None
+    if structure is None or not _is_uuid(data.get("structure_id")):
+        errors.add("structure_id", _("Structure inconnue ou inactive."))
+        structure = None
+    domain = clean_code(errors, "domain", data.get("domain"), [d.value for d in Domain])
+    motive = clean_text(errors, "motive", data.get("motive"), required=True,
+                        max_length=MAX_MOTIVE, multiline=True)
+    given, shared, purpose = _clean_consent(errors, data.get("consent"))
+    override = clean_text(errors, "coverage_override", data.get("coverage_override"),
+                          max_length=500, multiline=True)
+    if structure and domain and domain not in structure.domains and not override:
+        errors.add("structure_id", _("Cette structure ne couvre pas ce domaine : choisissez-en une autre ou indiquez pourquoi (coverage_override)."))
+    visit = None
+    if data.get("visit_id"):
+        visit = db.session.get(Visit, _uuid_or_none(data["visit_id"])) \
+            if _is_uuid(data["visit_id"]) else None
+        if visit is None or visit.person_id != person.id:
+            errors.add("visit_id", _("Ce passage n'appartient pas à cette personne."))
+    referent = None
+    if data.get("referent_id"):
+        referent = db.session.get(User, _uuid_or_none(data["referent_id"])) \
+            if _is_uuid(data["referent_id"]) else None
+        if (referent is None or structure is None or referent.structure_id != structure.id
+                or not referent.active or referent.role != Role.PARTENAIRE):
+            errors.add("referent_id", _("Ce référent n'appartient pas à la structure choisie."))
+            referent = None
+    if person.merged_into_id is not None:
+        errors.add("person_id", _("Ce dossier a été fusionné : orientez depuis le dossier conservé."))
+    errors.raise_if_any()
+    now = utcnow()
+    ack_delay, take_delay = delays(structure)
+    sent_on = local_date(now)
+    site = db.session.get(Site, actor.site_id) if getattr(actor, "site_id", None) else None
+    orientation = Orientation(
+        person_id=person.id, visit_id=visit.id if visit else None, structure_id=structure.id,
+        domain=domain, consent_given=given, shared_fields=",".join(shared), status=SENT,
+        sender_id=actor.id, sender_site_id=getattr(actor, "site_id", None),
+        territory=site.territory if site else None,
+        requested_referent_id=referent.id if referent else None, sent_at=now, updated_at=now,
+        acknowledge_due=add_working_days(sent_on, ack_delay),
+        take_charge_due=add_working_days(sent_on, take_delay), version=1,
+    )
+    orientation.motive = motive
+    orientation.consent_purpose = purpose
+    orientation.coverage_override = override
+    db.session.add(orientation)
+    if visit is not None and visit.outcome != "oriented":
+        visit.outcome = "oriented"
+    db.session.flush()
+    _event(orientation, "transition", actor, from_status=None, to_status=SENT)
+    audit.record("orientation.send", actor=actor, object_type="orientation",
+                 object_id=orientation.id, person_id=person.id,
+                 details={"structure": structure.id, "domain": domain, "shared": shared})
+    notify.new_orientation(orientation, structure, referent)
+    return orientation
+
+
+def _is_uuid(value: Any) -> bool:
+    return _uuid_or_none(value) is not None
+
+
+def _uuid_or_none(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+# -- the partner's actions --------------------------------------------------------------------
+def acknowledge(orientation: Orientation, actor: Any, actor_label: str | None = None) -> Orientation:
+    transition(orientation, "acknowledge", actor, actor_label=actor_label, values={
+        "acknowledged_at": utcnow(), "referent_id": getattr(actor, "id", None),
+        "referent_label": actor_label or getattr(actor, "display_name", None)})
+    notify.status_changed(orientation)
+    return orientation
+
+
+def take_charge(orientation: Orientation, actor: Any, first_appointment_on: Any = None,
+                actor_label: str | None = None) -> Orientation:
+    errors = FieldErrors()
+    appointment = _clean_future_date(errors, "first_appointment_on", first_appointment_on)
+    errors.raise_if_any()
+    transition(orientation, "take_charge", actor, actor_label=actor_label, values={
+        "taken_charge_at": utcnow(), "first_appointment_on": appointment})
+    notify.status_changed(orientation)
+    return orientation
+
+
+def _clean_future_date(errors: FieldErrors, field: str, value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            errors.add(field, _("Date invalide : utilisez le format AAAA-MM-JJ."))
+            return None
+    if not isinstance(value, date):
+        errors.add(field, _("Date invalide : utilisez le format AAAA-MM-JJ."))
+        return None
+    if value < local_date(utcnow()):
+        errors.add(field, _("La date du premier rendez-vous ne peut pas être passée."))
+        return None
+    return value
+
+
+def _required_reason(field: str, reason: Any, max_length: int = 2000) -> str:
+    errors = FieldErrors()
+    text = clean_text(errors, field, reason, required=True, max_length=max_length, multiline=True)
+    errors.raise_if_any()
+    return text
+
+
+def refuse(orientation: Orientation, actor: Any, reason: Any, code: Any = None,
+           actor_label: str | None = None) -> Orientation:
+    errors = FieldErrors()
+    text = clean_text(errors, "reason", reason, required=True, max_length=2000, multiline=True)
+    code = clean_code(errors, "reason_code", code or "other", REFUSAL_CODES)
+    errors.raise_if_any()
+    transition(orientation, "refuse", actor, reason=text, actor_label=actor_label,
+               values={"refusal_code": code})
+    notify.status_changed(orientation)
+    return orientation
+
+
+def redirect(orientation: Orientation, actor: Any, structure_id: Any, reason: Any,
+             actor_label: str | None = None) -> Orientation:
+    """Close this orientation as ``redirected`` and send a linked one to another structure."""
+    errors = FieldErrors()
+    text = clean_text(errors, "reason", reason, required=True, max_length=2000, multiline=True)
+    target = find_structure(structure_id) if _is_uuid(structure_id) else None
+    if target is None:
+        errors.add("structure_id", _("Structure inconnue ou inactive."))
+    elif target.id == orientation.structure_id:
+        errors.add("structure_id", _("Choisissez une autre structure que celle de l'orientation."))
+    errors.raise_if_any()
+    if orientation.status not in TRANSITIONS["redirect"][0]:
+        raise InvalidTransition(
+            _("Action impossible : l'orientation est à l'état « %(s)s ».", s=orientation.status))
+    now = utcnow()
+    ack_delay, take_delay = delays(target)
+    sent_on = local_date(now)
+    new = Orientation(
+        person_id=orientation.person_id, visit_id=orientation.visit_id, structure_id=target.id,
+        domain=orientation.domain, consent_given=orientation.consent_given,
+        shared_fields=orientation.shared_fields, status=SENT, sender_id=orientation.sender_id,
+        sender_site_id=orientation.sender_site_id, territory=orientation.territory,
+        redirected_from_id=orientation.id, sent_at=now, updated_at=now, version=1,
+        acknowledge_due=add_working_days(sent_on, ack_delay),
+        take_charge_due=add_working_days(sent_on, take_delay),
+    )
+    new.motive = orientation.motive
+    new.consent_purpose = orientation.consent_purpose
+    if target.domains and orientation.domain not in target.domains:
+        new.coverage_override = text
+    db.session.add(new)
+    db.session.flush()
+    transition(orientation, "redirect", actor, reason=text, actor_label=actor_label,
+               values={"redirected_to_id": new.id})
+    _event(new, "transition", actor, from_status=None, to_status=SENT, reason=text,
+           actor_label=actor_label)
+    audit.record("orientation.send", actor=actor, actor_kind=None if actor else "contact",
+                 object_type="orientation", object_id=new.id, person_id=new.person_id,
+                 details={"structure": target.id, "redirected_from": orientation.id})
+    notify.status_changed(orientation)
+    notify.new_orientation(new, target, None)
+    return new
+
+
+def cancel(orientation: Orientation, actor: Any, reason: Any) -> Orientation:
+    text = _required_reason("reason", reason)
+    return transition(orientation, "cancel", actor, reason=text)
+
+
+def close(orientation: Orientation, actor: Any, outcome: Any) -> Orientation:
+    text = _required_reason("outcome", outcome)
+    transition(orientation, "close", actor, values={"closed_at": utcnow()})
+    orientation.outcome = text
+    return orientation
+
+
+def comment(orientation: Orientation, actor: Any, text: Any) -> OrientationEvent:
+    return append_event(orientation, "comment", actor, reason=_required_reason("comment", text))
+

@@ -1,0 +1,292 @@
+"""Orientation pages: the directory, sending, the partner's inbox, one orientation and its actions."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from app.accueil.models import Person, Visit
+from app.accueil.views import load_person
+from app.auth.forms import ConfirmForm
+from app.auth.models import User
+from app.core import audit
+from app.core.db import db, utcnow
+from app.core.enums import DOMAIN_LABELS, STRUCTURE_KIND_LABELS, Domain
+from app.core.errors import ServiceError
+from app.core.forms import apply_errors
+from app.core.pagination import ListPage
+from app.core.permissions import access, can, require
+from app.directory import services as directory
+from app.directory.models import Structure
+from app.orientation import reminders, services
+from app.orientation.deadlines import local_date
+from app.orientation.forms import (
+    SHARE_LABELS,
+    CloseForm,
+    OrientationForm,
+    ReasonForm,
+    RedirectForm,
+    RefuseForm,
+    TakeChargeForm,
+)
+from app.orientation.models import OPEN_STATUSES, STATUSES, Orientation
+from app.orientation.presenters import orientation_view
+from app.orientation.scopes import visible_orientations
+from app.orientation.status import STATUS_LABELS
+
+bp = Blueprint("orientation", __name__, template_folder="templates")
+PER_PAGE = 25
+
+
+@bp.context_processor
+def _labels() -> dict:
+    return {"STATUS_LABELS": STATUS_LABELS, "SHARE_LABELS": SHARE_LABELS}
+
+
+def load_orientation(orientation_id: uuid.UUID, permission: str) -> Orientation:
+    orientation = db.session.get(Orientation, orientation_id)
+    if orientation is None:
+        abort(404)
+    require(current_user, "orientation.read", orientation)
+    require(current_user, permission, orientation)
+    return orientation
+
+
+# -- directory --------------------------------------------------------------------------------
+def _directory_query():
+    domain = request.args.get("domain") or None
+    if domain and domain not in Domain._value2member_map_:
+        domain = None
+    return directory.search_structures(domain=domain, territory=request.args.get("territory"),
+                                       q=request.args.get("q"))
+
+
+@bp.route("/directory")
+@access("directory.read")
+def directory_page():
+    page = ListPage(_directory_query(), request.args.get("page", 1, type=int), PER_PAGE)
+    return render_template("orientation/directory.html", page=page,
+                           territories=directory.territories(), args=request.args)
+
+
+@bp.route("/directory.csv")
+@access("directory.read")
+def directory_csv():
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow([_("Nom"), _("Type"), _("Domaines"), _("Territoires"), _("Adresse"),
+                     _("Téléphone"), _("Adresse électronique de contact"),
+                     _("Horaires d'ouverture"), _("Délai d'accusé de réception (jours ouvrés)"),
+                     _("Délai de prise en charge (jours ouvrés)")])
+    for s in _directory_query():
+        ack, take = services.delays(s)
+        writer.writerow([s.name, str(STRUCTURE_KIND_LABELS.get(s.kind, s.kind)),
+                         ", ".join(str(DOMAIN_LABELS[d]) for d in s.domains),
+                         ", ".join(s.territories), s.address or "", s.phone or "",
+                         s.contact_email or "", s.opening_hours or "", ack, take])
+    body = "\ufeff" + buffer.getvalue()  # UTF-8 with BOM, as French spreadsheets expect
+    return Response(body.encode("utf-8"), mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=annuaire-partenaires.csv"})
+
+
+@bp.route("/directory/<uuid:structure_id>")
+@access("directory.read")
+def structure_page(structure_id: uuid.UUID):
+    structure = db.get_or_404(Structure, structure_id)
+    ack, take = services.delays(structure)
+    return render_template("orientation/structure.html", structure=structure, ack=ack,
+                           take=take, referents=services.referents(structure.id))
+
+
+# -- sending ----------------------------------------------------------------------------------
+def _structure_choices(domain: str | None, territory: str | None) -> list:
+    """Structures covering the domain in the territory first, then every other one."""
+    matching = directory.search_structures(domain=domain, territory=territory) if domain else []
+    others = [s for s in directory.search_structures() if s not in matching]
+    return ([SelectChoice("", _("— choisir —"))]
+            + [SelectChoice(str(s.id), f"★ {s.name}") for s in matching]
+            + [SelectChoice(str(s.id), s.name) for s in others])
+
+
+@bp.route("/persons/<uuid:person_id>/orientations/new", methods=["GET", "POST"])
+@access("orientation.send")
+def new(person_id: uuid.UUID):
+    person = load_person(person_id, "visit.create")
+    form = OrientationForm()
+    visit = None
+    visit_id = request.values.get("visit_id")
+    if visit_id:
+        try:
+            visit = db.session.get(Visit, uuid.UUID(visit_id))
+        except ValueError:
+            visit = None
+        if visit is None or visit.person_id != person.id:
+            abort(404)
+    if request.method == "GET":
+        form.visit_id.data = str(visit.id) if visit else ""
+        if visit and visit.needs:
+            form.domain.data = request.args.get("domain") or visit.needs[0].domain
+    domain = form.domain.data or request.args.get("domain")
+    territory = current_user.site.territory if current_user.site else None
+    form.structure_id.choices = _structure_choices(domain, territory)
+    form.referent_id.choices = [SelectChoice("", _("— aucun en particulier —"))] + [
+        SelectChoice(str(u.id), f"{u.display_name} ({u.structure.name})") for u in db.session.scalars(
+            sa.select(User).where(User.role == "partenaire", User.active.is_(True))
+            .order_by(User.display_name))]
+    if form.validate_on_submit():
+        data = {"structure_id": form.structure_id.data, "domain": form.domain.data,
+                "motive": form.motive.data, "visit_id": form.visit_id.data or None,
+                "referent_id": form.referent_id.data or None,
+                "coverage_override": form.coverage_override.data,
+                "consent": {"given": bool(form.consent_given.data),
+                            "shared_fields": form.shared_fields.data or [],
+                            "purpose": form.consent_purpose.data}}
+        try:
+            orientation = services.send_orientation(person, data, current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            apply_errors(form, error, aliases={"consent.given": "consent_given",
+                                               "consent.shared_fields": "shared_fields",
+                                               "consent.purpose": "consent_purpose"})
+        else:
+            flash(_("Orientation envoyée. La structure est prévenue et doit en accuser réception avant le %(d)s.",
+                    d=orientation.acknowledge_due.strftime("%d/%m/%Y")), "success")
+            if orientation.visit_id:
+                return redirect(url_for("accueil.slip", visit_id=orientation.visit_id))
+            return redirect(url_for("accueil.person", person_id=person.id))
+    return render_template("orientation/new.html", form=form, person=person, visit=visit)
+
+
+# -- lists ------------------------------------------------------------------------------------
+def _list(query, template: str, **context):
+    status = request.args.get("status") or ""
+    domain = request.args.get("domain") or ""
+    if status in STATUSES:
+        query = query.where(Orientation.status == status)
+    elif status == "open":
+        query = query.where(Orientation.status.in_(OPEN_STATUSES))
+    if domain in Domain._value2member_map_:
+        query = query.where(Orientation.domain == domain)
+    today = local_date(utcnow())
+    overdue = sa.case(
+        (sa.and_(Orientation.status == "sent", Orientation.acknowledge_due < today), 0),
+        (sa.and_(Orientation.status == "acknowledged", Orientation.take_charge_due < today), 0),
+        (Orientation.status.in_(OPEN_STATUSES), 1), else_=2)
+    page = db.paginate(query.order_by(overdue, Orientation.acknowledge_due, Orientation.sent_at),
+                       per_page=PER_PAGE, error_out=False)
+    views = [orientation_view(o, current_user, with_events=False) for o in page.items]
+    return render_template(template, page=page, views=views, status=status, domain=domain,
+                           today=today, **context)
+
+
+@bp.route("/inbox")
+@access("orientation.inbox")
+def inbox():
+    return _list(visible_orientations(current_user), "orientation/inbox.html")
+
+
+@bp.route("/orientations")
+@access("orientation.list")
+def sent():
+    return _list(visible_orientations(current_user), "orientation/list.html")
+
+
+# -- one orientation --------------------------------------------------------------------------
+@bp.route("/orientations/<uuid:orientation_id>")
+@access("orientation.read")
+def show(orientation_id: uuid.UUID):
+    orientation = load_orientation(orientation_id, "orientation.read")
+    audit.record("orientation.read", actor=current_user, object_type="orientation",
+                 object_id=orientation.id, person_id=orientation.person_id)
+    redirect_form = RedirectForm()
+    redirect_form.structure_id.choices = _structure_choices(orientation.domain, orientation.territory)
+    return render_template(
+        "orientation/show.html", orientation=orientation,
+        view=orientation_view(orientation, current_user),
+        take_form=TakeChargeForm(), refuse_form=RefuseForm(), redirect_form=redirect_form,
+        reason_form=ReasonForm(), close_form=CloseForm(), confirm=ConfirmForm(),
+        today=local_date(utcnow()),
+        person=db.session.get(Person, orientation.person_id))
+
+
+def _act(orientation_id: uuid.UUID, permission: str, form, action: Callable, message: str):
+    orientation = load_orientation(orientation_id, permission)
+    if not form.validate_on_submit():
+        first = next((m for f in form for m in f.errors), None)
+        flash(first or _("Le formulaire a expiré : rechargez la page et recommencez."), "error")
+        return redirect(url_for("orientation.show", orientation_id=orientation.id))
+    try:
+        result = action(orientation, form)
+    except ServiceError as error:
+        db.session.rollback()
+        details = " ".join(m for ms in error.fields.values() for m in ms)
+        flash(f"{error.message} {details}".strip(), "error")
+        return redirect(url_for("orientation.show", orientation_id=orientation_id))
+    flash(message, "success")
+    target = result.id if isinstance(result, Orientation) and can(
+        current_user, "orientation.read", result) else orientation_id
+    return redirect(url_for("orientation.show", orientation_id=target))
+
+
+@bp.route("/orientations/<uuid:orientation_id>/acknowledge", methods=["POST"])
+@access("orientation.acknowledge")
+def acknowledge(orientation_id: uuid.UUID):
+    return _act(orientation_id, "orientation.acknowledge", ConfirmForm(),
+                lambda o, f: services.acknowledge(o, current_user),
+                _("Réception accusée : vous êtes le référent de cette orientation."))
+
+
+@bp.route("/orientations/<uuid:orientation_id>/take-charge", methods=["POST"])
+@access("orientation.take_charge")
+def take_charge(orientation_id: uuid.UUID):
+    return _act(orientation_id, "orientation.take_charge", TakeChargeForm(),
+                lambda o, f: services.take_charge(o, current_user, f.first_appointment_on.data),
+                _("Prise en charge enregistrée."))
+
+
+@bp.route("/orientations/<uuid:orientation_id>/refuse", methods=["POST"])
+@access("orientation.refuse")
+def refuse(orientation_id: uuid.UUID):
+    return _act(orientation_id, "orientation.refuse", RefuseForm(),
+                lambda o, f: services.refuse(o, current_user, f.reason.data, f.reason_code.data),
+                _("Refus enregistré ; l'émetteur est prévenu."))
+
+
+@bp.route("/orientations/<uuid:orientation_id>/redirect", methods=["POST"])
+@access("orientation.redirect")
+def redirect_to(orientation_id: uuid.UUID):
+    return _act(orientation_id, "orientation.redirect", RedirectForm(),
+                lambda o, f: services.redirect(o, current_user, f.structure_id.data, f.reason.data),
+                _("Orientation réorientée : la nouvelle structure est prévenue."))
+
+
+@bp.route("/orientations/<uuid:orientation_id>/cancel", methods=["POST"])
+@access("orientation.cancel")
+def cancel(orientation_id: uuid.UUID):
+    return _act(orientation_id, "orientation.cancel", ReasonForm(),
+                lambda o, f: services.cancel(o, current_user, f.reason.data),
+                _("Orientation annulée."))
+
+
+@bp.route("/orientations/<uuid:orientation_id>/close", methods=["POST"])
+@access("orientation.close")
+def close(orientation_id: uuid.UUID):
+    return _act(orientation_id, "orientation.close", CloseForm(),
+                lambda o, f: services.close(o, current_user, f.outcome.data),
+                _("Accompagnement clôturé."))
+
+
+@bp.route("/orientations/<uuid:orientation_id>/remind", methods=["POST"])
+@access("orientation.remind")
+def remind(orientation_id: uuid.UUID):
+    return _act(orientation_id, "orientation.remind", ConfirmForm(),
+                lambda o, f: reminders.remind_now(o, current_user),
+                _("Relance envoyée aux référents de la structure."))

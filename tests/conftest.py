@@ -81,6 +81,9 @@ def app(database_url, tmp_path_factory):
     from flask_migrate import upgrade
 
     from app.core.db import db
+    from app.core.passwords import use_cheapest_parameters_for_tests
+
+    use_cheapest_parameters_for_tests()
 
     application = create_app(make_settings(database_url, tmp_path_factory.mktemp("instance")))
     with application.app_context():

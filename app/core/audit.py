@@ -135,7 +135,8 @@ def record(
         ip=request.remote_addr if has_request_context() else None,
     )
     session.connection()  # begin the transaction now, so that a rollback forgets the entry
-    session.info.setdefault("audit_pending", []).append(entry)
+    # Tagged with the innermost savepoint, so that rolling it back forgets just its entries.
+    session.info.setdefault("audit_pending", []).append((session.get_nested_transaction(), entry))
 
 
 def compute_hash(row: AuditEntry | _Pending, seq: int, prev_hash: str) -> str:
@@ -161,7 +162,7 @@ def _lock_chain(session: Session) -> None:
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
-    else:
+    elif not session.info.get("audit_lock_held"):
         _SQLITE_LOCK.acquire()
         session.info["audit_lock_held"] = True
 
@@ -173,7 +174,9 @@ def _release_lock(session: Session) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _append_pending(session: Session) -> None:
-    pending: list[_Pending] = session.info.pop("audit_pending", [])
+    if session.in_nested_transaction():
+        return  # a savepoint: the entries wait for the real commit
+    pending: list[_Pending] = [entry for _tag, entry in session.info.pop("audit_pending", [])]
     if not pending:
         return
     _lock_chain(session)
@@ -188,9 +191,23 @@ def _append_pending(session: Session) -> None:
         prev = digest
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_pending(session: Session) -> None:
-    session.info.pop("audit_pending", None)
+def _within(tag, transaction) -> bool:
+    while tag is not None:
+        if tag is transaction:
+            return True
+        tag = tag.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, previous_transaction) -> None:
+    """A rollback forgets the entries recorded in what it rolled back, and only those."""
+    if not previous_transaction.nested:
+        session.info.pop("audit_pending", None)
+        return
+    session.info["audit_pending"] = [
+        (tag, entry) for tag, entry in session.info.get("audit_pending", [])
+        if not _within(tag, previous_transaction)]
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -144,3 +144,22 @@ def test_audit_verify_command(app):
         _tamper("UPDATE audit_entries SET object_type = 'other' WHERE seq = 2")
     broken = runner.invoke(args=["audit", "verify"])
     assert broken.exit_code != 0 and "row 2" in broken.output
+
+
+def test_savepoints_do_not_split_or_lose_entries(ctx):
+    audit.record("test.before_savepoint")
+    with db.session.begin_nested():
+        audit.record("test.inside_savepoint")
+    try:
+        with db.session.begin_nested():
+            audit.record("test.rolled_back_savepoint_is_still_the_same_transaction")
+            raise RuntimeError("roll the savepoint back")
+    except RuntimeError:
+        pass
+    audit.record("test.after_savepoint")
+    db.session.commit()
+    actions = db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+    assert actions[0] == "test.before_savepoint" and actions[-1] == "test.after_savepoint"
+    assert "test.inside_savepoint" in actions
+    assert "test.rolled_back_savepoint_is_still_the_same_transaction" not in actions
+    verify_chain(db.session)

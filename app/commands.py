@@ -34,7 +34,8 @@ def register_commands(app: Flask) -> None:
     from app.charter.cli import charter_cli
     from app.core.cli import audit_cli, keys_cli
     from app.demo.cli import demo_cli
-    from app.directory.cli import sites_cli, structures_cli
+    from app.directory.cli import directory_cli, sites_cli, structures_cli
 
-    for group in (sites_cli, structures_cli, users_cli, charter_cli, keys_cli, audit_cli, demo_cli):
+    for group in (sites_cli, structures_cli, directory_cli, users_cli, charter_cli, keys_cli,
+                  audit_cli, demo_cli):
         app.cli.add_command(group)

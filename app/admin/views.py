@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -231,3 +231,51 @@ def charter_page():
                  _("La nouvelle version de la charte est publiée : chaque utilisateur devra l'accepter à nouveau."),
                  url_for("admin.charter"))
     return done or render_template("admin/charter.html", form=form, current=current)
+
+
+# -- designated referents of a structure --------------------------------------------------------
+@bp.route("/structures/<uuid:structure_id>/referents", methods=["GET", "POST"])
+@access("structure.referents")
+def structure_referents(structure_id: uuid.UUID):
+    from app.orientation import services as orientation
+    from app.orientation.forms import ReferentForm
+    from app.orientation.models import StructureReferent
+
+    structure = db.get_or_404(Structure, structure_id)
+    form = ReferentForm()
+    candidates = db.session.scalars(sa.select(User).where(
+        User.structure_id == structure.id, User.role == Role.PARTENAIRE, User.active.is_(True))
+        .order_by(User.display_name)).all()
+    form.user_id.choices = [SelectChoice(str(u.id), u.display_name) for u in candidates]
+    if form.validate_on_submit():
+        user = db.session.get(User, uuid.UUID(form.user_id.data)) if form.user_id.data else None
+        try:
+            if user is None:
+                raise ServiceError(_("Choisissez un référent."), {"user_id": [_("Choisissez un référent.")]})
+            orientation.designate_referent(structure, user, form.domain.data or None, current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            apply_errors(form, error)
+        else:
+            flash(_("Référent désigné."), "success")
+            return redirect(url_for("admin.structure_referents", structure_id=structure.id))
+    rows = db.session.scalars(sa.select(StructureReferent).where(
+        StructureReferent.structure_id == structure.id)).all()
+    users = {u.id: u for u in candidates}
+    return render_template("admin/structure_referents.html", structure=structure, form=form,
+                           rows=rows, users=users, confirm=ConfirmForm())
+
+
+@bp.route("/structures/<uuid:structure_id>/referents/<uuid:row_id>/remove", methods=["POST"])
+@access("structure.referents")
+def remove_structure_referent(structure_id: uuid.UUID, row_id: uuid.UUID):
+    from app.orientation import services as orientation
+    from app.orientation.models import StructureReferent
+
+    row = db.get_or_404(StructureReferent, row_id)
+    if row.structure_id != structure_id:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        orientation.remove_referent(row, current_user)
+        flash(_("Désignation retirée."), "success")
+    return redirect(url_for("admin.structure_referents", structure_id=structure_id))

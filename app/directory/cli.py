@@ -42,3 +42,25 @@ def create_structure(name, kind, domains, territories, contact_email, ack_delay,
         "take_charge_delay": take_charge_delay,
     })
     click.echo(structure.id)
+
+
+directory_cli = AppGroup("directory", help="The partner directory.")
+
+
+@directory_cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--territory", help="territory given to every imported structure "
+              "(default: the structure's commune)")
+def import_directory(file, territory):
+    """Import structures and services from a data·inclusion export (JSON, schema v1)."""
+    from app.core.db import db
+    from app.directory import importer
+
+    try:
+        report = importer.import_file(file, territory=territory)
+        db.session.commit()
+    except importer.ImportFileError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from None
+    for line in importer.describe(report):
+        click.echo(line)

@@ -46,7 +46,7 @@ bp = Blueprint("orientation", __name__, template_folder="templates")
 PER_PAGE = 25
 
 
-@bp.context_processor
+@bp.app_context_processor
 def _labels() -> dict:
     return {"STATUS_LABELS": STATUS_LABELS, "SHARE_LABELS": SHARE_LABELS}
 

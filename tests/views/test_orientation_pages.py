@@ -1,0 +1,136 @@
+"""Orientation pages: directory and CSV, sending with consent from a visit, the partner's inbox
+and actions, the sender's view on the file and the slip, designated referents."""
+
+from __future__ import annotations
+
+import html
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from tests.helpers import csrf_token, login, post_form
+
+
+def _form_post(client, path, data, token_from=None):
+    token = csrf_token(client, token_from or path)
+    return client.post(path, data={**data, "csrf_token": token})
+
+
+def _text(answer) -> str:
+    return html.unescape(answer.get_data(as_text=True))
+
+
+def test_directory_page_filters_and_csv(client, build):
+    build.structure(name="CCAS de Crest", domains=["alimentation"], territories=["Diois"])
+    build.structure(name="Mission locale", domains=["emploi_insertion"], territories=["Valence"])
+    login(client, build.user("partenaire"))
+    page = _text(client.get("/directory?domain=alimentation"))
+    assert "CCAS de Crest" in page and "Mission locale" not in page
+    csv_answer = client.get("/directory.csv?territory=Valence")
+    raw = csv_answer.get_data()
+    assert csv_answer.mimetype == "text/csv" and raw.startswith(b"\xef\xbb\xbf")
+    text = raw.decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("Nom;Type;Domaines")
+    assert "Mission locale;" in text and "CCAS de Crest" not in text
+
+
+def test_send_from_a_visit_then_partner_acknowledges_and_sender_sees_it(app, client, build):
+    agent = build.user("accueil")
+    structure = build.structure(name="CAF Test", domains=["logement"])
+    partner = build.user("partenaire", structure=str(structure.id))
+    person = build.person(agent, first_name="Marie", last_name="Curie", address="2 rue Secrète")
+    visit = build.visit(person, needs=[{"domain": "logement", "urgency": "urgent"}])
+    login(client, agent)
+    path = f"/persons/{person.id}/orientations/new?visit_id={visit.id}"
+    form = _text(client.get(path))
+    assert "★ CAF Test" in form
+    refused = _form_post(client, path, {"domain": "logement", "structure_id": str(structure.id),
+                                        "motive": "Expulsion", "visit_id": str(visit.id)})
+    assert "Sans l'accord de la personne" in _text(refused)
+    sent = _form_post(client, path, {
+        "domain": "logement", "structure_id": str(structure.id), "motive": "Expulsion imminente",
+        "visit_id": str(visit.id), "consent_given": "y",
+        "shared_fields": ["first_name", "last_name"], "consent_purpose": "Relogement"})
+    assert sent.status_code == 302 and "/slip" in sent.headers["Location"]
+    slip = _text(client.get(sent.headers["Location"]))
+    assert "CAF Test" in slip and "Votre demande a été transmise" in slip
+    post_form(client, "/logout")
+
+    login(client, partner)
+    inbox = _text(client.get("/inbox"))
+    assert "Marie CURIE" not in inbox and "Marie Curie" in inbox.replace("  ", " ")
+    from app.core.db import db
+    from app.orientation.models import Orientation
+
+    with app.app_context():
+        oid = db.session.scalars(sa.select(Orientation.id)).one()
+    detail = _text(client.get(f"/orientations/{oid}"))
+    assert "Expulsion imminente" in detail and "2 rue Secrète" not in detail
+    ack = post_form(client, f"/orientations/{oid}/acknowledge", token_from=f"/orientations/{oid}")
+    assert ack.status_code == 302
+    taken = _form_post(client, f"/orientations/{oid}/take-charge",
+                       {"first_appointment_on": (date.today() + timedelta(days=2)).isoformat()},
+                       token_from=f"/orientations/{oid}")
+    assert taken.status_code == 302
+    assert "Prise en charge" in _text(client.get(f"/orientations/{oid}"))
+    post_form(client, "/logout")
+
+    login(client, agent)
+    file = _text(client.get(f"/persons/{person.id}"))
+    assert "CAF Test" in file and "Prise en charge" in file
+    slip = _text(client.get(f"/visits/{visit.id}/slip"))
+    assert "prise en compte par CAF Test" in slip and "Votre rendez-vous" in slip
+
+
+def test_acknowledging_twice_shows_a_clear_message(app, client, build):
+    agent = build.user("accueil")
+    structure = build.structure()
+    partner = build.user("partenaire", structure=str(structure.id))
+    orientation = build.orientation(build.person(agent), structure)
+    login(client, partner)
+    path = f"/orientations/{orientation.id}"
+    post_form(client, path + "/acknowledge", token_from=path)
+    again = post_form(client, path + "/acknowledge", token_from=path)
+    assert again.status_code == 302
+    assert "Action impossible" in _text(client.get(path))
+
+
+def test_refusal_from_the_page_needs_a_reason(app, client, build):
+    agent = build.user("accueil")
+    structure = build.structure()
+    partner = build.user("partenaire", structure=str(structure.id))
+    orientation = build.orientation(build.person(agent), structure)
+    login(client, partner)
+    path = f"/orientations/{orientation.id}"
+    _form_post(client, path + "/refuse", {"reason_code": "not_competent", "reason": ""},
+               token_from=path)
+    assert "Transmise" in _text(client.get(path))
+    _form_post(client, path + "/refuse", {"reason_code": "not_competent",
+                                          "reason": "Pas notre domaine"}, token_from=path)
+    assert "Refusée" in _text(client.get(path))
+
+
+def test_partner_of_another_structure_gets_404(client, build):
+    agent = build.user("accueil")
+    structure = build.structure()
+    orientation = build.orientation(build.person(agent), structure)
+    login(client, build.user("partenaire"))
+    assert client.get(f"/orientations/{orientation.id}").status_code == 404
+
+
+def test_admin_designates_referents(app, client, build):
+    structure = build.structure()
+    first = build.user("partenaire", structure=str(structure.id))
+    build.user("partenaire", structure=str(structure.id))
+    login(client, build.user("admin"))
+    path = f"/admin/structures/{structure.id}/referents"
+    answer = _form_post(client, path, {"user_id": str(first.id), "domain": "logement"})
+    assert answer.status_code == 302
+    from app.core.db import db
+    from app.orientation.services import referents
+
+    with app.app_context():
+        assert [u.id for u in referents(structure.id, "logement")] == [first.id]
+        assert len(referents(structure.id, "budget")) == 2  # no designation for that domain
+        db.session.remove()
+    assert first.display_name in _text(client.get(path))

@@ -72,6 +72,9 @@ class Settings:
     MAIL_DEFAULT_SENDER: str = "passerelle@localhost"
     ACK_DELAY: int = 2
     TAKE_CHARGE_DELAY: int = 22
+    ESCALATION_DELAY: int = 2
+    PARCOURS_HANDOVER_DAYS: int = 30
+    PARCOURS_SILENT_DAYS: int = 60
     SESSION_COOKIE_SECURE: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -138,6 +141,9 @@ def from_environment(env: str | None = None) -> Settings:
         MAIL_DEFAULT_SENDER=os.environ.get("MAIL_DEFAULT_SENDER", "passerelle@localhost"),
         ACK_DELAY=_env_int("ACK_DELAY", 2),
         TAKE_CHARGE_DELAY=_env_int("TAKE_CHARGE_DELAY", 22),
+        ESCALATION_DELAY=_env_int("ESCALATION_DELAY", 2),
+        PARCOURS_HANDOVER_DAYS=_env_int("PARCOURS_HANDOVER_DAYS", 30),
+        PARCOURS_SILENT_DAYS=_env_int("PARCOURS_SILENT_DAYS", 60),
         SESSION_COOKIE_SECURE=env == "production",
     )
     check(settings)

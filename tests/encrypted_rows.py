@@ -62,7 +62,32 @@ def _orientation(build, marker: str) -> None:
         db.session.commit()
 
 
+def _parcours(build, marker: str) -> None:
+    """A parcours with goals, a member added with a reason, an entry, a handover, an outcome."""
+    from app.auth.models import User
+    from app.referents.models import Parcours
+    from app.referents.services import add_entry, close, handover
+
+    agent = build.user("accueil")
+    referent, successor = build.user("referent_parcours"), build.user("referent_parcours")
+    member = build.user("partenaire")
+    person = build.person(agent)
+    parcours = build.parcours(person, referent, [member], goals=f"{marker} goals",
+                              members_reason=f"{marker} member reason")
+    with build.app.app_context():
+        row = db.session.get(Parcours, parcours.id)
+        add_entry(row, {"kind": "note", "visibility": "referent", "content": f"{marker} entry"},
+                  db.session.get(User, referent.id))
+        handover(row, str(successor.id), f"{marker} handover", db.session.get(User, referent.id))
+        close(row, "resolved", db.session.get(User, successor.id), f"{marker} outcome")
+        db.session.commit()
+
+
 FACTORIES: dict[str, Callable] = {
+    "parcours": _parcours,
+    "parcours_members": _parcours,
+    "parcours_entries": _parcours,
+    "parcours_referent_changes": _parcours,
     "orientations": _orientation,
     "orientation_events": _orientation,
     "outbox_messages": _orientation,

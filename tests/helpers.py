@@ -133,6 +133,25 @@ class Builder:
         return self._commit(create)
 
 
+    def parcours(self, person, referent, members=(), opener=None, **kw) -> SimpleNamespace:
+        from app.accueil.models import Person
+        from app.auth.models import User
+        from app.core.db import db
+        from app.referents.services import open_parcours
+
+        opener = opener or person.agent
+        data = {"referent_id": str(referent.id), "member_ids": [str(m.id) for m in members],
+                "members_reason": "Partenaire déjà présent auprès de la personne",
+                "goals": "Retrouver un logement stable", "consent": {"given": True}, **kw}
+
+        def create():
+            parcours = open_parcours(db.session.get(Person, person.id), data,
+                                     db.session.get(User, opener.id))
+            return SimpleNamespace(id=parcours.id, person_id=person.id)
+
+        return self._commit(create)
+
+
 def _ns(obj, *names) -> SimpleNamespace:
     return SimpleNamespace(id=obj.id, **{name: getattr(obj, name) for name in names})
 

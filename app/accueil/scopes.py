@@ -31,13 +31,20 @@ from app.directory.models import Site
 
 FULL = "full"
 
-# Later features register: f(user, person) -> set of visible fields, or None.
-_PERSON_VIEWS: list[Callable[[Any, Person], set[str] | None]] = []
+# Later features register: f(user, person) -> FULL, a set of visible fields, or None.
+_PERSON_VIEWS: list[Callable[[Any, Person], str | set[str] | None]] = []
+# ...and f(user, person) -> bool: is the user the person's référent (access log).
+_REFERENT_CHECKS: list[Callable[[Any, Person], bool]] = []
 
 
-def register_person_view(view: Callable[[Any, Person], set[str] | None]) -> None:
+def register_person_view(view: Callable[[Any, Person], str | set[str] | None]) -> None:
     if view not in _PERSON_VIEWS:
         _PERSON_VIEWS.append(view)
+
+
+def register_referent_check(check: Callable[[Any, Person], bool]) -> None:
+    if check not in _REFERENT_CHECKS:
+        _REFERENT_CHECKS.append(check)
 
 
 def welcomed_at_site(person_id: uuid.UUID, site_id: uuid.UUID | None) -> bool:
@@ -62,18 +69,23 @@ def active_grant(user: Any, person_id: uuid.UUID) -> BreakGlassAccess | None:
     ).first()
 
 
+SITE_ROLES = (Role.ACCUEIL, Role.REFERENT_PARCOURS)
+
+
 def own_site_access(user: Any, person: Person) -> bool:
-    return user.role == Role.ACCUEIL and welcomed_at_site(person.id, user.site_id)
+    """Agents (and référents) of a site see the persons welcomed there."""
+    return user.role in SITE_ROLES and welcomed_at_site(person.id, user.site_id)
 
 
 def visible_fields(user: Any, person: Person) -> str | set[str] | None:
     """``FULL``, a set of shared field names, or None when the file is out of the user's scope."""
     if not getattr(user, "is_authenticated", False) or person is None:
         return None
-    if user.role in (Role.ACCUEIL, Role.COORDINATEUR):
-        if own_site_access(user, person) or active_grant(user, person.id):
-            return FULL
+    if user.role == Role.ADMIN:
         return None
+    if own_site_access(user, person) or (
+            user.role in (Role.ACCUEIL, Role.COORDINATEUR) and active_grant(user, person.id)):
+        return FULL
     shared: set[str] = set()
     for view in _PERSON_VIEWS:
         fields = view(user, person)
@@ -103,10 +115,8 @@ def _full(user: Any, person: Person) -> bool:
 
 @rule_for("person.access_log")
 def _access_log(user: Any, person: Person) -> bool:
-    """Agents of the person's sites and (later) the person's référent, not a broken glass."""
-    if user.role == Role.ACCUEIL:
-        return own_site_access(user, person)
-    return visible_fields(user, person) == FULL
+    """Agents of the person's sites and the person's référent; not a broken glass."""
+    return own_site_access(user, person) or any(check(user, person) for check in _REFERENT_CHECKS)
 
 
 @rule_for("person.break_glass")

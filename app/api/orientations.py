@@ -125,7 +125,7 @@ def _load(orientation_id: uuid.UUID, permission: str) -> Orientation:
     if orientation is None:
         raise NotFound()
     require(current_user, "orientation.read", orientation)
-    require(current_user, permission, orientation)
+    require(current_user, permission, orientation, visible=True)
     return orientation
 
 

@@ -66,7 +66,7 @@ _declare("person.create", {A}, personal_data=True)
 _declare("person.read", PROFESSIONALS, personal_data=True)
 _declare("person.update", {A}, personal_data=True)
 _declare("person.break_glass", {A, C}, personal_data=True)
-_declare("person.access_log", {A, R}, personal_data=True)
+_declare("person.access_log", {A, P, R}, personal_data=True)
 _declare("person.export", {A, C}, personal_data=True)
 _declare("person.merge", {C}, personal_data=True)
 _declare("visit.create", {A}, personal_data=True)
@@ -87,6 +87,14 @@ _declare("orientation.cancel", {A}, personal_data=True)
 _declare("orientation.stalled", {C}, personal_data=True)
 _declare("orientation.remind", {C}, personal_data=True)
 _declare("structure.referents", {ADM})
+# -- parcours (object rules in app/referents/scopes.py) ---------------------------------------
+_declare("parcours.open", {A, R}, personal_data=True)
+_declare("parcours.read", PROFESSIONALS, personal_data=True)
+_declare("parcours.list", {A, P, R}, personal_data=True)
+_declare("parcours.write", {A, P, R}, personal_data=True)
+_declare("parcours.entries", PROFESSIONALS, personal_data=True)
+_declare("parcours.manage", {A, P, R}, personal_data=True)
+_declare("parcours.handover", {A, P, R, C}, personal_data=True)
 
 
 def rule_for(name: str) -> Callable[[Rule], Rule]:
@@ -120,11 +128,17 @@ def can(user: Any, name: str, obj: Any = None) -> bool:
     return bool(permission.rule(user, obj))
 
 
-def require(user: Any, name: str, obj: Any = None) -> None:
-    """Raise 403 when the role lacks the permission, 404 when the object is out of scope."""
+def require(user: Any, name: str, obj: Any = None, *, visible: bool = False) -> None:
+    """Raise 403 when the role lacks the permission, 404 when the object is out of scope.
+
+    ``visible=True`` says the caller already checked that the user may see the object: a
+    refused action on it is then a 403 (its existence is no secret to this user).
+    """
     if not has_role(user, name):
         raise Forbidden(_("Vous n'avez pas accès à cette ressource."))
     if obj is not None and not can(user, name, obj):
+        if visible:
+            raise Forbidden(_("Vous ne pouvez pas faire cette action sur cette ressource."))
         raise NotFound(_("Cette ressource n'existe pas ou vous n'y avez pas accès."))
 
 

@@ -56,7 +56,7 @@ def load_orientation(orientation_id: uuid.UUID, permission: str) -> Orientation:
     if orientation is None:
         abort(404)
     require(current_user, "orientation.read", orientation)
-    require(current_user, permission, orientation)
+    require(current_user, permission, orientation, visible=True)
     return orientation
 
 

@@ -1,0 +1,15 @@
+"""Référents de parcours: parcours, members, coordination journal, handover, the person's voice."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+
+
+def init_app(app: Flask) -> None:
+    from app.core.nav import register_nav
+    from app.referents import panels, scopes  # noqa: F401  (rules, person view, panels, mover)
+    from app.referents.views import bp
+
+    register_nav("parcours.list", "referents.mine", _l("Parcours"), order=25)
+    app.register_blueprint(bp)

@@ -1,0 +1,119 @@
+"""Who sees which parcours and which of its entries.
+
+* The référent sees everything and acts; a former référent keeps read-only access for
+  ``PARCOURS_HANDOVER_DAYS`` after a handover.
+* Members see the parcours and its ``members`` entries, and write ``members`` entries, while the
+  person's consent stands (a withdrawal cuts them off at once).
+* Coordinators of the parcours' territory and agents who may open the person's whole file see
+  that the parcours exists (référent, members, dates), not its journal.
+* Everyone else: 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.accueil.models import Person
+from app.accueil.scopes import FULL, register_person_view, register_referent_check, visible_fields
+from app.core.db import db, utcnow
+from app.core.enums import Role
+from app.core.permissions import rule_for
+from app.referents.models import OPEN, WITHDRAWN, Parcours, ParcoursMember, ReferentChange
+
+REFERENT, FORMER, MEMBER, OVERSIGHT = "referent", "former", "member", "oversight"
+
+
+def _is_active_member(user: Any, parcours: Parcours) -> bool:
+    return parcours.status != WITHDRAWN and any(
+        m.user_id == user.id and m.removed_at is None for m in parcours.members)
+
+
+def _is_former_referent(user: Any, parcours: Parcours) -> bool:
+    return db.session.scalar(sa.select(ReferentChange.id).where(
+        ReferentChange.parcours_id == parcours.id, ReferentChange.from_user_id == user.id,
+        ReferentChange.former_access_until > utcnow()).limit(1)) is not None
+
+
+def standing(user: Any, parcours: Parcours) -> str | None:
+    if not getattr(user, "is_authenticated", False) or user.role == Role.ADMIN:
+        return None
+    if parcours.referent_id == user.id:
+        return REFERENT
+    if _is_active_member(user, parcours):
+        return MEMBER
+    if _is_former_referent(user, parcours):
+        return FORMER
+    if user.role == Role.COORDINATEUR and user.territory and parcours.territory == user.territory:
+        return OVERSIGHT
+    if user.role in (Role.ACCUEIL, Role.REFERENT_PARCOURS):
+        person = db.session.get(Person, parcours.person_id)
+        if visible_fields(user, person) == FULL:
+            return OVERSIGHT
+    return None
+
+
+def visible_parcours(user: Any) -> sa.Select:
+    """The parcours ``user`` leads, belongs to, or handed over recently."""
+    members = sa.select(ParcoursMember.parcours_id).where(
+        ParcoursMember.user_id == user.id, ParcoursMember.removed_at.is_(None))
+    former = sa.select(ReferentChange.parcours_id).where(
+        ReferentChange.from_user_id == user.id, ReferentChange.former_access_until > utcnow())
+    return sa.select(Parcours).where(sa.or_(
+        Parcours.referent_id == user.id,
+        sa.and_(Parcours.id.in_(members), Parcours.status != WITHDRAWN),
+        Parcours.id.in_(former)))
+
+
+@rule_for("parcours.open")
+def _open(user: Any, person: Person) -> bool:
+    """A parcours is opened from a file the user may open whole."""
+    return visible_fields(user, person) == FULL
+
+
+@rule_for("parcours.read")
+def _read(user: Any, parcours: Parcours) -> bool:
+    return standing(user, parcours) is not None
+
+
+@rule_for("parcours.entries")
+def _entries(user: Any, parcours: Parcours) -> bool:
+    return standing(user, parcours) in (REFERENT, FORMER, MEMBER)
+
+
+@rule_for("parcours.write")
+def _write(user: Any, parcours: Parcours) -> bool:
+    return standing(user, parcours) in (REFERENT, MEMBER)
+
+
+@rule_for("parcours.manage")
+def _manage(user: Any, parcours: Parcours) -> bool:
+    return standing(user, parcours) == REFERENT
+
+
+@rule_for("parcours.handover")
+def _handover(user: Any, parcours: Parcours) -> bool:
+    return standing(user, parcours) == REFERENT or (
+        user.role == Role.COORDINATEUR and standing(user, parcours) == OVERSIGHT)
+
+
+def _referent_of(user: Any, person: Person) -> bool:
+    """The person's référent (current, or former within the transition period)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    rows = db.session.scalars(sa.select(Parcours).where(Parcours.person_id == person.id))
+    return any(p.referent_id == user.id or _is_former_referent(user, p) for p in rows)
+
+
+def _referent_view(user: Any, person: Person) -> str | None:
+    return FULL if _referent_of(user, person) else None
+
+
+def open_parcours_of(person_id) -> Parcours | None:
+    return db.session.scalars(sa.select(Parcours).where(
+        Parcours.person_id == person_id, Parcours.status == OPEN)).first()
+
+
+register_person_view(_referent_view)
+register_referent_check(_referent_of)

@@ -1,0 +1,344 @@
+"""Opening a parcours, its members, the référent's handover, the journal, closing, withdrawal."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from app.accueil.models import Person, Visit
+from app.auth.models import User
+from app.core import audit
+from app.core.db import db, utcnow
+from app.core.enums import Role
+from app.core.errors import Conflict, ValidationFailed
+from app.core.validation import FieldErrors, clean_code, clean_text
+from app.directory.models import Site
+from app.notifications.services import queue
+from app.orientation.deadlines import local_date
+from app.orientation.models import Orientation
+from app.referents.models import (
+    CLOSED,
+    ENTRY_KINDS,
+    OPEN,
+    OUTCOMES,
+    PRESENCE,
+    VISIBILITIES,
+    WITHDRAWN,
+    Parcours,
+    ParcoursEntry,
+    ParcoursMember,
+    ReferentChange,
+)
+from app.referents.scopes import FORMER, MEMBER, REFERENT, open_parcours_of, standing
+
+REFERENT_ROLES = (Role.REFERENT_PARCOURS, Role.PARTENAIRE)
+MEMBER_ROLES = (Role.PARTENAIRE, Role.REFERENT_PARCOURS, Role.ACCUEIL)
+MAX_CONTENT = 10_000
+
+
+def _user(errors: FieldErrors, field: str, value: Any, roles) -> User | None:
+    try:
+        user = db.session.get(User, uuid.UUID(str(value)))
+    except (ValueError, TypeError, AttributeError):
+        user = None
+    if user is None or not user.active or user.role not in roles:
+        errors.add(field, _("Ce professionnel est inconnu ou ne peut pas tenir ce rôle."))
+        return None
+    return user
+
+
+def oriented_structures(person_id: uuid.UUID) -> set[uuid.UUID]:
+    return set(db.session.scalars(sa.select(Orientation.structure_id).where(
+        Orientation.person_id == person_id)))
+
+
+def _link(parcours: Parcours) -> str:
+    return f"{current_app.config['PASSERELLE_BASE_URL'].rstrip('/')}/parcours/{parcours.id}"
+
+
+def _tell(user: User, parcours: Parcours, subject: str, text: str, key: str) -> None:
+    queue(user.email, subject, f"Bonjour,\n\n{text}\n\nConsultez-le dans Passerelle : "
+          f"{_link(parcours)}\n\nCe message ne contient aucune information sur la personne.\n",
+          kind="parcours.notice", related_type="parcours", related_id=parcours.id,
+          dedupe_key=f"{key}:{parcours.id}:{user.id}")
+
+
+def _add_member(parcours: Parcours, user: User, actor: Any, reason: str | None) -> ParcoursMember:
+    member = ParcoursMember(parcours_id=parcours.id, user_id=user.id,
+                            structure_id=user.structure_id, added_by_id=actor.id,
+                            added_at=utcnow())
+    member.reason = reason
+    parcours.members.append(member)
+    _tell(user, parcours, "Vous êtes membre d'un parcours",
+          "Vous avez été ajouté(e) comme membre d'un parcours coordonné dans Passerelle.",
+          "parcours.member")
+    return member
+
+
+def _check_members(errors: FieldErrors, person_id: uuid.UUID, ids: Any, reason: str | None,
+                   referent: User | None) -> list[User]:
+    if ids is None:
+        ids = []
+    if not isinstance(ids, list):
+        errors.add("member_ids", _("Liste invalide."))
+        return []
+    oriented = oriented_structures(person_id)
+    members: list[User] = []
+    for value in ids:
+        user = _user(errors, "member_ids", value, MEMBER_ROLES)
+        if user is None or (referent and user.id == referent.id) or user in members:
+            continue
+        if (user.structure_id is None or user.structure_id not in oriented) and not reason:
+            errors.add("member_ids", _("%(name)s n'appartient pas à une structure vers laquelle la personne a été orientée : indiquez pourquoi l'ajouter (members_reason).",
+                                       name=user.display_name))
+            continue
+        members.append(user)
+    return members
+
+
+def open_parcours(person: Person, data: dict[str, Any], actor: Any) -> Parcours:
+    errors = FieldErrors()
+    consent = data.get("consent")
+    if not isinstance(consent, dict) or consent.get("given") is not True:
+        errors.add("consent.given", _("Sans l'accord de la personne, aucun parcours ne peut être ouvert."))
+    referent = _user(errors, "referent_id", data.get("referent_id"), REFERENT_ROLES)
+    reason = clean_text(errors, "members_reason", data.get("members_reason"), max_length=1000,
+                        multiline=True)
+    members = _check_members(errors, person.id, data.get("member_ids"), reason, referent)
+    goals = clean_text(errors, "goals", data.get("goals"), max_length=MAX_CONTENT, multiline=True)
+    if person.merged_into_id is not None:
+        errors.add("person_id", _("Ce dossier a été fusionné : ouvrez le parcours sur le dossier conservé."))
+    errors.raise_if_any()
+    if open_parcours_of(person.id) is not None:
+        raise Conflict(_("Cette personne a déjà un parcours ouvert."))
+    now = utcnow()
+    site = db.session.get(Site, actor.site_id) if getattr(actor, "site_id", None) else None
+    first_visit = db.session.scalar(sa.select(sa.func.min(Visit.occurred_at)).where(
+        Visit.person_id == person.id))
+    parcours = Parcours(person_id=person.id, referent_id=referent.id, status=OPEN,
+                        consent_given_at=now, opened_at=now, opened_by_id=actor.id,
+                        territory=site.territory if site else getattr(actor, "territory", None),
+                        first_request_at=first_visit or person.created_at)
+    parcours.goals = goals
+    db.session.add(parcours)
+    db.session.add(ReferentChange(parcours_id=parcours.id, from_user_id=None, to_user_id=referent.id,
+                                  at=now, by_id=actor.id))
+    for user in members:
+        _add_member(parcours, user, actor, reason if user.structure_id not in
+                    oriented_structures(person.id) else None)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        raise Conflict(_("Cette personne a déjà un parcours ouvert.")) from None
+    if referent.id != actor.id:
+        _tell(referent, parcours, "Vous êtes référent(e) d'un parcours",
+              "Vous avez été désigné(e) référent(e) d'un parcours coordonné dans Passerelle.",
+              "parcours.referent")
+    audit.record("parcours.open", actor=actor, object_type="parcours", object_id=parcours.id,
+                 person_id=person.id, details={"referent": referent.id, "members": len(members)})
+    return parcours
+
+
+def _require_open(parcours: Parcours) -> None:
+    if parcours.status != OPEN:
+        raise Conflict(_("Ce parcours est clos : il ne peut plus être modifié."))
+
+
+def add_member(parcours: Parcours, user_id: Any, reason: Any, actor: Any) -> ParcoursMember:
+    _require_open(parcours)
+    errors = FieldErrors()
+    text = clean_text(errors, "reason", reason, max_length=1000, multiline=True)
+    referent = db.session.get(User, parcours.referent_id)
+    members = _check_members(errors, parcours.person_id, [user_id], text, referent)
+    if not errors and not members:
+        errors.add("member_ids", _("Ce professionnel est déjà le référent ou un membre."))
+    errors.raise_if_any()
+    user = members[0]
+    if any(m.user_id == user.id and m.removed_at is None for m in parcours.members):
+        raise Conflict(_("Ce professionnel est déjà membre du parcours."))
+    member = _add_member(parcours, user, actor, text)
+    audit.record("parcours.member_add", actor=actor, object_type="parcours", object_id=parcours.id,
+                 person_id=parcours.person_id, details={"user": user.id})
+    return member
+
+
+def handover(parcours: Parcours, new_referent_id: Any, reason: Any, actor: Any) -> Parcours:
+    _require_open(parcours)
+    errors = FieldErrors()
+    text = clean_text(errors, "reason", reason, required=True, max_length=1000, multiline=True)
+    new = _user(errors, "referent_id", new_referent_id, REFERENT_ROLES)
+    if new is not None and new.id == parcours.referent_id:
+        errors.add("referent_id", _("Choisissez un autre professionnel que le référent actuel."))
+    errors.raise_if_any()
+    now = utcnow()
+    change = ReferentChange(parcours_id=parcours.id, from_user_id=parcours.referent_id,
+                            to_user_id=new.id, at=now, by_id=actor.id,
+                            former_access_until=now + timedelta(
+                                days=current_app.config["PARCOURS_HANDOVER_DAYS"]))
+    change.reason = text
+    db.session.add(change)
+    parcours.referent_id = new.id
+    for member in parcours.members:
+        if member.user_id == new.id and member.removed_at is None:
+            member.removed_at = now  # the new référent is no longer a mere member
+    _tell(new, parcours, "Un parcours vous est confié",
+          "Un parcours coordonné vous a été confié : vous en êtes désormais le ou la référent(e).",
+          f"parcours.handover:{change.id}")
+    audit.record("parcours.handover", actor=actor, object_type="parcours", object_id=parcours.id,
+                 person_id=parcours.person_id, details={"to": new.id})
+    return parcours
+
+
+def _presence(errors: FieldErrors, kind: str | None, value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if kind != "meeting":
+        errors.add("person_present", _("La présence de la personne ne concerne que les réunions."))
+        return None
+    if value is True:
+        return "present"
+    if value is False:
+        return "absent"
+    return clean_code(errors, "person_present", value, PRESENCE)
+
+
+def _happened_on(errors: FieldErrors, value: Any) -> date:
+    today = local_date(utcnow())
+    if value is None or value == "":
+        return today
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            errors.add("happened_on", _("Date invalide : utilisez le format AAAA-MM-JJ."))
+            return today
+    if not isinstance(value, date):
+        errors.add("happened_on", _("Date invalide : utilisez le format AAAA-MM-JJ."))
+        return today
+    if value > today:
+        errors.add("happened_on", _("Le journal rapporte ce qui a eu lieu : la date ne peut pas être dans le futur."))
+    return value
+
+
+def add_entry(parcours: Parcours, data: dict[str, Any], actor: Any) -> ParcoursEntry:
+    _require_open(parcours)
+    errors = FieldErrors()
+    kind = clean_code(errors, "kind", data.get("kind"), ENTRY_KINDS)
+    visibility = clean_code(errors, "visibility", data.get("visibility"), VISIBILITIES)
+    content = clean_text(errors, "content", data.get("content"), required=True,
+                         max_length=MAX_CONTENT, multiline=True)
+    happened = _happened_on(errors, data.get("happened_on"))
+    presence = _presence(errors, kind, data.get("person_present"))
+    who = standing(actor, parcours)
+    if visibility == "referent" and who == MEMBER:
+        errors.add("visibility", _("Seul le référent écrit des entrées qui lui sont réservées."))
+    corrects = None
+    if data.get("corrects_id"):
+        try:
+            corrects = db.session.get(ParcoursEntry, uuid.UUID(str(data["corrects_id"])))
+        except ValueError:
+            corrects = None
+        if corrects is None or corrects.parcours_id != parcours.id or (
+                who == MEMBER and corrects.visibility != "members"):
+            errors.add("corrects_id", _("L'entrée à corriger n'appartient pas à ce parcours."))
+    errors.raise_if_any()
+    if who not in (REFERENT, MEMBER):
+        raise ValidationFailed(_("Seuls le référent et les membres écrivent dans le journal."))
+    seq = (db.session.scalar(sa.select(sa.func.max(ParcoursEntry.seq)).where(
+        ParcoursEntry.parcours_id == parcours.id)) or 0) + 1
+    now = utcnow()
+    entry = ParcoursEntry(parcours_id=parcours.id, seq=seq, kind=kind, visibility=visibility,
+                          happened_on=happened, person_presence=presence, author_id=actor.id,
+                          created_at=now, corrects_id=corrects.id if corrects else None)
+    entry.content = content
+    db.session.add(entry)
+    parcours.last_entry_at = now
+    audit.record("parcours.entry", actor=actor, object_type="parcours_entry", object_id=entry.id,
+                 person_id=parcours.person_id, details={"kind": kind, "visibility": visibility})
+    return entry
+
+
+def visible_entries(parcours: Parcours, user: Any) -> list[ParcoursEntry]:
+    query = sa.select(ParcoursEntry).where(ParcoursEntry.parcours_id == parcours.id)
+    who = standing(user, parcours)
+    if who == MEMBER:
+        query = query.where(ParcoursEntry.visibility == "members")
+    elif who not in (REFERENT, FORMER):
+        return []
+    return list(db.session.scalars(query.order_by(ParcoursEntry.seq.desc())))
+
+
+def close(parcours: Parcours, outcome: Any, actor: Any, note: Any = None) -> Parcours:
+    errors = FieldErrors()
+    code = clean_code(errors, "outcome", outcome, OUTCOMES)
+    text = clean_text(errors, "note", note, max_length=2000, multiline=True)
+    errors.raise_if_any()
+    _require_open(parcours)
+    parcours.status = CLOSED
+    parcours.closed_at = utcnow()
+    parcours.outcome = code
+    parcours.outcome_note = text
+    audit.record("parcours.close", actor=actor, object_type="parcours", object_id=parcours.id,
+                 person_id=parcours.person_id, details={"outcome": code})
+    return parcours
+
+
+def withdraw(parcours: Parcours, actor: Any) -> Parcours:
+    """The person withdraws their consent: members lose access at once."""
+    _require_open(parcours)
+    now = utcnow()
+    parcours.status = WITHDRAWN
+    parcours.withdrawn_at = now
+    parcours.closed_at = now
+    parcours.outcome = "ended_by_person"
+    for member in parcours.members:
+        if member.removed_at is None:
+            member.removed_at = now
+    audit.record("parcours.withdraw", actor=actor, object_type="parcours", object_id=parcours.id,
+                 person_id=parcours.person_id)
+    return parcours
+
+
+@dataclass
+class Attendance:
+    meetings: int
+    present: int
+    represented: int
+
+    @property
+    def share(self) -> float | None:
+        return round(100 * self.present / self.meetings) if self.meetings else None
+
+
+def attendance(parcours: Parcours) -> Attendance:
+    rows = db.session.execute(sa.select(ParcoursEntry.person_presence, sa.func.count()).where(
+        ParcoursEntry.parcours_id == parcours.id, ParcoursEntry.kind == "meeting")
+        .group_by(ParcoursEntry.person_presence)).all()
+    counts = {presence: n for presence, n in rows}
+    return Attendance(meetings=sum(counts.values()), present=counts.get("present", 0),
+                      represented=counts.get("represented", 0))
+
+
+def silent_filter(now: datetime | None = None):
+    cutoff = (now or utcnow()) - timedelta(days=current_app.config["PARCOURS_SILENT_DAYS"])
+    return sa.and_(Parcours.status == OPEN,
+                   sa.func.coalesce(Parcours.last_entry_at, Parcours.opened_at) < cutoff)
+
+
+def is_silent(parcours: Parcours, now: datetime | None = None) -> bool:
+    cutoff = (now or utcnow()) - timedelta(days=current_app.config["PARCOURS_SILENT_DAYS"])
+    return parcours.status == OPEN and (parcours.last_entry_at or parcours.opened_at) < cutoff
+
+
+def referent_history(parcours: Parcours) -> list[ReferentChange]:
+    return list(db.session.scalars(sa.select(ReferentChange).where(
+        ReferentChange.parcours_id == parcours.id).order_by(ReferentChange.at)))

@@ -1,0 +1,189 @@
+"""Parcours pages: open, my parcours, one parcours with its journal and actions, the printout."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from app.accueil.views import load_person
+from app.auth.forms import ConfirmForm
+from app.auth.models import User
+from app.core import audit
+from app.core.db import db
+from app.core.errors import ServiceError
+from app.core.forms import apply_errors
+from app.core.permissions import access, can, require
+from app.referents import services
+from app.referents.forms import (
+    KIND_LABELS,
+    OUTCOME_LABELS,
+    PRESENCE_LABELS,
+    VISIBILITY_LABELS,
+    CloseParcoursForm,
+    EntryForm,
+    HandoverForm,
+    MemberForm,
+    ParcoursForm,
+)
+from app.referents.models import Parcours
+from app.referents.presenters import entries_view, parcours_view
+from app.referents.scopes import visible_parcours
+
+bp = Blueprint("referents", __name__, template_folder="templates")
+
+
+@bp.app_context_processor
+def _labels() -> dict:
+    return {"KIND_LABELS": KIND_LABELS, "VISIBILITY_LABELS": VISIBILITY_LABELS,
+            "PRESENCE_LABELS": PRESENCE_LABELS, "PARCOURS_OUTCOME_LABELS": OUTCOME_LABELS}
+
+
+def _professionals(roles) -> list[SelectChoice]:
+    users = db.session.scalars(sa.select(User).where(User.role.in_(roles), User.active.is_(True))
+                               .order_by(User.display_name))
+    return [SelectChoice(str(u.id), f"{u.display_name}" + (f" ({u.structure.name})"
+                                                            if u.structure else ""))
+            for u in users]
+
+
+def load_parcours(parcours_id: uuid.UUID, permission: str) -> Parcours:
+    parcours = db.session.get(Parcours, parcours_id)
+    if parcours is None:
+        abort(404)
+    require(current_user, "parcours.read", parcours)
+    require(current_user, permission, parcours, visible=True)
+    return parcours
+
+
+@bp.route("/persons/<uuid:person_id>/parcours/new", methods=["GET", "POST"])
+@access("parcours.open")
+def new(person_id: uuid.UUID):
+    person = load_person(person_id, "parcours.open")
+    form = ParcoursForm()
+    form.referent_id.choices = _professionals(services.REFERENT_ROLES)
+    form.member_ids.choices = _professionals(services.MEMBER_ROLES)
+    if form.validate_on_submit():
+        data = {"referent_id": form.referent_id.data, "member_ids": form.member_ids.data or [],
+                "members_reason": form.members_reason.data, "goals": form.goals.data,
+                "consent": {"given": bool(form.consent_given.data)}}
+        try:
+            parcours = services.open_parcours(person, data, current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            apply_errors(form, error, aliases={"consent.given": "consent_given"})
+        else:
+            flash(_("Parcours ouvert. Le référent et les membres sont prévenus."), "success")
+            target = parcours.id if can(current_user, "parcours.read", parcours) else None
+            return redirect(url_for("referents.show", parcours_id=target) if target
+                            else url_for("accueil.person", person_id=person.id))
+    return render_template("referents/new.html", form=form, person=person)
+
+
+@bp.route("/parcours")
+@access("parcours.list")
+def mine():
+    rows = list(db.session.scalars(visible_parcours(current_user)
+                                   .order_by(Parcours.opened_at.desc())))
+    views = [parcours_view(p, current_user) for p in rows]
+    return render_template("referents/mine.html", views=views)
+
+
+@bp.route("/parcours/<uuid:parcours_id>")
+@access("parcours.read")
+def show(parcours_id: uuid.UUID):
+    parcours = load_parcours(parcours_id, "parcours.read")
+    audit.record("parcours.read", actor=current_user, object_type="parcours",
+                 object_id=parcours.id, person_id=parcours.person_id)
+    handover_form = HandoverForm()
+    handover_form.referent_id.choices = _professionals(services.REFERENT_ROLES)
+    member_form = MemberForm()
+    member_form.user_id.choices = _professionals(services.MEMBER_ROLES)
+    entries = (entries_view(services.visible_entries(parcours, current_user))
+               if can(current_user, "parcours.entries", parcours) else None)
+    return render_template(
+        "referents/show.html", parcours=parcours, view=parcours_view(parcours, current_user),
+        entries=entries, entry_form=EntryForm(), handover_form=handover_form,
+        member_form=member_form, close_form=CloseParcoursForm(), confirm=ConfirmForm())
+
+
+def _act(parcours_id: uuid.UUID, permission: str, form, action: Callable, message: str):
+    parcours = load_parcours(parcours_id, permission)
+    if not form.validate_on_submit():
+        first = next((m for f in form for m in f.errors), None)
+        flash(first or _("Le formulaire a expiré : rechargez la page et recommencez."), "error")
+        return redirect(url_for("referents.show", parcours_id=parcours.id))
+    try:
+        action(parcours, form)
+    except ServiceError as error:
+        db.session.rollback()
+        details = " ".join(m for ms in error.fields.values() for m in ms)
+        flash(f"{error.message} {details}".strip(), "error")
+        return redirect(url_for("referents.show", parcours_id=parcours_id))
+    flash(message, "success")
+    if not can(current_user, "parcours.read", parcours):
+        return redirect(url_for("referents.mine"))
+    return redirect(url_for("referents.show", parcours_id=parcours_id))
+
+
+@bp.route("/parcours/<uuid:parcours_id>/entries", methods=["POST"])
+@access("parcours.write")
+def add_entry(parcours_id: uuid.UUID):
+    def write(parcours, form):
+        return services.add_entry(parcours, {
+            "kind": form.kind.data, "visibility": form.visibility.data,
+            "happened_on": form.happened_on.data, "content": form.content.data,
+            "person_present": form.person_present.data or None}, current_user)
+
+    return _act(parcours_id, "parcours.write", EntryForm(), write, _("Entrée ajoutée au journal."))
+
+
+@bp.route("/parcours/<uuid:parcours_id>/members", methods=["POST"])
+@access("parcours.manage")
+def add_member(parcours_id: uuid.UUID):
+    return _act(parcours_id, "parcours.manage", MemberForm(),
+                lambda p, f: services.add_member(p, f.user_id.data, f.reason.data, current_user),
+                _("Membre ajouté au parcours."))
+
+
+@bp.route("/parcours/<uuid:parcours_id>/handover", methods=["POST"])
+@access("parcours.handover")
+def handover(parcours_id: uuid.UUID):
+    return _act(parcours_id, "parcours.handover", HandoverForm(),
+                lambda p, f: services.handover(p, f.referent_id.data, f.reason.data, current_user),
+                _("Le parcours est confié au nouveau référent, qui en est prévenu."))
+
+
+@bp.route("/parcours/<uuid:parcours_id>/close", methods=["POST"])
+@access("parcours.manage")
+def close(parcours_id: uuid.UUID):
+    return _act(parcours_id, "parcours.manage", CloseParcoursForm(),
+                lambda p, f: services.close(p, f.outcome.data, current_user, f.note.data),
+                _("Parcours clos."))
+
+
+@bp.route("/parcours/<uuid:parcours_id>/withdraw", methods=["POST"])
+@access("parcours.manage")
+def withdraw(parcours_id: uuid.UUID):
+    return _act(parcours_id, "parcours.manage", ConfirmForm(),
+                lambda p, f: services.withdraw(p, current_user),
+                _("Retrait du consentement enregistré : les membres n'ont plus accès au parcours."))
+
+
+@bp.route("/parcours/<uuid:parcours_id>/print")
+@access("parcours.entries")
+def printout(parcours_id: uuid.UUID):
+    """The goals and decisions, in plain language, for the person."""
+    parcours = load_parcours(parcours_id, "parcours.entries")
+    decisions = [e for e in services.visible_entries(parcours, current_user)
+                 if e.kind == "decision" and e.visibility == "members"]
+    audit.record("parcours.print", actor=current_user, object_type="parcours",
+                 object_id=parcours.id, person_id=parcours.person_id)
+    return render_template("referents/print.html", parcours=parcours,
+                           view=parcours_view(parcours, current_user),
+                           decisions=list(reversed(decisions)))

@@ -7,4 +7,5 @@ from app.core import audit  # noqa: F401
 from app.directory import models as directory_models  # noqa: F401
 from app.notifications import models as notification_models  # noqa: F401
 from app.orientation import models as orientation_models  # noqa: F401
+from app.pilotage import models as pilotage_models  # noqa: F401
 from app.referents import models as referents_models  # noqa: F401

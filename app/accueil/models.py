@@ -4,7 +4,7 @@ break-the-glass grants, merges."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -128,6 +128,7 @@ class Visit(Model):
                                                                       ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(sa.String(20))
     occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    occurred_on: Mapped[date] = mapped_column(index=True)  # Paris date, for the indicators
     summary = Encrypted()
     next_steps = Encrypted()
     outcome: Mapped[str] = mapped_column(sa.String(20))

@@ -101,7 +101,7 @@ def record_visit(person: Person, data: dict[str, Any], actor: Any) -> Visit:
     visit = Visit(person_id=person.id, site_id=actor.site_id, agent_id=actor.id, channel=channel,
                   outcome=outcome, answered_actions=",".join(actions if outcome == "answered"
                                                              else []),
-                  occurred_at=now, created_at=now)
+                  occurred_at=now, occurred_on=now.astimezone(PARIS).date(), created_at=now)
     visit.summary = summary
     visit.next_steps = next_steps
     for position, need in enumerate(needs):

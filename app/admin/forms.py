@@ -45,6 +45,9 @@ class StructureForm(FlaskForm):
     phone = StringField(_l("Téléphone"), validators=[Optional(), Length(max=40)])
     contact_email = EmailField(_l("Adresse électronique de contact"),
                                validators=[Optional(), Length(max=254)])
+    head_contact_email = EmailField(
+        _l("Adresse électronique de la direction"), validators=[Optional(), Length(max=254)],
+        description=_l("Prévenue quand un coordinateur signale une orientation bloquée."))
     opening_hours = StringField(_l("Horaires d'ouverture"), validators=[Optional(), Length(max=300)])
     ack_delay = IntegerField(
         _l("Délai d'accusé de réception (jours ouvrés)"),

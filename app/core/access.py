@@ -18,7 +18,7 @@ from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
-from app.core.errors import Forbidden, ServiceError, Unauthenticated, wants_json
+from app.core.errors import Forbidden, NotFound, ServiceError, Unauthenticated, wants_json
 from app.core.permissions import PUBLIC, Permission, get
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,8 @@ def guard():
         return _login_redirect()
     permission = get(name)
     if current_user.role not in permission.roles:
+        if permission.hidden:
+            raise NotFound(_("Cette ressource n'existe pas ou vous n'y avez pas accès."))
         raise Forbidden(_("Vous n'avez pas accès à cette ressource."))
     for gate in GATES:
         if gate.applies(permission) and not gate.passes(current_user):

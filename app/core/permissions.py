@@ -32,6 +32,7 @@ class Permission:
     name: str
     roles: frozenset[str]
     personal_data: bool = False
+    hidden: bool = False  # a role without it gets 404, as if the route did not exist
     rule: Rule | None = field(default=None, repr=False)
 
 
@@ -39,8 +40,8 @@ PUBLIC = "public"
 PERMISSIONS: dict[str, Permission] = {}
 
 
-def _declare(name: str, roles, *, personal_data: bool = False) -> None:
-    PERMISSIONS[name] = Permission(name, frozenset(roles), personal_data)
+def _declare(name: str, roles, *, personal_data: bool = False, hidden: bool = False) -> None:
+    PERMISSIONS[name] = Permission(name, frozenset(roles), personal_data, hidden)
 
 
 A, P, R, C, ADM = (Role.ACCUEIL, Role.PARTENAIRE, Role.REFERENT_PARCOURS, Role.COORDINATEUR,
@@ -84,9 +85,11 @@ _declare("orientation.refuse", {P}, personal_data=True)
 _declare("orientation.redirect", {P, C}, personal_data=True)
 _declare("orientation.close", {P}, personal_data=True)
 _declare("orientation.cancel", {A}, personal_data=True)
-_declare("orientation.stalled", {C}, personal_data=True)
+_declare("orientation.stalled", {C}, personal_data=True, hidden=True)
 _declare("orientation.remind", {C}, personal_data=True)
 _declare("structure.referents", {ADM})
+# -- pilotage: aggregates only, no person data -------------------------------------------------
+_declare("indicators.read", {C, ADM}, hidden=True)
 # -- parcours (object rules in app/referents/scopes.py) ---------------------------------------
 _declare("parcours.open", {A, R}, personal_data=True)
 _declare("parcours.read", PROFESSIONALS, personal_data=True)
@@ -135,6 +138,8 @@ def require(user: Any, name: str, obj: Any = None, *, visible: bool = False) -> 
     refused action on it is then a 403 (its existence is no secret to this user).
     """
     if not has_role(user, name):
+        if get(name).hidden:
+            raise NotFound(_("Cette ressource n'existe pas ou vous n'y avez pas accès."))
         raise Forbidden(_("Vous n'avez pas accès à cette ressource."))
     if obj is not None and not can(user, name, obj):
         if visible:

@@ -168,6 +168,7 @@ def _upsert_structure(record: di.Structure, services_of: list[di.Service], terri
     data = {"name": name, "kind": existing.kind if existing else _kind(record), "domains": domains,
             "territories": [place], "address": _address(record), "phone": record.telephone,
             "contact_email": str(record.courriel) if record.courriel else None,
+            "head_contact_email": existing.head_contact_email if existing else None,
             "opening_hours": (record.horaires_accueil or None) and record.horaires_accueil[:300],
             "ack_delay": existing.ack_delay if existing else None,
             "take_charge_delay": existing.take_charge_delay if existing else None}

@@ -127,6 +127,8 @@ def _structure_values(errors: FieldErrors, data: dict[str, Any]) -> dict[str, An
         "phone": clean_text(errors, "phone", data.get("phone"), max_length=40),
         "contact_email": clean_email(errors, "contact_email", data.get("contact_email"),
                                      required=False),
+        "head_contact_email": clean_email(errors, "head_contact_email",
+                                          data.get("head_contact_email"), required=False),
         "opening_hours": clean_text(errors, "opening_hours", data.get("opening_hours"),
                                     max_length=300),
         "ack_delay": clean_int(errors, "ack_delay", data.get("ack_delay"), minimum=1, maximum=60),

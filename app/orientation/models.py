@@ -65,6 +65,10 @@ class Orientation(Model):
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     referent_label: Mapped[str | None] = mapped_column(sa.String(200))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Paris dates of the steps, for working-day indicators computed in SQL.
+    sent_on: Mapped[date] = mapped_column(index=True)
+    acknowledged_on: Mapped[date | None]
+    taken_charge_on: Mapped[date | None]
     acknowledge_due: Mapped[date]
     take_charge_due: Mapped[date]
     acknowledged_at: Mapped[datetime | None]

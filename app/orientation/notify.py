@@ -112,7 +112,7 @@ def reminder(orientation: Orientation, structure: Structure, step: str, due) -> 
 
 def escalation(orientation: Orientation, structure: Structure, step: str, due,
                recipients: list[str]) -> list[str]:
-    what = "l'accusé de réception" if step == "acknowledge" else "la prise en charge"
+    what = "l'accusé de réception" if step.startswith("acknowledge") else "la prise en charge"
     sent = []
     for address in recipients:
         if queue(address, f"Orientation bloquée : {structure.name}",

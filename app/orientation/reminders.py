@@ -137,3 +137,27 @@ def stall_view(stall: Stall) -> dict[str, Any]:
             "person": {"reception_number": person.reception_number,
                        "initials": person.initials},
             "reminders_sent": sent, "due": stall.due}
+
+
+def escalate_now(orientation: Orientation, actor: Any) -> int:
+    """A coordinator escalates to the structure's head (its head contact address)."""
+    from flask_babel import gettext as _
+
+    from app.core.errors import ValidationFailed
+
+    structure = db.session.get(Structure, orientation.structure_id)
+    if not structure.head_contact_email:
+        raise ValidationFailed(
+            _("Cette structure n'a pas d'adresse de direction : ajoutez-la dans l'annuaire."),
+            {"head_contact_email": [_("Adresse de la direction manquante.")]})
+    stall_due = orientation.acknowledge_due if orientation.status == SENT \
+        else orientation.take_charge_due
+    step = "acknowledge" if orientation.status == SENT else "take_charge"
+    stamp = utcnow().strftime("%Y%m%d%H%M%S%f")
+    sent = notify.escalation(orientation, structure, f"{step}:manual:{stamp}", stall_due,
+                             [structure.head_contact_email])
+    append_event(orientation, "escalation", actor)
+    audit.record("orientation.escalation", actor=actor, object_type="orientation",
+                 object_id=orientation.id, person_id=orientation.person_id,
+                 details={"manual": True})
+    return len(sent)

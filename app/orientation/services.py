@@ -225,7 +225,8 @@ def send_orientation(person: Person, data: dict[str, Any], actor: Any) -> Orient
         domain=domain, consent_given=given, shared_fields=",".join(shared), status=SENT,
         sender_id=actor.id, sender_site_id=getattr(actor, "site_id", None),
         territory=site.territory if site else None,
-        requested_referent_id=referent.id if referent else None, sent_at=now, updated_at=now,
+        requested_referent_id=referent.id if referent else None, sent_at=now, sent_on=sent_on,
+        updated_at=now,
         acknowledge_due=add_working_days(sent_on, ack_delay),
         take_charge_due=add_working_days(sent_on, take_delay), version=1,
     )
@@ -257,8 +258,10 @@ def _uuid_or_none(value: Any) -> uuid.UUID | None:
 
 # -- the partner's actions --------------------------------------------------------------------
 def acknowledge(orientation: Orientation, actor: Any, actor_label: str | None = None) -> Orientation:
+    now = utcnow()
     transition(orientation, "acknowledge", actor, actor_label=actor_label, values={
-        "acknowledged_at": utcnow(), "referent_id": getattr(actor, "id", None),
+        "acknowledged_at": now, "acknowledged_on": local_date(now),
+        "referent_id": getattr(actor, "id", None),
         "referent_label": actor_label or getattr(actor, "display_name", None)})
     notify.status_changed(orientation)
     return orientation
@@ -269,8 +272,10 @@ def take_charge(orientation: Orientation, actor: Any, first_appointment_on: Any 
     errors = FieldErrors()
     appointment = _clean_future_date(errors, "first_appointment_on", first_appointment_on)
     errors.raise_if_any()
+    now = utcnow()
     transition(orientation, "take_charge", actor, actor_label=actor_label, values={
-        "taken_charge_at": utcnow(), "first_appointment_on": appointment})
+        "taken_charge_at": now, "taken_charge_on": local_date(now),
+        "first_appointment_on": appointment})
     notify.status_changed(orientation)
     return orientation
 
@@ -334,7 +339,8 @@ def redirect(orientation: Orientation, actor: Any, structure_id: Any, reason: An
         domain=orientation.domain, consent_given=orientation.consent_given,
         shared_fields=orientation.shared_fields, status=SENT, sender_id=orientation.sender_id,
         sender_site_id=orientation.sender_site_id, territory=orientation.territory,
-        redirected_from_id=orientation.id, sent_at=now, updated_at=now, version=1,
+        redirected_from_id=orientation.id, sent_at=now, sent_on=sent_on, updated_at=now,
+        version=1,
         acknowledge_due=add_working_days(sent_on, ack_delay),
         take_charge_due=add_working_days(sent_on, take_delay),
     )
@@ -369,5 +375,9 @@ def close(orientation: Orientation, actor: Any, outcome: Any) -> Orientation:
 
 
 def comment(orientation: Orientation, actor: Any, text: Any) -> OrientationEvent:
-    return append_event(orientation, "comment", actor, reason=_required_reason("comment", text))
+    """A coordination comment: an event on the orientation, audited."""
+    event = append_event(orientation, "comment", actor, reason=_required_reason("comment", text))
+    audit.record("orientation.comment", actor=actor, object_type="orientation",
+                 object_id=orientation.id, person_id=orientation.person_id)
+    return event
 

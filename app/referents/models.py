@@ -38,12 +38,15 @@ class Parcours(Model):
     goals = Encrypted()
     consent_given_at: Mapped[datetime]
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_on: Mapped[date] = mapped_column(index=True)  # Paris dates, for the indicators
+    first_request_on: Mapped[date | None]
     opened_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id",
                                                                          ondelete="SET NULL"))
     territory: Mapped[str | None] = mapped_column(sa.String(100), index=True)
     first_request_at: Mapped[datetime | None]  # the person's first visit, for the indicators
     last_entry_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    closed_on: Mapped[date | None]
     outcome: Mapped[str | None] = mapped_column(sa.String(30))
     outcome_note = Encrypted()
     withdrawn_at: Mapped[datetime | None]

@@ -124,7 +124,9 @@ def open_parcours(person: Person, data: dict[str, Any], actor: Any) -> Parcours:
     parcours = Parcours(person_id=person.id, referent_id=referent.id, status=OPEN,
                         consent_given_at=now, opened_at=now, opened_by_id=actor.id,
                         territory=site.territory if site else getattr(actor, "territory", None),
-                        first_request_at=first_visit or person.created_at)
+                        first_request_at=first_visit or person.created_at,
+                        opened_on=local_date(now),
+                        first_request_on=local_date(first_visit or person.created_at))
     parcours.goals = goals
     db.session.add(parcours)
     db.session.add(ReferentChange(parcours_id=parcours.id, from_user_id=None, to_user_id=referent.id,
@@ -285,6 +287,7 @@ def close(parcours: Parcours, outcome: Any, actor: Any, note: Any = None) -> Par
     _require_open(parcours)
     parcours.status = CLOSED
     parcours.closed_at = utcnow()
+    parcours.closed_on = local_date(parcours.closed_at)
     parcours.outcome = code
     parcours.outcome_note = text
     audit.record("parcours.close", actor=actor, object_type="parcours", object_id=parcours.id,
@@ -299,6 +302,7 @@ def withdraw(parcours: Parcours, actor: Any) -> Parcours:
     parcours.status = WITHDRAWN
     parcours.withdrawn_at = now
     parcours.closed_at = now
+    parcours.closed_on = local_date(now)
     parcours.outcome = "ended_by_person"
     for member in parcours.members:
         if member.removed_at is None:

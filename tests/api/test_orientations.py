@@ -290,7 +290,7 @@ def test_stalled_for_coordinators(app, client, world, build):
     assert client.get("/api/v1/orientations/stalled", headers=elsewhere).get_json() == []
     assert client.get("/api/v1/orientations/stalled?territory=Valence",
                       headers=elsewhere).status_code == 403
-    assert client.get("/api/v1/orientations/stalled", headers=world.h["p1"]).status_code == 403
+    assert client.get("/api/v1/orientations/stalled", headers=world.h["p1"]).status_code == 404
     assert client.post(f"/api/v1/orientations/{oid}/remind", headers=coordinator).status_code == 200
 
 

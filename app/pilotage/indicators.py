@@ -1,0 +1,310 @@
+"""The schémas' indicators over a period, computed by SQL aggregation in the database.
+
+Nothing here loads rows into Python: every figure is a COUNT, a SUM of a CASE, or a median
+computed with window functions (portable to SQLite and PostgreSQL). Working-day delays use the
+``calendar_days`` table (French public holidays), joined on the Paris dates stored with each step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+
+from app.accueil.models import Need, Person, Visit
+from app.core.db import db, utcnow
+from app.directory.models import Site, Structure
+from app.orientation.deadlines import local_date
+from app.orientation.models import Orientation
+from app.pilotage.calendar import ensure_calendar
+from app.pilotage.models import CalendarDay
+from app.referents.models import Parcours, ParcoursEntry
+
+GROUPINGS = ("site", "structure", "domain", "channel", "territory")
+# Every figure of a row, with its value when nothing was counted.
+METRICS: dict[str, Any] = {
+    "persons_welcomed": 0, "persons_new": 0, "persons_returning": 0, "anonymous_share": None,
+    "visits": 0, "answered_share": None, "orientations_sent": 0,
+    "acknowledged_within_delay": None, "median_ack_working_days": None,
+    "median_take_charge_working_days": None, "refusal_rate": None, "refusals": 0,
+    "redirections": 0, "parcours_opened": 0, "parcours_closed": 0,
+    "median_referent_designation_days": None, "meetings": 0, "meetings_person_present": None,
+}
+TARGETS = {"ack_working_days": 2, "take_charge_working_days": 22, "referent_designation_days": 30}
+ALL = "all"
+
+
+@dataclass
+class Query:
+    date_from: date
+    date_to: date
+    territory: str | None = None
+    by: str | None = None
+
+
+@dataclass
+class Report:
+    query: Query
+    totals: dict[str, Any]
+    groups: list[dict[str, Any]]
+    months: list[dict[str, Any]]
+    refusal_reasons: list[dict[str, Any]]
+    parcours_outcomes: list[dict[str, Any]]
+    domains: list[dict[str, Any]]
+    channels: list[dict[str, Any]]
+    targets: dict[str, int] = field(default_factory=lambda: dict(TARGETS))
+
+
+def _pct(numerator, denominator) -> float | None:
+    return round(100.0 * numerator / denominator, 1) if denominator else None
+
+
+def _count_if(condition) -> sa.ColumnElement:
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
+def _median(values: sa.Select) -> dict[Any, float]:
+    """Median of ``value`` per ``g`` for a select of (g, value); SQL window functions only."""
+    v = values.subquery()
+    ranked = sa.select(
+        v.c.g, v.c.value,
+        sa.func.row_number().over(partition_by=v.c.g, order_by=v.c.value).label("rn"),
+        sa.func.count().over(partition_by=v.c.g).label("n"),
+    ).subquery()
+    rows = db.session.execute(
+        sa.select(ranked.c.g, sa.func.avg(ranked.c.value)).where(sa.or_(
+            ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))
+        .group_by(ranked.c.g)).all()
+    return {g: round(float(m), 1) for g, m in rows}
+
+
+# -- the group key of each source, for a grouping -----------------------------------------------
+def _visit_key(by: str | None):
+    return {None: sa.literal(ALL), "site": Visit.site_id, "channel": Visit.channel,
+            "territory": Site.territory}.get(by)
+
+
+def _orientation_key(by: str | None):
+    return {None: sa.literal(ALL), "site": Orientation.sender_site_id,
+            "structure": Orientation.structure_id, "domain": Orientation.domain,
+            "territory": Orientation.territory}.get(by)
+
+
+def _parcours_key(by: str | None):
+    return {None: sa.literal(ALL), "territory": Parcours.territory}.get(by)
+
+
+# -- sources ------------------------------------------------------------------------------------
+def _visits(q: Query) -> dict[Any, dict]:
+    key = _visit_key(q.by)
+    if key is None:
+        return {}
+    first = sa.select(Visit.person_id, sa.func.min(Visit.occurred_on).label("first_on")) \
+        .group_by(Visit.person_id).subquery()
+    query = (sa.select(
+        key.label("g"),
+        sa.func.count().label("visits"),
+        sa.func.count(sa.distinct(Visit.person_id)).label("persons"),
+        sa.func.count(sa.distinct(sa.case((first.c.first_on >= q.date_from, Visit.person_id))))
+        .label("new"),
+        sa.func.count(sa.distinct(sa.case((Person.anonymous.is_(True), Visit.person_id))))
+        .label("anonymous"),
+        _count_if(Visit.outcome == "answered").label("answered"),
+    ).select_from(Visit).join(Site, Site.id == Visit.site_id)
+        .join(Person, Person.id == Visit.person_id)
+        .join(first, first.c.person_id == Visit.person_id)
+        .where(Visit.occurred_on.between(q.date_from, q.date_to)).group_by(key))
+    if q.territory:
+        query = query.where(Site.territory == q.territory)
+    out = {}
+    for row in db.session.execute(query):
+        out[row.g] = {"visits": row.visits, "persons_welcomed": row.persons,
+                      "persons_new": row.new, "persons_returning": row.persons - row.new,
+                      "anonymous_share": _pct(row.anonymous, row.persons),
+                      "answered_share": _pct(row.answered, row.visits)}
+    return out
+
+
+def _orientations(q: Query, today: date) -> dict[Any, dict]:
+    key = _orientation_key(q.by)
+    if key is None:
+        return {}
+    sent_day, ack_day, take_day = (aliased(CalendarDay) for _ in range(3))
+    due_passed = sa.or_(Orientation.acknowledged_on.is_not(None),
+                        Orientation.acknowledge_due < today)
+    base = [Orientation.sent_on.between(q.date_from, q.date_to)]
+    if q.territory:
+        base.append(Orientation.territory == q.territory)
+    query = sa.select(
+        key.label("g"), sa.func.count().label("sent"),
+        _count_if(sa.and_(Orientation.acknowledged_on.is_not(None),
+                          Orientation.acknowledged_on <= Orientation.acknowledge_due))
+        .label("on_time"),
+        _count_if(sa.and_(Orientation.status != "cancelled", due_passed)).label("measurable"),
+        _count_if(Orientation.status == "refused").label("refused"),
+        _count_if(Orientation.status == "redirected").label("redirected"),
+    ).where(*base).group_by(key)
+    ack = _median(sa.select(key.label("g"),
+                            (ack_day.working_index - sent_day.working_index).label("value"))
+                  .select_from(Orientation)
+                  .join(sent_day, sent_day.day == Orientation.sent_on)
+                  .join(ack_day, ack_day.day == Orientation.acknowledged_on).where(*base))
+    take = _median(sa.select(key.label("g"),
+                             (take_day.working_index - sent_day.working_index).label("value"))
+                   .select_from(Orientation)
+                   .join(sent_day, sent_day.day == Orientation.sent_on)
+                   .join(take_day, take_day.day == Orientation.taken_charge_on).where(*base))
+    out = {}
+    for row in db.session.execute(query):
+        out[row.g] = {"orientations_sent": row.sent,
+                      "acknowledged_within_delay": _pct(row.on_time, row.measurable),
+                      "median_ack_working_days": ack.get(row.g),
+                      "median_take_charge_working_days": take.get(row.g),
+                      "refusal_rate": _pct(row.refused, row.sent), "refusals": row.refused,
+                      "redirections": row.redirected}
+    return out
+
+
+def _parcours(q: Query) -> dict[Any, dict]:
+    key = _parcours_key(q.by)
+    if key is None:
+        return {}
+    opened_day, first_day = aliased(CalendarDay), aliased(CalendarDay)
+    opened = [Parcours.opened_on.between(q.date_from, q.date_to)]
+    closed = [Parcours.closed_on.between(q.date_from, q.date_to)]
+    if q.territory:
+        opened.append(Parcours.territory == q.territory)
+        closed.append(Parcours.territory == q.territory)
+    counts = dict(db.session.execute(
+        sa.select(key, sa.func.count()).where(*opened).group_by(key)).all())
+    closures = dict(db.session.execute(
+        sa.select(key, sa.func.count()).where(*closed).group_by(key)).all())
+    delays = _median(sa.select(key.label("g"),
+                               (opened_day.ordinal - first_day.ordinal).label("value"))
+                     .select_from(Parcours)
+                     .join(opened_day, opened_day.day == Parcours.opened_on)
+                     .join(first_day, first_day.day == Parcours.first_request_on).where(*opened))
+    meetings_q = (sa.select(key.label("g"), sa.func.count().label("meetings"),
+                            _count_if(ParcoursEntry.person_presence == "present").label("present"))
+                  .select_from(ParcoursEntry).join(Parcours, Parcours.id == ParcoursEntry.parcours_id)
+                  .where(ParcoursEntry.kind == "meeting",
+                         ParcoursEntry.happened_on.between(q.date_from, q.date_to))
+                  .group_by(key))
+    if q.territory:
+        meetings_q = meetings_q.where(Parcours.territory == q.territory)
+    meetings = {r.g: r for r in db.session.execute(meetings_q)}
+    out: dict[Any, dict] = {}
+    for g in set(counts) | set(closures) | set(meetings):
+        m = meetings.get(g)
+        out[g] = {"parcours_opened": counts.get(g, 0), "parcours_closed": closures.get(g, 0),
+                  "median_referent_designation_days": delays.get(g),
+                  "meetings": m.meetings if m else 0,
+                  "meetings_person_present": _pct(m.present, m.meetings) if m else None}
+    return out
+
+
+# -- breakdowns -----------------------------------------------------------------------------------
+def _months(q: Query) -> list[dict]:
+    visits_q = (sa.select(CalendarDay.month, sa.func.count())
+                .select_from(Visit).join(CalendarDay, CalendarDay.day == Visit.occurred_on)
+                .join(Site, Site.id == Visit.site_id)
+                .where(Visit.occurred_on.between(q.date_from, q.date_to))
+                .group_by(CalendarDay.month))
+    orient_q = (sa.select(CalendarDay.month, sa.func.count())
+                .select_from(Orientation).join(CalendarDay, CalendarDay.day == Orientation.sent_on)
+                .where(Orientation.sent_on.between(q.date_from, q.date_to))
+                .group_by(CalendarDay.month))
+    if q.territory:
+        visits_q = visits_q.where(Site.territory == q.territory)
+        orient_q = orient_q.where(Orientation.territory == q.territory)
+    visits, orientations = dict(db.session.execute(visits_q).all()), \
+        dict(db.session.execute(orient_q).all())
+    return [{"month": m, "visits": visits.get(m, 0), "orientations": orientations.get(m, 0)}
+            for m in sorted(set(visits) | set(orientations))]
+
+
+def _simple(query: sa.Select, name: str) -> list[dict]:
+    return [{name: key, "count": n} for key, n in db.session.execute(query).all()]
+
+
+def _refusals(q: Query) -> list[dict]:
+    query = (sa.select(Orientation.refusal_code, sa.func.count())
+             .where(Orientation.status == "refused",
+                    Orientation.sent_on.between(q.date_from, q.date_to))
+             .group_by(Orientation.refusal_code).order_by(sa.func.count().desc()))
+    if q.territory:
+        query = query.where(Orientation.territory == q.territory)
+    return _simple(query, "code")
+
+
+def _outcomes(q: Query) -> list[dict]:
+    query = (sa.select(Parcours.outcome, sa.func.count())
+             .where(Parcours.closed_on.between(q.date_from, q.date_to))
+             .group_by(Parcours.outcome).order_by(sa.func.count().desc()))
+    if q.territory:
+        query = query.where(Parcours.territory == q.territory)
+    return _simple(query, "outcome")
+
+
+def _domains(q: Query) -> list[dict]:
+    orient_q = (sa.select(Orientation.domain, sa.func.count())
+                .where(Orientation.sent_on.between(q.date_from, q.date_to))
+                .group_by(Orientation.domain))
+    needs_q = (sa.select(Need.domain, sa.func.count()).select_from(Need)
+               .join(Visit, Visit.id == Need.visit_id).join(Site, Site.id == Visit.site_id)
+               .where(Visit.occurred_on.between(q.date_from, q.date_to)).group_by(Need.domain))
+    if q.territory:
+        orient_q = orient_q.where(Orientation.territory == q.territory)
+        needs_q = needs_q.where(Site.territory == q.territory)
+    orientations, needs = dict(db.session.execute(orient_q).all()), \
+        dict(db.session.execute(needs_q).all())
+    return sorted(({"domain": d, "needs": needs.get(d, 0), "orientations": orientations.get(d, 0)}
+                   for d in set(orientations) | set(needs)),
+                  key=lambda row: -(row["needs"] + row["orientations"]))
+
+
+def _channels(q: Query) -> list[dict]:
+    query = (sa.select(Visit.channel, sa.func.count()).select_from(Visit)
+             .join(Site, Site.id == Visit.site_id)
+             .where(Visit.occurred_on.between(q.date_from, q.date_to)).group_by(Visit.channel))
+    if q.territory:
+        query = query.where(Site.territory == q.territory)
+    return _simple(query, "channel")
+
+
+def _labels(by: str | None, keys) -> dict:
+    ids = [k for k in keys if k is not None and k != ALL]
+    if by == "site" and ids:
+        return dict(db.session.execute(sa.select(Site.id, Site.name).where(Site.id.in_(ids))).all())
+    if by == "structure" and ids:
+        return dict(db.session.execute(
+            sa.select(Structure.id, Structure.name).where(Structure.id.in_(ids))).all())
+    return {}
+
+
+def compute(q: Query, today: date | None = None) -> Report:
+    today = today or local_date(utcnow())
+    ensure_calendar(db.session.connection(), min(q.date_from, today).replace(month=1, day=1),
+                    max(q.date_to, today).replace(month=12, day=31))
+    total_q = Query(q.date_from, q.date_to, q.territory, None)
+    totals: dict[str, Any] = dict(METRICS)
+    for part in (_visits(total_q), _orientations(total_q, today), _parcours(total_q)):
+        totals.update(part.get(ALL, {}))
+    groups: list[dict[str, Any]] = []
+    if q.by:
+        parts = [_visits(q), _orientations(q, today), _parcours(q)]
+        keys = {k for part in parts for k in part}
+        labels = _labels(q.by, keys)
+        for key in sorted(keys, key=lambda k: str(labels.get(k, k))):
+            row: dict[str, Any] = {"key": str(key) if key is not None else None,
+                                   "label": str(labels.get(key, key) if key is not None else "—"),
+                                   **METRICS}
+            for part in parts:
+                row.update(part.get(key, {}))
+            groups.append(row)
+    return Report(query=q, totals=totals, groups=groups, months=_months(q),
+                  refusal_reasons=_refusals(q), parcours_outcomes=_outcomes(q),
+                  domains=_domains(q), channels=_channels(q))

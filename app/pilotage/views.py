@@ -1,0 +1,238 @@
+"""Pilotage pages: the coordinator's stalled work, the indicators with charts and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.accueil.models import Person
+from app.auth.forms import ConfirmForm
+from app.core.db import db, utcnow
+from app.core.enums import CHANNEL_LABELS, DOMAIN_LABELS, Role
+from app.core.errors import Forbidden, ServiceError, ValidationFailed
+from app.core.permissions import access, require
+from app.directory import services as directory
+from app.orientation import reminders, services
+from app.orientation.deadlines import local_date
+from app.orientation.forms import REFUSAL_LABELS, ReasonForm
+from app.orientation.models import Orientation
+from app.orientation.scopes import visible_orientations
+from app.orientation.status import STALL_LABELS
+from app.pilotage import charts, indicators
+from app.referents.forms import OUTCOME_LABELS
+from app.referents.models import Parcours
+from app.referents.services import silent_filter
+
+bp = Blueprint("pilotage", __name__, url_prefix="/pilotage", template_folder="templates")
+SMALL = 5
+
+
+# -- stalled work -------------------------------------------------------------------------------
+@bp.route("/stalled")
+@access("orientation.stalled")
+def stalled():
+    found = reminders.stalls(visible_orientations(current_user))
+    views = [reminders.stall_view(s) for s in found]
+    silent = list(db.session.scalars(sa.select(Parcours).where(
+        silent_filter(), Parcours.territory == current_user.territory)
+        .order_by(sa.func.coalesce(Parcours.last_entry_at, Parcours.opened_at))))
+    persons = {p.id: p for p in db.session.scalars(sa.select(Person).where(
+        Person.id.in_({p.person_id for p in silent} | {s.orientation.person_id for s in found})))}
+    return render_template("pilotage/stalled.html", views=views, stalls=found, silent=silent,
+                           persons=persons, confirm=ConfirmForm(), comment_form=ReasonForm(),
+                           STALL_LABELS=STALL_LABELS)
+
+
+def _orientation_for_coordinator(orientation_id: uuid.UUID, permission: str) -> Orientation:
+    orientation = db.session.get(Orientation, orientation_id)
+    if orientation is None:
+        abort(404)
+    require(current_user, "orientation.read", orientation)
+    require(current_user, permission, orientation, visible=True)
+    return orientation
+
+
+@bp.route("/orientations/<uuid:orientation_id>/escalate", methods=["POST"])
+@access("orientation.remind")
+def escalate(orientation_id: uuid.UUID):
+    orientation = _orientation_for_coordinator(orientation_id, "orientation.remind")
+    if ConfirmForm().validate_on_submit():
+        try:
+            reminders.escalate_now(orientation, current_user)
+        except ServiceError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            flash(_("Signalement envoyé à la direction de la structure."), "success")
+    return redirect(url_for("pilotage.stalled"))
+
+
+@bp.route("/orientations/<uuid:orientation_id>/comment", methods=["POST"])
+@access("orientation.remind")
+def comment(orientation_id: uuid.UUID):
+    orientation = _orientation_for_coordinator(orientation_id, "orientation.remind")
+    form = ReasonForm()
+    if form.validate_on_submit():
+        services.comment(orientation, current_user, form.reason.data)
+        flash(_("Commentaire de coordination ajouté à l'orientation."), "success")
+    else:
+        flash(_("Écrivez un commentaire."), "error")
+    return redirect(url_for("pilotage.stalled"))
+
+
+# -- indicators ---------------------------------------------------------------------------------
+def indicator_query(args) -> indicators.Query:
+    """The period, territory and grouping asked for, checked; a coordinator sees their territory."""
+    errors: dict[str, list[str]] = {}
+    today = local_date(utcnow())
+
+    def parse(name: str, default: date) -> date:
+        raw = args.get(name)
+        if not raw:
+            return default
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            errors[name] = [_("Date invalide : utilisez le format AAAA-MM-JJ.")]
+            return default
+
+    date_to = parse("to", today)
+    date_from = parse("from", date_to - timedelta(days=364))
+    if date_from > date_to:
+        errors["from"] = [_("Le début de la période doit précéder sa fin.")]
+    elif (date_to - date_from).days > 3660:
+        errors["from"] = [_("La période ne peut pas dépasser dix ans.")]
+    by = args.get("by") or None
+    if by is not None and by not in indicators.GROUPINGS:
+        errors["by"] = [_("Valeurs possibles : %(v)s.", v=", ".join(indicators.GROUPINGS))]
+    territory = args.get("territory") or None
+    if current_user.role == Role.COORDINATEUR:
+        if territory and territory != current_user.territory:
+            raise Forbidden(_("Vous ne suivez que votre territoire."))
+        territory = current_user.territory
+    if errors:
+        raise ValidationFailed(_("Certaines valeurs sont invalides."), errors)
+    return indicators.Query(date_from, date_to, territory, by)
+
+
+def _charts(report: indicators.Report) -> dict[str, str]:
+    months = [m["month"] for m in report.months]
+    out = {
+        "months": charts.bars(months, [
+            charts.Series(_("Passages"), [m["visits"] for m in report.months]),
+            charts.Series(_("Orientations"), [m["orientations"] for m in report.months])],
+            _("Évolution par mois")),
+        "domains": charts.hbars([(str(DOMAIN_LABELS.get(d["domain"], d["domain"])),
+                                  d["needs"]) for d in report.domains],
+                                _("Besoins par domaine")),
+    }
+    totals = report.totals
+    delays = [(_("Accusé de réception (jours ouvrés)"), totals["median_ack_working_days"],
+               report.targets["ack_working_days"]),
+              (_("Prise en charge (jours ouvrés)"), totals["median_take_charge_working_days"],
+               report.targets["take_charge_working_days"]),
+              (_("Désignation d'un référent (jours)"), totals["median_referent_designation_days"],
+               report.targets["referent_designation_days"])]
+    out["delays"] = charts.bars(
+        [label for label, _v, _t in delays],
+        [charts.Series(_("Médiane"), [v for _l, v, _t in delays]),
+         charts.Series(_("Cible"), [t for _l, _v, t in delays])],
+        _("Délais médians et cibles"),
+        target=report.targets["referent_designation_days"],
+        target_label=_("objectif : un mois"))
+    return out
+
+
+@bp.route("/indicators")
+@access("indicators.read")
+def indicators_page():
+    try:
+        query = indicator_query(request.args)
+    except ValidationFailed as error:
+        flash(" ".join(m for ms in error.fields.values() for m in ms), "error")
+        query = indicator_query({})
+    report = indicators.compute(query)
+    territories = directory.territories() if current_user.role == Role.ADMIN else []
+    return render_template("pilotage/indicators.html", report=report, charts=_charts(report),
+                           args=request.args, territories=territories,
+                           REFUSAL_LABELS=REFUSAL_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
+                           CHANNEL_LABELS=CHANNEL_LABELS)
+
+
+METRIC_LABELS = {
+    "persons_welcomed": "Personnes accueillies", "persons_new": "Nouvelles personnes",
+    "persons_returning": "Personnes déjà connues", "anonymous_share": "Part d'anonymes (%)",
+    "visits": "Passages", "answered_share": "Réponses sur place (%)",
+    "orientations_sent": "Orientations envoyées",
+    "acknowledged_within_delay": "Accusées dans le délai (%)",
+    "median_ack_working_days": "Médiane accusé de réception (jours ouvrés)",
+    "median_take_charge_working_days": "Médiane prise en charge (jours ouvrés)",
+    "refusal_rate": "Taux de refus (%)", "refusals": "Refus", "redirections": "Réorientations",
+    "parcours_opened": "Parcours ouverts", "parcours_closed": "Parcours clos",
+    "median_referent_designation_days": "Médiane désignation d'un référent (jours)",
+    "meetings": "Réunions", "meetings_person_present": "Réunions avec la personne présente (%)",
+}
+COUNTS = {"persons_welcomed", "persons_new", "persons_returning", "visits", "orientations_sent",
+          "refusals", "redirections", "parcours_opened", "parcours_closed", "meetings", "count",
+          "needs", "orientations"}
+
+
+def _cell(name: str, value: Any) -> str:
+    """Small counts are masked so that nobody is identifiable through a cell."""
+    if value is None:
+        return ""
+    if name in COUNTS and isinstance(value, int) and 0 < value < SMALL:
+        return f"< {SMALL}"
+    return str(value).replace(".", ",") if isinstance(value, float) else str(value)
+
+
+def _table(report: indicators.Report, table: str) -> tuple[list[str], list[list[str]]]:
+    metrics = list(indicators.METRICS)
+    if table == "totals":
+        return ["indicateur", "valeur"], [[METRIC_LABELS[m], _cell(m, report.totals[m])]
+                                          for m in metrics]
+    if table == "groups":
+        return (["groupe"] + [METRIC_LABELS[m] for m in metrics],
+                [[g["label"]] + [_cell(m, g.get(m)) for m in metrics] for g in report.groups])
+    if table == "months":
+        return ["mois", "passages", "orientations"], [
+            [m["month"], _cell("visits", m["visits"]), _cell("orientations", m["orientations"])]
+            for m in report.months]
+    if table == "domains":
+        return ["domaine", "besoins", "orientations"], [
+            [str(DOMAIN_LABELS.get(d["domain"], d["domain"])), _cell("needs", d["needs"]),
+             _cell("orientations", d["orientations"])] for d in report.domains]
+    if table == "channels":
+        return ["canal", "passages"], [[str(CHANNEL_LABELS.get(c["channel"], c["channel"])),
+                                        _cell("count", c["count"])] for c in report.channels]
+    if table == "refusals":
+        return ["motif", "refus"], [[str(REFUSAL_LABELS.get(r["code"], r["code"] or "—")),
+                                     _cell("count", r["count"])] for r in report.refusal_reasons]
+    if table == "outcomes":
+        return ["issue", "parcours"], [[str(OUTCOME_LABELS.get(o["outcome"], o["outcome"] or "—")),
+                                        _cell("count", o["count"])]
+                                       for o in report.parcours_outcomes]
+    abort(404)
+
+
+@bp.route("/indicators.csv")
+@access("indicators.read")
+def indicators_csv():
+    query = indicator_query(request.args)
+    table = request.args.get("table", "totals")
+    header, rows = _table(indicators.compute(query), table)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    name = f"indicateurs-{table}-{query.date_from}-{query.date_to}.csv"
+    return Response(("\ufeff" + buffer.getvalue()).encode("utf-8"), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})

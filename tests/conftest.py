@@ -57,6 +57,8 @@ def make_settings(database_url: str, instance: Path, **overrides) -> Settings:
         PASSERELLE_INDEX_KEY=INDEX_KEY,
         PASSERELLE_INSTANCE_PATH=str(instance),
         PASSERELLE_BASE_URL="http://passerelle.test",
+        # Tests of the second factor turn it on themselves (tests/api/test_mfa.py).
+        PASSERELLE_MFA_REQUIRED_ROLES="",
     )
     for key, value in overrides.items():
         setattr(settings, key, value)

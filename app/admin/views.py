@@ -279,3 +279,16 @@ def remove_structure_referent(structure_id: uuid.UUID, row_id: uuid.UUID):
         orientation.remove_referent(row, current_user)
         flash(_("Désignation retirée."), "success")
     return redirect(url_for("admin.structure_referents", structure_id=structure_id))
+
+
+@bp.route("/users/<uuid:user_id>/mfa-reset", methods=["POST"])
+@access("user.manage")
+def reset_mfa(user_id: uuid.UUID):
+    from app.auth import mfa
+
+    user = db.get_or_404(User, user_id)
+    if ConfirmForm().validate_on_submit():
+        mfa.disable(user, current_user)
+        flash(_("Double authentification réinitialisée : la personne l'activera à sa prochaine connexion."),
+              "success")
+    return redirect(url_for("admin.users"))

@@ -7,7 +7,7 @@ from flask_login import current_user
 from marshmallow import fields
 
 from app.api.base import Blueprint, StrictSchema
-from app.auth import services
+from app.auth import mfa, services
 from app.core.permissions import access, public
 
 blp = Blueprint("api_auth", __name__, url_prefix="/api/v1", description="Authentication")
@@ -44,13 +44,13 @@ class MeSchema(StrictSchema):
 def issue_token(body):
     """Exchange e-mail and password for a bearer token (12 hours)."""
     user = services.authenticate(body["email"], body["password"], request.remote_addr,
-                                 channel="api")
+                                 channel="api", totp=body.get("totp"), second_factor=True)
     raw, token = services.issue_token(user)
     return {"token": raw, "expires_at": token.expires_at}
 
 
 @blp.route("/auth/token", methods=["DELETE"])
-@access("me.read")
+@access("session.end")
 @blp.response(204)
 def revoke_token():
     """Revoke the bearer token of this request (logout of an API client)."""
@@ -64,3 +64,37 @@ def revoke_token():
 def me():
     """The caller's account."""
     return current_user
+
+
+class TotpStartSchema(StrictSchema):
+    secret = fields.String()
+    otpauth_uri = fields.String()
+
+
+class TotpConfirmInSchema(StrictSchema):
+    code = fields.String(required=True)
+
+
+class TotpConfirmSchema(StrictSchema):
+    enabled = fields.Boolean()
+    recovery_codes = fields.List(fields.String())
+
+
+@blp.route("/me/totp", methods=["POST"])
+@access("mfa.enroll")
+@blp.response(200, TotpStartSchema)
+def totp_start():
+    """Start second-factor enrolment: a secret and its otpauth URI (409 if already enabled)."""
+    secret, uri = mfa.start_enrolment(current_user._get_current_object())
+    return {"secret": secret, "otpauth_uri": uri}
+
+
+@blp.route("/me/totp/confirm", methods=["POST"])
+@access("mfa.enroll")
+@blp.arguments(TotpConfirmInSchema)
+@blp.response(200, TotpConfirmSchema)
+def totp_confirm(body):
+    """Confirm with a first code; answers the recovery codes, shown once. From then on
+    ``/auth/token`` needs ``totp``."""
+    codes = mfa.confirm_enrolment(current_user._get_current_object(), body["code"])
+    return {"enabled": True, "recovery_codes": codes}

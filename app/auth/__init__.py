@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, request, session
+from flask_babel import gettext as _
 
 
 def init_app(app: Flask) -> None:
-    from app.auth import services
+    from app.auth import mfa, services, sessions
     from app.auth.views import bp
+    from app.core.access import Gate, register_gate
     from app.extensions import login_manager
+
+    register_gate(Gate(
+        name="mfa",
+        applies=lambda permission: permission.name not in {"mfa.enroll", "session.end"},
+        passes=lambda user: not mfa.must_enrol(user),
+        api_code="mfa_enrollment_required",
+        api_message=lambda: _("Votre rôle exige la double authentification : activez-la d'abord "
+                              "(POST /api/v1/me/totp puis /api/v1/me/totp/confirm)."),
+        page_endpoint="auth.mfa",
+    ))
 
     @login_manager.user_loader
     def _load_from_session(session_id: str):
         if request.path.startswith("/api/"):
             return None  # the API answers bearer tokens only, never a session cookie
-        return services.load_session_user(session_id)
+        user = services.load_session_user(session_id)
+        if user is None or not sessions.is_live(session.get("sid"), user):
+            return None
+        return user
 
     @login_manager.request_loader
     def _load_from_token(req):

@@ -40,6 +40,7 @@ class User(Model):
     deactivated_at: Mapped[datetime | None]
     totp_secret = Encrypted()
     totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)  # no code used twice
 
     site: Mapped[Site | None] = relationship(lazy="joined")
     structure: Mapped[Structure | None] = relationship(lazy="joined")
@@ -97,3 +98,29 @@ class ApiToken(Model):
     last_used_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class RecoveryCode(Model):
+    """A one-time second-factor recovery code; only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                               index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
+class UserSession(Model):
+    """A page session, so that a user sees their sessions and can end them."""
+
+    __tablename__ = "user_sessions"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                               index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(200))
+    revoked_at: Mapped[datetime | None]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +27,21 @@ from app.core.validation import FieldErrors, clean_code, clean_email, clean_text
 from app.directory.services import find_site, find_structure
 
 
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    path = Path(__file__).resolve().parent / "common_passwords.txt"
+    return frozenset(line.strip() for line in path.read_text("utf-8").splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+def is_common(password: str) -> bool:
+    """In the shipped list, as is or once the digits and symbols added at its end are removed."""
+    lowered = password.lower()
+    stem = lowered.rstrip("0123456789!?.*#@$%&-_+= ")
+    common = _common_passwords()
+    return lowered in common or (len(stem) >= 4 and stem in common)
+
+
 def password_problems(password: Any) -> list[str]:
     if not isinstance(password, str) or not password:
         return [_("Le mot de passe est obligatoire.")]
@@ -33,6 +50,8 @@ def password_problems(password: Any) -> list[str]:
         problems.append(_("Le mot de passe doit compter au moins %(n)d caractères.", n=MIN_LENGTH))
     if len(password) > MAX_LENGTH:
         problems.append(_("Le mot de passe dépasse %(n)d caractères.", n=MAX_LENGTH))
+    if not problems and (is_common(password) or password.isdigit() or len(set(password)) < 5):
+        problems.append(_("Ce mot de passe fait partie des plus courants : choisissez-en un autre."))
     return problems
 
 
@@ -123,7 +142,10 @@ def update_user(user: User, data: dict[str, Any], actor: Any = None) -> User:
 
 def _revoke_everything(user: User) -> None:
     """Sessions carry ``auth_version``; bumping it ends them. Tokens are revoked explicitly."""
+    from app.auth import sessions
+
     user.auth_version += 1
+    sessions.end_all(user)
     now = utcnow()
     db.session.execute(
         sa.update(ApiToken)
@@ -178,7 +200,8 @@ def change_password(user: User, current: str, new: str, confirm: str | None = No
     return user
 
 
-def authenticate(email: str, password: str, ip: str | None, channel: str = "page") -> User:
+def authenticate(email: str, password: str, ip: str | None, channel: str = "page",
+                 totp: str | None = None, second_factor: bool = False) -> User:
     """The user whose credentials these are, or ``Unauthenticated`` / ``TooManyRequests``.
 
     Every attempt is recorded and audited; an account or address over its limit is refused
@@ -203,6 +226,16 @@ def authenticate(email: str, password: str, ip: str | None, channel: str = "page
                      else "credentials"},
         )
         raise Unauthenticated(_("Adresse électronique ou mot de passe incorrect."), persist=True)
+    if second_factor and user.totp_enabled:
+        from app.auth import mfa
+
+        if not mfa.verify_second_factor(user, totp):
+            throttle.record_attempt(email, ip, throttle.FAILURE, user.id)
+            audit.record("auth.login_failed", actor_kind="anonymous", object_type="user",
+                         object_id=user.id, details={"channel": channel, "reason": "second_factor"})
+            raise Unauthenticated(
+                _("Code de double authentification manquant ou incorrect (champ totp)."),
+                persist=True)
     throttle.record_attempt(email, ip, throttle.SUCCESS, user.id)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

@@ -1,13 +1,18 @@
-"""Login, logout, password change and language switch pages."""
+"""Login (with the second factor), logout, password, sessions and tokens, MFA enrolment,
+language switch."""
 
 from __future__ import annotations
+
+import time
+import uuid
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from app.auth import services
-from app.auth.forms import LanguageForm, LoginForm, PasswordChangeForm
+from app.auth import mfa, services, sessions
+from app.auth.forms import ConfirmForm, LanguageForm, LoginForm, PasswordChangeForm, SecondFactorForm
+from app.auth.models import User
 from app.core import audit
 from app.core.db import db
 from app.core.errors import ServiceError, TooManyRequests
@@ -16,6 +21,27 @@ from app.core.i18n import LANGUAGES
 from app.core.permissions import access, public
 
 bp = Blueprint("auth", __name__, template_folder="templates")
+SECOND_FACTOR_SECONDS = 300
+
+
+def _open_session(user: User, target: str):
+    """A fresh session at login (no fixation), tracked so that the user can end it."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    row = sessions.start(user, request.remote_addr, request.headers.get("User-Agent"))
+    db.session.flush()
+    session["sid"] = str(row.id)
+    login_user(user)
+    flash(_("Bienvenue, %(name)s.", name=user.display_name), "success")
+    if mfa.must_enrol(user):
+        flash(_("Votre rôle exige la double authentification : activez-la maintenant."), "info")
+        return redirect(url_for("auth.mfa"))
+    if user.must_change_password:
+        flash(_("Choisissez un nouveau mot de passe pour continuer."), "info")
+        return redirect(url_for("auth.change_password"))
+    return redirect(safe_next(target, url_for("home.index")))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -35,22 +61,49 @@ def login():
             form.form_errors.append(error.message)
             status = 429 if isinstance(error, TooManyRequests) else 401
         else:
-            session.clear()  # a new session at login: no fixation
-            login_user(user)
-            flash(_("Bienvenue, %(name)s.", name=user.display_name), "success")
-            if user.must_change_password:
-                flash(_("Choisissez un nouveau mot de passe pour continuer."), "info")
-                return redirect(url_for("auth.change_password"))
-            return redirect(safe_next(form.next.data, url_for("home.index")))
+            if user.totp_enabled:
+                session["mfa_user"] = f"{user.id}:{user.auth_version}"
+                session["mfa_at"] = time.time()
+                session["mfa_next"] = form.next.data or ""
+                return redirect(url_for("auth.second_factor"))
+            return _open_session(user, form.next.data)
     elif request.method == "POST":
         status = 400 if form.csrf_token.errors else 422
     return render_template("auth/login.html", form=form), status
 
 
+@bp.route("/login/code", methods=["GET", "POST"])
+@public
+def second_factor():
+    pending = session.get("mfa_user")
+    started = session.get("mfa_at") or 0
+    user = services.load_session_user(pending) if pending else None
+    if user is None or time.time() - started > SECOND_FACTOR_SECONDS:
+        session.pop("mfa_user", None)
+        flash(_("Reconnectez-vous : la connexion a expiré."), "info")
+        return redirect(url_for("auth.login"))
+    form = SecondFactorForm()
+    status = 200
+    if form.validate_on_submit():
+        if mfa.verify_second_factor(user, form.code.data):
+            audit.record("auth.login", actor=user, object_type="user", object_id=user.id,
+                         details={"channel": "page", "second_factor": True})
+            return _open_session(user, session.get("mfa_next", ""))
+        from app.auth import throttle
+
+        throttle.record_attempt(user.email, request.remote_addr, throttle.FAILURE, user.id)
+        audit.record("auth.login_failed", actor_kind="anonymous", object_type="user",
+                     object_id=user.id, details={"channel": "page", "reason": "second_factor"})
+        form.code.errors = [_("Code incorrect.")]
+        status = 401
+    return render_template("auth/second_factor.html", form=form), status
+
+
 @bp.route("/logout", methods=["POST"])
-@access("home.view")
+@access("session.end")
 def logout():
     audit.record("auth.logout", actor=current_user, object_type="user", object_id=current_user.id)
+    sessions.end(session.get("sid"), current_user)
     logout_user()
     session.clear()
     flash(_("Vous êtes déconnecté(e)."), "success")
@@ -69,11 +122,67 @@ def change_password():
             db.session.rollback()
             apply_errors(form, error)
         else:
-            login_user(current_user._get_current_object())  # the session follows auth_version
+            user = current_user._get_current_object()
+            row = sessions.start(user, request.remote_addr, request.headers.get("User-Agent"))
+            db.session.flush()
+            session["sid"] = str(row.id)
+            login_user(user)  # this session follows the new auth_version; the others end
             flash(_("Votre mot de passe a été changé. Vos autres sessions et jetons sont fermés."),
                   "success")
             return redirect(url_for("home.index"))
     return render_template("auth/password.html", form=form)
+
+
+@bp.route("/account/security")
+@access("account.manage")
+def security():
+    return render_template("auth/security.html", sessions=sessions.active_sessions(current_user),
+                           tokens=sessions.active_tokens(current_user),
+                           current_sid=session.get("sid"), form=ConfirmForm())
+
+
+@bp.route("/account/sessions/<uuid:session_id>/revoke", methods=["POST"])
+@access("account.manage")
+def revoke_session(session_id: uuid.UUID):
+    if ConfirmForm().validate_on_submit():
+        sessions.revoke_session(current_user, session_id)
+        flash(_("Session fermée."), "success")
+    return redirect(url_for("auth.security"))
+
+
+@bp.route("/account/tokens/<uuid:token_id>/revoke", methods=["POST"])
+@access("account.manage")
+def revoke_token(token_id: uuid.UUID):
+    if ConfirmForm().validate_on_submit():
+        sessions.revoke_token_by_id(current_user, token_id)
+        flash(_("Jeton révoqué."), "success")
+    return redirect(url_for("auth.security"))
+
+
+@bp.route("/account/mfa", methods=["GET", "POST"], endpoint="mfa")
+@access("mfa.enroll")
+def mfa_page():
+    user = current_user._get_current_object()
+    form = SecondFactorForm()
+    codes = None
+    if request.method == "POST" and request.form.get("step") == "start":
+        if ConfirmForm().validate_on_submit() and not user.totp_enabled:
+            mfa.start_enrolment(user)
+    elif form.validate_on_submit():
+        try:
+            codes = mfa.confirm_enrolment(user, form.code.data)
+        except ServiceError as error:
+            apply_errors(form, error)
+        else:
+            flash(_("Double authentification activée. Conservez vos codes de secours."), "success")
+    pending = user.totp_secret and not user.totp_enabled
+    return render_template(
+        "auth/mfa.html", form=form, confirm=ConfirmForm(), codes=codes,
+        enabled=user.totp_enabled, pending=pending,
+        secret=user.totp_secret if pending else None,
+        qr=mfa.qr_svg(mfa.provisioning_uri(user)) if pending else None,
+        required=user.role in mfa.required_roles())
+
 
 
 @bp.route("/language", methods=["POST"])

@@ -55,6 +55,8 @@ _declare("charter.read", ALL_ROLES)
 _declare("charter.accept", ALL_ROLES)
 _declare("charter.publish", {ADM})
 _declare("me.read", ALL_ROLES)
+_declare("mfa.enroll", ALL_ROLES)      # reachable before the second factor is set up
+_declare("session.end", ALL_ROLES)     # logging out is always possible
 # -- administration (no person data) --------------------------------------------------------
 _declare("site.manage", {ADM})
 _declare("structure.manage", {ADM})

@@ -11,8 +11,8 @@ from app.core.access import declared_access
 from app.core.permissions import PUBLIC
 from tests.helpers import login
 
-PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.set_language", "api_auth.issue_token",
-                    "api-docs.openapi_json"}
+PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.second_factor", "auth.set_language",
+                    "api_auth.issue_token", "api-docs.openapi_json"}
 
 
 def _sample_url(rule) -> str:

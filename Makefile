@@ -36,9 +36,7 @@ run: install compile-translations
 	$(FLASK) db upgrade
 	$(FLASK) demo seed
 	@echo "Passerelle: http://$(HOST):$(PORT)/login"
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --worker-class gthread --workers 1 --threads 8 \
-		--access-logfile - --access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms' \
-		wsgi:app
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 ## make test: the suite on SQLite, then on $(TEST_DATABASE_URL) when it is set
 test: install-dev compile-translations

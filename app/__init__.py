@@ -145,12 +145,23 @@ def _page_url(number: int) -> str:
 
 
 def _register_features(app: Flask) -> None:
-    from app import accueil, admin, auth, charter, home, notifications, orientation, pilotage, referents
+    from app import (
+        accueil,
+        admin,
+        auth,
+        charter,
+        home,
+        notifications,
+        orientation,
+        pilotage,
+        referents,
+        retention,
+    )
     from app import api as api_package
     from app.commands import register_commands
 
     for feature in (auth, home, charter, admin, accueil, notifications, orientation, referents,
-                    pilotage):
+                    pilotage, retention):
         feature.init_app(app)
     api_package.init_app(app)
     register_commands(app)

@@ -53,6 +53,7 @@ class Person(Model):
                                                               index=True)
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("persons.id"),
                                                              index=True)
+    anonymised_at: Mapped[datetime | None]  # retention: identity and notes erased
 
     visits: Mapped[list[Visit]] = relationship(
         back_populates="person", order_by="Visit.occurred_at.desc()", lazy="select")
@@ -63,6 +64,8 @@ class Person(Model):
 
     @property
     def display_name(self) -> str:
+        if self.anonymised_at is not None:
+            return f"{self.reception_number} (anonymisé)"
         if self.anonymous:
             return self.pseudonym or self.reception_number
         return " ".join(p for p in (self.first_name, (self.last_name or "").upper()) if p)

@@ -1,0 +1,118 @@
+"""``retention purge``: a dry run by default; --apply anonymises old files and purges old
+technical rows, keeps what is still in progress, and leaves the indicators unchanged."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from app.core.db import db, utcnow
+
+
+def _age(app, person_id, years: float):
+    """Move a person's whole history back in time."""
+    from app.accueil.models import Person, Visit
+    from app.orientation.models import Orientation
+
+    then = utcnow() - timedelta(days=int(365 * years))
+    with app.app_context():
+        db.session.execute(sa.update(Person).where(Person.id == person_id).values(created_at=then))
+        db.session.execute(sa.update(Visit).where(Visit.person_id == person_id)
+                           .values(occurred_at=then, occurred_on=then.date()))
+        db.session.execute(sa.update(Orientation).where(Orientation.person_id == person_id)
+                           .values(updated_at=then, sent_on=then.date()))
+        db.session.commit()
+
+
+def test_dry_run_then_apply(app, build):
+    from app.accueil.models import Person
+    from app.orientation.models import Orientation
+    from app.pilotage import indicators
+
+    agent = build.user("accueil")
+    structure = build.structure()
+    partner = build.user("partenaire", structure=str(structure.id))
+    old = build.person(agent, first_name="Ancienne", last_name="Dossier", phone="0102030405")
+    build.visit(old, summary="Ancien résumé", needs=[{"domain": "budget", "urgency": "urgent",
+                                                      "note": "Vieille note"}])
+    closed = build.orientation(old, structure, motive="Ancien motif")
+    with app.app_context():
+        from app.auth.models import User
+        from app.orientation.services import refuse
+
+        refuse(db.session.get(Orientation, closed.id), db.session.get(User, partner.id),
+               "Ancien refus")
+        db.session.commit()
+    _age(app, old.id, 4)
+    still_open = build.person(agent, first_name="Encore", last_name="Suivie")
+    build.orientation(still_open, structure)
+    _age(app, still_open.id, 4)
+    recent = build.person(agent, first_name="Recente", last_name="Personne")
+    build.visit(recent)
+
+    query = indicators.Query(date.today() - timedelta(days=365 * 6), date.today())
+    with app.app_context():
+        before = indicators.compute(query)
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["retention", "purge"])
+    assert dry.exit_code == 0 and f"person {old.reception_number}: to anonymise" in dry.output
+    assert "persons to anonymise: 1" in dry.output and "dry run" in dry.output
+    with app.app_context():
+        assert db.session.get(Person, old.id).first_name == "Ancienne"
+    applied = runner.invoke(args=["retention", "purge", "--apply"])
+    assert applied.exit_code == 0 and "persons anonymised: 1" in applied.output
+    with app.app_context():
+        person = db.session.get(Person, old.id)
+        assert person.anonymised_at is not None
+        assert (person.first_name, person.last_name, person.phone) == (None, None, None)
+        from app.accueil.models import Need, Visit
+        from app.orientation.models import OrientationEvent
+
+        visit = db.session.scalars(sa.select(Visit).where(Visit.person_id == old.id)).one()
+        assert visit.summary is None and visit.outcome  # the codes stay
+        assert all(n.note is None for n in db.session.scalars(sa.select(Need)))
+        orientation = db.session.get(Orientation, closed.id)
+        assert orientation.motive is None and orientation.status == "refused"
+        assert all(e.reason is None for e in db.session.scalars(sa.select(OrientationEvent).where(
+            OrientationEvent.orientation_id == closed.id)))
+        assert db.session.get(Person, still_open.id).first_name == "Encore"
+        assert db.session.get(Person, recent.id).first_name == "Recente"
+        after = indicators.compute(query)
+        from app.core.audit import verify_chain
+
+        verify_chain(db.session)
+    assert after.totals == before.totals and after.months == before.months
+    assert after.domains == before.domains
+    again = runner.invoke(args=["retention", "purge", "--apply"])
+    assert "persons anonymised: 0" in again.output
+
+
+def test_anonymised_persons_are_not_found(app, client, build):
+    from tests.helpers import api_token, bearer
+
+    agent = build.user("accueil")
+    old = build.person(agent, first_name="Introuvable", last_name="Bientot")
+    _age(app, old.id, 5)
+    app.test_cli_runner().invoke(args=["retention", "purge", "--apply"])
+    h = bearer(api_token(client, agent))
+    assert client.get("/api/v1/persons?q=introuvable", headers=h).get_json() == []
+
+
+def test_old_technical_rows_are_purged(app, build):
+    from app.auth.models import LoginAttempt
+
+    user = build.user("accueil")
+    with app.app_context():
+        from app.auth import throttle
+
+        throttle.record_attempt(user.email, "127.0.0.1", throttle.FAILURE)
+        throttle.record_attempt(user.email, "127.0.0.1", throttle.FAILURE)
+        db.session.flush()
+        row = db.session.scalars(sa.select(LoginAttempt)).first()
+        row.at = utcnow() - timedelta(days=400)
+        db.session.commit()
+    result = app.test_cli_runner().invoke(args=["retention", "purge", "--apply"])
+    assert "login attempts deleted: 1" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 1

@@ -42,6 +42,7 @@ run: install compile-translations
 test: install-dev compile-translations
 	$(BIN)/python scripts/i18n_check.py
 	$(BIN)/ruff check app tests config.py wsgi.py scripts
+	$(BIN)/python scripts/security_checks.py
 	$(MAKE) --no-print-directory test-sqlite
 	@if [ -n "$(TEST_DATABASE_URL)" ]; then $(MAKE) --no-print-directory test-postgres; \
 	else echo "TEST_DATABASE_URL is not set: PostgreSQL run skipped"; fi

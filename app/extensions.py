@@ -10,10 +10,17 @@ from flask_wtf.csrf import CSRFProtect
 
 from app.core.db import db
 
+
+class PasserelleApi(Api):
+    """flask-smorest's Api documenting Passerelle's error body (API.md) as the default error."""
+
+    from app.api.base import ErrorSchema as ERROR_SCHEMA  # noqa: N811
+
+
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-api = Api()
+api = PasserelleApi()
 
 __all__ = ["api", "babel", "csrf", "db", "login_manager", "migrate"]

@@ -9,11 +9,9 @@ from flask import Flask
 
 def init_app(app: Flask) -> None:
     from app.api import auth, charter, directory, indicators, orientations, parcours, persons
-    from app.api.base import ErrorSchema
     from app.core.permissions import public
     from app.extensions import api, csrf
 
-    api.ERROR_SCHEMA = ErrorSchema
     for module in (auth, charter, directory, persons, orientations, parcours, indicators):
         csrf.exempt(module.blp)  # bearer tokens, no cookies: CSRF does not apply
         api.register_blueprint(module.blp)

@@ -89,7 +89,9 @@ def toggle_site(site_id: uuid.UUID):
 # -- structures -------------------------------------------------------------------------------
 def _structure_data(form: StructureForm) -> dict:
     data = dict(form.data)
-    data["territories"] = (form.territories.data or "").split(",")
+    territories = form.territories.data or ""
+    data["territories"] = territories.split(",") if isinstance(territories, str) \
+        else list(territories)
     return data
 
 

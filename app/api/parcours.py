@@ -144,8 +144,7 @@ def read(parcours_id):
 @blp.response(201, EntrySchema)
 def add_entry(body, parcours_id):
     """Write in the coordination journal (members: ``members`` entries only)."""
-    parcours = _load_for_entries(parcours_id)
-    require(current_user, "parcours.write", parcours, visible=True)
+    parcours = _load(parcours_id, "parcours.write")
     entry = services.add_entry(parcours, body, current_user)
     db.session.flush()
     return entry_view(entry)

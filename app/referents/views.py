@@ -179,7 +179,10 @@ def withdraw(parcours_id: uuid.UUID):
 @access("parcours.entries")
 def printout(parcours_id: uuid.UUID):
     """The goals and decisions, in plain language, for the person."""
-    parcours = load_parcours(parcours_id, "parcours.entries")
+    parcours = db.session.get(Parcours, parcours_id)
+    if parcours is None:
+        abort(404)
+    require(current_user, "parcours.entries", parcours)  # outsiders see nothing: 404
     decisions = [e for e in services.visible_entries(parcours, current_user)
                  if e.kind == "decision" and e.visibility == "members"]
     audit.record("parcours.print", actor=current_user, object_type="parcours",

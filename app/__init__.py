@@ -133,7 +133,14 @@ def _init_extensions(app: Flask) -> None:
             "OUTCOME_LABELS": OUTCOME_LABELS,
             "ANSWERED_ACTION_LABELS": ANSWERED_ACTION_LABELS,
             "page_url": _page_url,
+            "now": _now,
         }
+
+
+def _now():
+    from app.core.db import utcnow
+
+    return utcnow()
 
 
 def _page_url(number: int) -> str:

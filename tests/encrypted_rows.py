@@ -83,7 +83,16 @@ def _parcours(build, marker: str) -> None:
         db.session.commit()
 
 
+def _contact_link(build, marker: str) -> None:
+    """A structure without accounts: the orientation to it issues a link for its address."""
+    agent = build.user("accueil")
+    # (a structure's contact address is public directory data, so no marker in it)
+    structure = build.structure(contact_email="contact@asso.test")
+    build.orientation(build.person(agent), structure)
+
+
 FACTORIES: dict[str, Callable] = {
+    "contact_links": _contact_link,
     "parcours": _parcours,
     "parcours_members": _parcours,
     "parcours_entries": _parcours,

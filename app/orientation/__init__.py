@@ -9,8 +9,9 @@ from flask_babel import lazy_gettext as _l
 
 def init_app(app: Flask) -> None:
     from app.core.nav import register_nav
-    from app.orientation import panels, scopes  # noqa: F401  (rules, person view, panels)
+    from app.orientation import contact, panels, scopes  # noqa: F401  (rules, hooks, panels)
     from app.orientation.cli import orientations_cli
+    from app.orientation.contact_views import bp as contact_bp
     from app.orientation.views import bp
 
     register_nav("directory.read", "orientation.directory_page", _l("Annuaire"), order=30)
@@ -18,3 +19,4 @@ def init_app(app: Flask) -> None:
     register_nav("orientation.send", "orientation.sent", _l("Orientations envoyées"), order=21)
     app.cli.add_command(orientations_cli)
     app.register_blueprint(bp)
+    app.register_blueprint(contact_bp)

@@ -114,3 +114,27 @@ class OrientationEvent(Model):
     reason = Encrypted()
 
     orientation: Mapped[Orientation] = relationship(back_populates="events")
+
+
+class ContactLink(Model):
+    """A time-limited link to answer one orientation, for a structure without accounts.
+
+    Bound to one orientation and one address; the link's token and the one-time code sent
+    separately are stored as hashes only.
+    """
+
+    __tablename__ = "contact_links"
+
+    orientation_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("orientations.id", ondelete="CASCADE"), index=True)
+    email = Encrypted()
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id",
+                                                                          ondelete="SET NULL"))
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    code_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    code_expires_at: Mapped[datetime | None]
+    code_attempts: Mapped[int] = mapped_column(default=0)
+    charter_version: Mapped[int | None]

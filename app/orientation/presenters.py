@@ -50,9 +50,11 @@ def needs_block(orientation: Orientation) -> list[dict[str, Any]]:
     return [{"domain": n.domain, "urgency": n.urgency, "note": n.note} for n in needs]
 
 
-def orientation_view(orientation: Orientation, user: Any, *, with_events: bool = True
-                     ) -> dict[str, Any]:
-    who = audience(user, orientation)
+def orientation_view(orientation: Orientation, user: Any, *, with_events: bool = True,
+                     who: str | None = None) -> dict[str, Any]:
+    """``who`` forces the audience (a structure's contact answering through a link is a
+    partner without an account)."""
+    who = who or audience(user, orientation)
     structure = db.session.get(Structure, orientation.structure_id)
     referent = db.session.get(User, orientation.referent_id) if orientation.referent_id else None
     free_text = who != COORDINATION

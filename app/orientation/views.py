@@ -208,8 +208,12 @@ def show(orientation_id: uuid.UUID):
                  object_id=orientation.id, person_id=orientation.person_id)
     redirect_form = RedirectForm()
     redirect_form.structure_id.choices = _structure_choices(orientation.domain, orientation.territory)
+    from app.orientation import contact
+
     return render_template(
         "orientation/show.html", orientation=orientation,
+        contact_links=contact.links_of(orientation)
+        if can(current_user, "orientation.contact_link", orientation) else [],
         view=orientation_view(orientation, current_user),
         take_form=TakeChargeForm(), refuse_form=RefuseForm(), redirect_form=redirect_form,
         reason_form=ReasonForm(), close_form=CloseForm(), confirm=ConfirmForm(),
@@ -290,3 +294,28 @@ def remind(orientation_id: uuid.UUID):
     return _act(orientation_id, "orientation.remind", ConfirmForm(),
                 lambda o, f: reminders.remind_now(o, current_user),
                 _("Relance envoyée aux référents de la structure."))
+
+
+@bp.route("/orientations/<uuid:orientation_id>/contact-link", methods=["POST"])
+@access("orientation.contact_link")
+def reissue_contact_link(orientation_id: uuid.UUID):
+    from app.orientation import contact
+
+    def reissue(orientation, form):
+        structure = db.session.get(Structure, orientation.structure_id)
+        if contact.issue(orientation, structure, current_user) is None:
+            raise ServiceError(_("Cette structure n'a pas d'adresse de contact."))
+        return orientation
+
+    return _act(orientation_id, "orientation.contact_link", ConfirmForm(), reissue,
+                _("Un nouveau lien a été envoyé à l'adresse de contact de la structure ; l'ancien ne fonctionne plus."))
+
+
+@bp.route("/orientations/<uuid:orientation_id>/contact-link/revoke", methods=["POST"])
+@access("orientation.contact_link")
+def revoke_contact_link(orientation_id: uuid.UUID):
+    from app.orientation import contact
+
+    return _act(orientation_id, "orientation.contact_link", ConfirmForm(),
+                lambda o, f: contact.revoke(o, current_user),
+                _("Le lien de réponse est révoqué."))

@@ -12,7 +12,9 @@ from app.core.permissions import PUBLIC
 from tests.helpers import login
 
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.second_factor", "auth.set_language",
-                    "api_auth.issue_token", "api-docs.openapi_json"}
+                    "api_auth.issue_token", "api-docs.openapi_json", "contact.open_link",
+                    "contact.send_code", "contact.orientation", "contact.accept_charter",
+                    "contact.act"}
 
 
 def _sample_url(rule) -> str:

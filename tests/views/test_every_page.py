@@ -26,7 +26,8 @@ def world(build):
     ids = {"person_id": person.id, "visit_id": visit.id, "orientation_id": orientation.id,
            "parcours_id": parcours.id, "structure_id": structure.id, "site_id": agent.site_id,
            "user_id": partner.id, "merge_id": "00000000-0000-4000-8000-000000000000",
-           "row_id": "00000000-0000-4000-8000-000000000000", "filename": "css/passerelle.css"}
+           "row_id": "00000000-0000-4000-8000-000000000000", "filename": "css/passerelle.css",
+           "token": "not-a-link", "action": "acknowledge"}
     return users, ids
 
 

@@ -85,6 +85,11 @@ EXPECTED = {
     "orientation.cancel": ONLY_A,
     "orientation.redirect_to": REDIRECT,
     "orientation.remind": REMIND,
+    "orientation.reissue_contact_link": "a=ok/404 p=403 r=403 c=ok/404 x=403",
+    "orientation.revoke_contact_link": "a=ok/404 p=403 r=403 c=ok/404 x=403",
+    # a structure's contact without an account: public pages, a wrong link looks like any other
+    "contact.open_link": FAKE_ID, "contact.send_code": FAKE_ID, "contact.orientation": FAKE_ID,
+    "contact.accept_charter": FAKE_ID, "contact.act": FAKE_ID,
     # parcours pages
     "referents.mine": "a=ok p=ok r=ok c=403 x=403",
     "referents.new": "a=ok/404 p=403 r=ok/404 c=403 x=403",
@@ -200,7 +205,7 @@ def world(app, build):
     fake = uuid.UUID("00000000-0000-4000-8000-000000000000")
     common = {"structure_id": structure.id, "site_id": build.site().id, "user_id": throwaway.id,
               "row_id": fake, "merge_id": fake, "session_id": fake, "token_id": fake,
-              "filename": "css/passerelle.css"}
+              "filename": "css/passerelle.css", "token": "not-a-link", "action": "acknowledge"}
     inside = {**common, "person_id": inside_person.id, "visit_id": inside_visit.id,
               "orientation_id": inside_orientation.id, "parcours_id": inside_parcours.id}
     outside = {**common, "person_id": outside_person.id, "visit_id": outside_visit.id,

@@ -1,0 +1,168 @@
+"""Partners without an account answer an orientation through a secure, time-limited link.
+
+An orientation to a structure that has no partner account (only a contact address) e-mails that
+address a link holding a random 256-bit token, stored hashed, valid ``PASSERELLE_CONTACT_LINK_DAYS``
+(8) days, bound to that orientation and that address, revocable and re-issuable by the sender's
+site or a coordinator. Opening the link sends a 6-digit code, separately, to the same address
+(valid 15 minutes, 5 tries): a forwarded or leaked link alone opens nothing. After the code and
+the charter, the contact sees the orientation with only the shared fields and acts on it through
+the same state machine, recorded as "contact de la structure X (adresse)". Everything is audited.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.core import audit, ratelimit
+from app.core.crypto import new_secret_token, token_digest
+from app.core.db import db, utcnow
+from app.directory.models import Structure
+from app.notifications.services import queue
+from app.orientation import notify
+from app.orientation.models import ContactLink, Orientation
+
+CODE_MINUTES = 15
+CODE_TRIES = 5
+VERIFIED_HOURS = 2
+OPENINGS_PER_HOUR = 30
+
+
+def _base() -> str:
+    return current_app.config["PASSERELLE_BASE_URL"].rstrip("/")
+
+
+def issue(orientation: Orientation, structure: Structure, actor: Any = None) -> ContactLink | None:
+    """A new link for the structure's contact address (older links of the orientation end)."""
+    if not structure.contact_email:
+        return None
+    now = utcnow()
+    db.session.execute(sa.update(ContactLink).where(
+        ContactLink.orientation_id == orientation.id, ContactLink.revoked_at.is_(None))
+        .values(revoked_at=now))
+    raw = new_secret_token()
+    link = ContactLink(orientation_id=orientation.id, token_hash=token_digest(raw),
+                       created_at=now, created_by_id=getattr(actor, "id", None),
+                       expires_at=now + timedelta(days=current_app.config["PASSERELLE_CONTACT_LINK_DAYS"]))
+    link.email = structure.contact_email
+    db.session.add(link)
+    queue(structure.contact_email, f"Une orientation attend votre réponse — {structure.name}",
+          "Bonjour,\n\n"
+          "Une orientation a été adressée à votre structure dans Passerelle, l'outil du premier "
+          "accueil social du Département. Vous n'avez pas besoin de compte pour y répondre.\n\n"
+          f"Ouvrez ce lien (valable jusqu'au {link.expires_at:%d/%m/%Y}) : {_base()}/contact/{raw}\n\n"
+          "Un code vous sera envoyé par un message séparé, à cette même adresse.\n"
+          f"Merci d'en accuser réception au plus tard le {orientation.acknowledge_due:%d/%m/%Y}.\n\n"
+          "Ce message ne contient aucune information sur la personne.\n",
+          kind="orientation.contact_link", related_type="orientation", related_id=orientation.id,
+          dedupe_key=f"orientation.contact_link:{link.id}")
+    audit.record("orientation.contact_link_issued", actor=actor,
+                 actor_kind=None if actor else "system", object_type="orientation",
+                 object_id=orientation.id, person_id=orientation.person_id,
+                 details={"link": link.id})
+    return link
+
+
+def _on_new_orientation(orientation: Orientation, structure: Structure) -> bool:
+    return issue(orientation, structure) is not None
+
+
+notify.CONTACT_HOOKS.append(_on_new_orientation)
+
+
+def revoke(orientation: Orientation, actor: Any) -> int:
+    count = db.session.execute(sa.update(ContactLink).where(
+        ContactLink.orientation_id == orientation.id, ContactLink.revoked_at.is_(None))
+        .values(revoked_at=utcnow())).rowcount
+    audit.record("orientation.contact_link_revoked", actor=actor, object_type="orientation",
+                 object_id=orientation.id, person_id=orientation.person_id)
+    return count
+
+
+def links_of(orientation: Orientation) -> list[ContactLink]:
+    return list(db.session.scalars(sa.select(ContactLink).where(
+        ContactLink.orientation_id == orientation.id).order_by(ContactLink.created_at.desc())))
+
+
+def find_valid(raw: str | None) -> ContactLink | None:
+    """The live link of a token, or None: unknown, expired and revoked look the same."""
+    if not raw or len(raw) > 100:
+        return None
+    link = db.session.scalars(sa.select(ContactLink).where(
+        ContactLink.token_hash == token_digest(raw))).first()
+    if link is None or link.revoked_at is not None or link.expires_at <= utcnow():
+        return None
+    return link
+
+
+def opening_throttled(ip: str | None) -> bool:
+    return ratelimit.exceeded(f"contact-open:{ip}", OPENINGS_PER_HOUR, timedelta(hours=1))
+
+
+def record_bad_token(ip: str | None) -> None:
+    ratelimit.hit(f"contact-open:{ip}")
+
+
+def send_code(link: ContactLink) -> None:
+    """A new 6-digit code for the link's address, valid 15 minutes."""
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    now = utcnow()
+    link.code_hash = token_digest(f"{link.id}:{code}")
+    link.code_expires_at = now + timedelta(minutes=CODE_MINUTES)
+    link.code_attempts = 0
+    queue(link.email, "Votre code Passerelle",
+          f"Bonjour,\n\nVotre code : {code}\n\nIl est valable {CODE_MINUTES} minutes. "
+          "Si vous n'avez rien demandé, ignorez ce message.\n",
+          kind="orientation.contact_code", related_type="contact_link", related_id=link.id,
+          dedupe_key=f"orientation.contact_code:{link.id}:{now.timestamp()}")
+    audit.record("orientation.contact_link_opened", actor_kind="contact",
+                 object_type="orientation", object_id=link.orientation_id,
+                 details={"link": link.id})
+
+
+def check_code(link: ContactLink, code: Any) -> bool:
+    """Five tries per code; a right code within 15 minutes opens the orientation."""
+    if link.code_hash is None or link.code_attempts >= CODE_TRIES or \
+            link.code_expires_at is None or link.code_expires_at <= utcnow():
+        return False
+    link.code_attempts += 1
+    ok = isinstance(code, str) and token_digest(f"{link.id}:{code.strip()}") == link.code_hash
+    audit.record("orientation.contact_code_ok" if ok else "orientation.contact_code_failed",
+                 actor_kind="contact", object_type="orientation", object_id=link.orientation_id,
+                 details={"link": link.id})
+    if ok:
+        link.code_hash = None  # one use
+    return ok
+
+
+def tries_left(link: ContactLink) -> int:
+    return max(0, CODE_TRIES - link.code_attempts)
+
+
+def verified_until() -> float:
+    return (utcnow() + timedelta(hours=VERIFIED_HOURS)).timestamp()
+
+
+def accept_charter(link: ContactLink, version: int) -> None:
+    link.charter_version = version
+    audit.record("charter.accept", actor_kind="contact", object_type="orientation",
+                 object_id=link.orientation_id, details={"link": link.id, "version": version})
+
+
+def actor_label(link: ContactLink) -> str:
+    orientation = db.session.get(Orientation, link.orientation_id)
+    structure = db.session.get(Structure, orientation.structure_id)
+    return f"contact de la structure {structure.name} ({link.email})"[:200]
+
+
+def is_verified(session_value: Any) -> bool:
+    """The session holds an unexpired proof that the code was given for this link."""
+    try:
+        return float(session_value) > time.time()
+    except (TypeError, ValueError):
+        return False

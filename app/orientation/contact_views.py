@@ -1,0 +1,155 @@
+"""Pages of a structure's contact answering through a link (no account, no login)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from wtforms.fields.choices import SelectChoice
+
+from app.auth.forms import ConfirmForm, SecondFactorForm
+from app.charter import services as charter
+from app.core import audit
+from app.core.db import db
+from app.core.errors import ServiceError
+from app.core.permissions import public
+from app.directory import services as directory
+from app.orientation import contact, services
+from app.orientation.forms import RedirectForm, RefuseForm, TakeChargeForm
+from app.orientation.models import Orientation
+from app.orientation.presenters import orientation_view
+from app.orientation.scopes import PARTNER
+
+bp = Blueprint("contact", __name__, url_prefix="/contact", template_folder="templates")
+
+
+def _neutral():
+    """The same answer for unknown, expired and revoked links: nothing is revealed."""
+    contact.record_bad_token(request.remote_addr)
+    return render_template("contact/neutral.html"), 404
+
+
+def _link(token: str):
+    if contact.opening_throttled(request.remote_addr):
+        return None, (render_template("contact/neutral.html"), 429)
+    link = contact.find_valid(token)
+    if link is None:
+        return None, _neutral()
+    return link, None
+
+
+def _verified(link) -> bool:
+    return contact.is_verified(session.get(f"contact:{link.id}"))
+
+
+@bp.route("/<token>", methods=["GET", "POST"])
+@public
+def open_link(token: str):
+    link, refusal = _link(token)
+    if refusal:
+        return refusal
+    if _verified(link):
+        return redirect(url_for("contact.orientation", token=token))
+    form = SecondFactorForm()
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        if contact.check_code(link, form.code.data):
+            session[f"contact:{link.id}"] = contact.verified_until()
+            return redirect(url_for("contact.orientation", token=token))
+        form.code.errors = [_("Code incorrect ou expiré. Essais restants : %(n)d.",
+                              n=contact.tries_left(link))]
+        status = 401
+    return render_template("contact/code.html", form=form, send_form=ConfirmForm(), token=token,
+                           code_sent=link.code_hash is not None), status
+
+
+@bp.route("/<token>/code", methods=["POST"])
+@public
+def send_code(token: str):
+    link, refusal = _link(token)
+    if refusal:
+        return refusal
+    if ConfirmForm().validate_on_submit():
+        contact.send_code(link)
+        flash(_("Un code vient d'être envoyé à l'adresse de votre structure. Il est valable 15 minutes."),
+              "success")
+    return redirect(url_for("contact.open_link", token=token))
+
+
+@bp.route("/<token>/orientation", methods=["GET"])
+@public
+def orientation(token: str):
+    link, refusal = _link(token)
+    if refusal:
+        return refusal
+    if not _verified(link):
+        return redirect(url_for("contact.open_link", token=token))
+    current = charter.current_version()
+    if current is not None and link.charter_version != current.version:
+        return render_template("contact/charter.html", version=current, form=ConfirmForm(),
+                               token=token)
+    row = db.session.get(Orientation, link.orientation_id)
+    audit.record("orientation.read", actor_kind="contact", object_type="orientation",
+                 object_id=row.id, person_id=row.person_id, details={"link": link.id})
+    redirect_form = RedirectForm()
+    redirect_form.structure_id.choices = [
+        SelectChoice(str(s.id), s.name) for s in directory.search_structures()
+        if s.id != row.structure_id]
+    return render_template("contact/orientation.html", view=orientation_view(row, None, who=PARTNER),
+                           orientation=row, token=token, confirm=ConfirmForm(),
+                           take_form=TakeChargeForm(), refuse_form=RefuseForm(),
+                           redirect_form=redirect_form)
+
+
+@bp.route("/<token>/charter", methods=["POST"])
+@public
+def accept_charter(token: str):
+    link, refusal = _link(token)
+    if refusal:
+        return refusal
+    current = charter.current_version()
+    if _verified(link) and current is not None and ConfirmForm().validate_on_submit():
+        contact.accept_charter(link, current.version)
+    return redirect(url_for("contact.orientation", token=token))
+
+
+ACTIONS = {
+    "acknowledge": (ConfirmForm, lambda o, f, label: services.acknowledge(o, None, label)),
+    "take-charge": (TakeChargeForm, lambda o, f, label: services.take_charge(
+        o, None, f.first_appointment_on.data, actor_label=label)),
+    "refuse": (RefuseForm, lambda o, f, label: services.refuse(
+        o, None, f.reason.data, f.reason_code.data, actor_label=label)),
+    "redirect": (RedirectForm, lambda o, f, label: services.redirect(
+        o, None, f.structure_id.data, f.reason.data, actor_label=label)),
+}
+
+
+@bp.route("/<token>/act/<action>", methods=["POST"])
+@public
+def act(token: str, action: str):
+    link, refusal = _link(token)
+    if refusal:
+        return refusal
+    if action not in ACTIONS or not _verified(link):
+        return redirect(url_for("contact.open_link", token=token))
+    current = charter.current_version()
+    if current is not None and link.charter_version != current.version:
+        return redirect(url_for("contact.orientation", token=token))
+    form_class, run = ACTIONS[action]
+    form = form_class()
+    if action == "redirect":
+        form.structure_id.choices = [SelectChoice(str(s.id), s.name)
+                                     for s in directory.search_structures()]
+    row = db.session.get(Orientation, link.orientation_id)
+    if not form.validate_on_submit():
+        flash(next((m for f in form for m in f.errors), _("Formulaire incomplet.")), "error")
+        return redirect(url_for("contact.orientation", token=token))
+    try:
+        run(row, form, contact.actor_label(link))
+    except ServiceError as error:
+        db.session.rollback()
+        details = " ".join(m for ms in error.fields.values() for m in ms)
+        flash(f"{error.message} {details}".strip(), "error")
+    else:
+        flash(_("Votre réponse est enregistrée ; l'émetteur de l'orientation est prévenu."),
+              "success")
+    return redirect(url_for("contact.orientation", token=token))

@@ -157,6 +157,7 @@ def _register_features(app: Flask) -> None:
         admin,
         auth,
         charter,
+        followup,
         home,
         notifications,
         orientation,
@@ -168,7 +169,7 @@ def _register_features(app: Flask) -> None:
     from app.commands import register_commands
 
     for feature in (auth, home, charter, admin, accueil, notifications, orientation, referents,
-                    pilotage, retention):
+                    pilotage, retention, followup):
         feature.init_app(app)
     api_package.init_app(app)
     register_commands(app)

@@ -91,7 +91,23 @@ def _contact_link(build, marker: str) -> None:
     build.orientation(build.person(agent), structure)
 
 
+def _followup(build, marker: str) -> None:
+    """A person who asked for updates by e-mail at an address carrying the marker."""
+    from app.auth.models import User
+    from app.followup.services import record_consent
+    from app.orientation.models import Orientation
+
+    agent = build.user("accueil")
+    structure = build.structure()
+    orientation = build.orientation(build.person(agent), structure)
+    with build.app.app_context():
+        record_consent(db.session.get(Orientation, orientation.id), "email",
+                       f"{marker.lower()}@person.test", db.session.get(User, agent.id))
+        db.session.commit()
+
+
 FACTORIES: dict[str, Callable] = {
+    "followups": _followup,
     "contact_links": _contact_link,
     "parcours": _parcours,
     "parcours_members": _parcours,

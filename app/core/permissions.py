@@ -90,6 +90,7 @@ _declare("orientation.cancel", {A}, personal_data=True)
 _declare("orientation.stalled", {C}, personal_data=True, hidden=True)
 _declare("orientation.remind", {C}, personal_data=True)
 _declare("orientation.contact_link", {A, C}, personal_data=True)
+_declare("followup.manage", {A}, personal_data=True)
 _declare("structure.referents", {ADM})
 # -- pilotage: aggregates only, no person data -------------------------------------------------
 _declare("indicators.read", {C, ADM}, hidden=True)

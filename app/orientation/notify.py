@@ -78,8 +78,14 @@ def _has_partner_users(structure: Structure) -> bool:
         User.role == Role.PARTENAIRE).limit(1)) is not None
 
 
+# Features told of every change of status (the person's own follow-up).
+STATUS_HOOKS: list[Any] = []
+
+
 def status_changed(orientation: Orientation) -> None:
-    """Tell the sender what became of their orientation."""
+    """Tell the sender what became of their orientation (and the hooks, the person)."""
+    for hook in STATUS_HOOKS:
+        hook(orientation)
     text = STATUS_TEXT.get(orientation.status)
     sender = db.session.get(User, orientation.sender_id) if orientation.sender_id else None
     if text is None or sender is None or not sender.active:

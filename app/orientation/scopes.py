@@ -75,6 +75,11 @@ def _cancel(user: Any, orientation: Orientation) -> bool:
     return audience(user, orientation) == SENDER
 
 
+@rule_for("followup.manage")
+def _followup(user: Any, orientation: Orientation) -> bool:
+    return audience(user, orientation) == SENDER
+
+
 @rule_for("orientation.contact_link")
 def _contact_link(user: Any, orientation: Orientation) -> bool:
     return audience(user, orientation) in (SENDER, COORDINATION)

@@ -17,6 +17,8 @@ from sqlalchemy.orm import aliased
 from app.accueil.models import Need, Person, Visit
 from app.core.db import db, utcnow
 from app.directory.models import Site, Structure
+from app.followup.models import FollowUp
+from app.notifications.models import OutboxMessage
 from app.orientation.deadlines import local_date
 from app.orientation.models import Orientation
 from app.pilotage.calendar import ensure_calendar
@@ -32,6 +34,7 @@ METRICS: dict[str, Any] = {
     "median_take_charge_working_days": None, "refusal_rate": None, "refusals": 0,
     "redirections": 0, "parcours_opened": 0, "parcours_closed": 0,
     "median_referent_designation_days": None, "meetings": 0, "meetings_person_present": None,
+    "updates_requested_share": None, "updates_sent": 0, "updates_failed": 0,
 }
 TARGETS = {"ack_working_days": 2, "take_charge_working_days": 22, "referent_designation_days": 30}
 ALL = "all"
@@ -207,6 +210,29 @@ def _parcours(q: Query) -> dict[Any, dict]:
 
 
 # -- breakdowns -----------------------------------------------------------------------------------
+def _updates(q: Query) -> dict[str, Any]:
+    """The person's own follow-up: who asked for updates, messages sent, delivery failures."""
+    base = [Orientation.sent_on.between(q.date_from, q.date_to),
+            Orientation.redirected_from_id.is_(None)]
+    if q.territory:
+        base.append(Orientation.territory == q.territory)
+    row = db.session.execute(
+        sa.select(sa.func.count(Orientation.id),
+                  sa.func.count(FollowUp.updates_channel))
+        .select_from(Orientation).outerjoin(FollowUp, FollowUp.orientation_id == Orientation.id)
+        .where(*base)).one()
+    messages = (sa.select(OutboxMessage.status, sa.func.count()).select_from(OutboxMessage)
+                .join(Orientation, Orientation.id == OutboxMessage.related_id)
+                .where(OutboxMessage.kind == "followup.update",
+                       Orientation.sent_on.between(q.date_from, q.date_to))
+                .group_by(OutboxMessage.status))
+    if q.territory:
+        messages = messages.where(Orientation.territory == q.territory)
+    by_status = dict(db.session.execute(messages).all())
+    return {"updates_requested_share": _pct(row[1], row[0]),
+            "updates_sent": by_status.get("sent", 0), "updates_failed": by_status.get("failed", 0)}
+
+
 def _months(q: Query) -> list[dict]:
     visits_q = (sa.select(CalendarDay.month, sa.func.count())
                 .select_from(Visit).join(CalendarDay, CalendarDay.day == Visit.occurred_on)
@@ -293,6 +319,7 @@ def compute(q: Query, today: date | None = None) -> Report:
     totals: dict[str, Any] = dict(METRICS)
     for part in (_visits(total_q), _orientations(total_q, today), _parcours(total_q)):
         totals.update(part.get(ALL, {}))
+    totals.update(_updates(total_q))
     groups: list[dict[str, Any]] = []
     if q.by:
         parts = [_visits(q), _orientations(q, today), _parcours(q)]

@@ -179,9 +179,12 @@ METRIC_LABELS = {
     "parcours_opened": "Parcours ouverts", "parcours_closed": "Parcours clos",
     "median_referent_designation_days": "Médiane désignation d'un référent (jours)",
     "meetings": "Réunions", "meetings_person_present": "Réunions avec la personne présente (%)",
+    "updates_requested_share": "Personnes souhaitant être informées (%)",
+    "updates_sent": "Messages envoyés aux personnes", "updates_failed": "Messages en échec",
 }
 COUNTS = {"persons_welcomed", "persons_new", "persons_returning", "visits", "orientations_sent",
           "refusals", "redirections", "parcours_opened", "parcours_closed", "meetings", "count",
+          "updates_sent", "updates_failed",
           "needs", "orientations"}
 
 

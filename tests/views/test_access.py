@@ -14,7 +14,7 @@ from tests.helpers import login
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.second_factor", "auth.set_language",
                     "api_auth.issue_token", "api-docs.openapi_json", "contact.open_link",
                     "contact.send_code", "contact.orientation", "contact.accept_charter",
-                    "contact.act"}
+                    "contact.act", "followup.status", "followup.stop"}
 
 
 def _sample_url(rule) -> str:

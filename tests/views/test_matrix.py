@@ -90,6 +90,8 @@ EXPECTED = {
     # a structure's contact without an account: public pages, a wrong link looks like any other
     "contact.open_link": FAKE_ID, "contact.send_code": FAKE_ID, "contact.orientation": FAKE_ID,
     "contact.accept_charter": FAKE_ID, "contact.act": FAKE_ID,
+    "followup.status": ALL_OK, "followup.stop": ALL_OK,
+    "followup.setup": ONLY_A, "followup.withdraw": ONLY_A, "api_followup.setup": ONLY_A,
     # parcours pages
     "referents.mine": "a=ok p=ok r=ok c=403 x=403",
     "referents.new": "a=ok/404 p=403 r=ok/404 c=403 x=403",
@@ -155,6 +157,7 @@ BODIES = {
     "api_parcours.open_parcours": {"referent_id": UNKNOWN, "consent": {"given": False}},
     "api_persons.create_visit": {"channel": "pigeon", "outcome": "pending"},
     "api_persons.break_glass": {"reason": "x"},
+    "api_followup.setup": {"updates_channel": "pigeon"},
 }
 # Run last, in this order: they end a session, a token or a parcours' membership.
 LAST = ["referents.withdraw", "api_parcours.withdraw", "api_auth.revoke_token", "auth.logout"]

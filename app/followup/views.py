@@ -1,0 +1,134 @@
+"""The person's public follow-up page, the withdrawal link, and the desk's actions."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.accueil.panels import Panel, register_panel
+from app.auth.forms import ConfirmForm
+from app.core.db import db
+from app.core.errors import ServiceError
+from app.core.permissions import access, public, require
+from app.followup import services
+from app.orientation.models import Orientation
+
+bp = Blueprint("followup", __name__, template_folder="templates")
+SESSION_KEY = "followup_codes"
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code de suivi (10 caractères, sur votre récapitulatif)"),
+                       validators=[DataRequired(), Length(max=20)],
+                       render_kw={"autocomplete": "off", "autocapitalize": "characters"})
+
+
+class ConsentForm(FlaskForm):
+    updates_channel = RadioField(_l("La personne souhaite être informée"), default="", choices=[
+        SelectChoice("", _l("Non")), SelectChoice("email", _l("Par courriel")),
+        SelectChoice("sms", _l("Par SMS"))], validators=[Optional()])
+    updates_contact = StringField(_l("Adresse électronique ou numéro de téléphone"),
+                                  validators=[Optional(), Length(max=254)])
+
+
+@bp.route("/suivi", methods=["GET", "POST"])
+@public
+def status():
+    form = CodeForm()
+    found, status_code = None, 200
+    if form.validate_on_submit():
+        found = services.lookup(form.code.data, request.remote_addr)
+        if found is None:
+            form.code.errors = [_("Nous ne trouvons pas de demande en cours avec ce code. "
+                                  "Vérifiez-le, ou contactez votre lieu d'accueil.")]
+            status_code = 404
+    return render_template("followup/status.html", form=form, found=found), status_code
+
+
+@bp.route("/suivi/stop/<token>", methods=["GET", "POST"])
+@public
+def stop(token: str):
+    followup = services.by_stop_token(token)
+    form = ConfirmForm()
+    done = False
+    if followup is not None and form.validate_on_submit():
+        services.withdraw(followup)
+        done = True
+    return render_template("followup/stop.html", form=form, known=followup is not None,
+                           done=done or (followup is not None and followup.withdrawn_at))
+
+
+def _load(orientation_id: uuid.UUID) -> Orientation:
+    orientation = db.session.get(Orientation, orientation_id)
+    if orientation is None:
+        abort(404)
+    require(current_user, "orientation.read", orientation)
+    require(current_user, "followup.manage", orientation, visible=True)
+    return orientation
+
+
+def _back(orientation: Orientation):
+    if orientation.visit_id:
+        return redirect(url_for("accueil.slip", visit_id=orientation.visit_id))
+    return redirect(url_for("orientation.show", orientation_id=orientation.id))
+
+
+@bp.route("/orientations/<uuid:orientation_id>/followup", methods=["POST"])
+@access("followup.manage")
+def setup(orientation_id: uuid.UUID):
+    """A new code for the slip, and the person's choice about updates."""
+    orientation = _load(orientation_id)
+    form = ConsentForm()
+    if not form.validate_on_submit():
+        flash(_("Le formulaire a expiré : rechargez la page et recommencez."), "error")
+        return _back(orientation)
+    try:
+        services.record_consent(orientation, form.updates_channel.data or None,
+                                form.updates_contact.data, current_user)
+        code = services.issue_code(orientation)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(" ".join([error.message] + [m for ms in error.fields.values() for m in ms]), "error")
+        return _back(orientation)
+    codes = dict(session.get(SESSION_KEY) or {})
+    codes[str(orientation.id)] = services.pretty(code)
+    session[SESSION_KEY] = codes
+    flash(_("Code de suivi créé : il figure sur le récapitulatif à imprimer."), "success")
+    return _back(orientation)
+
+
+@bp.route("/orientations/<uuid:orientation_id>/followup/withdraw", methods=["POST"])
+@access("followup.manage")
+def withdraw(orientation_id: uuid.UUID):
+    orientation = _load(orientation_id)
+    followup = services.followup_of(orientation)
+    if followup is not None and ConfirmForm().validate_on_submit():
+        services.withdraw(followup, current_user)
+        flash(_("La personne ne recevra plus de messages."), "success")
+    return _back(orientation)
+
+
+def _slip_panel(person, user, slip: bool = False, visit=None) -> Panel | None:
+    import sqlalchemy as sa
+
+    if not slip or visit is None:
+        return None
+    rows = list(db.session.scalars(sa.select(Orientation).where(
+        Orientation.visit_id == visit.id).order_by(Orientation.sent_at)))
+    if not rows:
+        return None
+    codes = session.get(SESSION_KEY) or {}
+    return Panel("followup", "followup/_slip_panel.html", {
+        "items": [(o, codes.get(str(o.id)), services.followup_of(o)) for o in rows],
+        "form": ConsentForm(), "confirm": ConfirmForm()})
+
+
+register_panel(_slip_panel)

@@ -1,0 +1,231 @@
+"""The person follows their request: code on the slip, public status page, updates by e-mail and
+SMS (a local HTTP server speaks the provider's API) only with consent, withdrawal."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import socket
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+import sqlalchemy as sa
+
+from tests.helpers import api_token, bearer, csrf_token, login
+
+NAME = "Evariste"
+
+
+def _text(answer) -> str:
+    return html.unescape(answer.get_data(as_text=True))
+
+
+class Provider(BaseHTTPRequestHandler):
+    received: list[dict] = []
+    fail = False
+
+    def do_POST(self):  # noqa: N802 - the http.server API
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if Provider.fail or self.headers.get("Authorization") != "Bearer sms-secret":
+            self.send_response(503)
+            self.end_headers()
+            return
+        Provider.received.append(body)
+        self.send_response(202)
+        self.end_headers()
+        self.wfile.write(b'{"id": "1"}')
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def provider(app):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = HTTPServer(("127.0.0.1", port), Provider)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Provider.received, Provider.fail = [], False
+    app.config.update(PASSERELLE_SMS_URL=f"http://127.0.0.1:{port}/send",
+                      PASSERELLE_SMS_TOKEN="sms-secret")
+    yield Provider
+    server.shutdown()
+    app.config.update(PASSERELLE_SMS_URL=None, PASSERELLE_SMS_TOKEN=None)
+
+
+@pytest.fixture
+def oriented(client, build):
+    agent = build.user("accueil")
+    structure = build.structure(name="CAF Suivi")
+    partner = build.user("partenaire", structure=str(structure.id))
+    person = build.person(agent, first_name=NAME, last_name="Galois")
+    orientation = build.orientation(person, structure)
+    return agent, partner, person, orientation
+
+
+def _setup(client, agent, orientation, **body):
+    h = bearer(api_token(client, agent))
+    answer = client.post(f"/api/v1/orientations/{orientation.id}/followup", headers=h, json=body)
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()["code"]
+
+
+def _look(client, code):
+    return client.post("/suivi", data={"csrf_token": csrf_token(client, "/suivi"), "code": code})
+
+
+def test_code_shows_the_status_without_any_name(app, client, oriented):
+    agent, partner, _person, orientation = oriented
+    code = _setup(client, agent, orientation)
+    assert re.fullmatch(r"[A-Z0-9]{5}-[A-Z0-9]{5}", code)
+    assert not set(code.replace("-", "")) & set("01ILOSZB258")
+    first = _text(_look(client, code))
+    assert "CAF Suivi" in first and "doit la prendre en compte" in first
+    client.post(f"/api/v1/orientations/{orientation.id}/acknowledge",
+                headers=bearer(api_token(client, partner)))
+    page = _look(app.test_client(), code.lower().replace("-", " "))
+    text = _text(page)
+    assert "prise en compte par CAF Suivi" in text
+    assert NAME not in text and "Galois" not in text and "Menace" not in text
+    from app.core.db import db
+    from app.followup.models import FollowUp
+
+    with app.app_context():
+        stored = db.session.scalars(sa.select(FollowUp.code_hash)).one()
+        assert code.replace("-", "") not in stored
+
+
+def test_wrong_and_expired_codes_get_a_neutral_message_and_guessing_is_throttled(app, client,
+                                                                                oriented):
+    agent, partner, _person, orientation = oriented
+    code = _setup(client, agent, orientation)
+    wrong = _look(client, "AAAAA-AAAAA")
+    assert wrong.status_code == 404 and "Nous ne trouvons pas" in _text(wrong)
+    from app.core.db import db, utcnow
+    from app.orientation.models import Orientation
+
+    with app.app_context():
+        db.session.execute(sa.update(Orientation).values(
+            status="closed", closed_at=utcnow() - timedelta(days=31)))
+        db.session.commit()
+    expired = _look(client, code)
+    assert expired.status_code == 404 and "Où en est votre demande" not in _text(expired)
+    with app.app_context():
+        db.session.execute(sa.update(Orientation).values(closed_at=utcnow()))
+        db.session.commit()
+    guesser = app.test_client()
+    for i in range(10):
+        _look(guesser, f"CCCCC-CCCC{i}")
+    assert _look(guesser, code).status_code == 404  # even the right code, once throttled
+
+
+def test_email_updates_with_consent_and_withdrawal(app, client, oriented):
+    agent, partner, _person, orientation = oriented
+    _setup(client, agent, orientation, updates_channel="email",
+           updates_contact="evariste@example.org")
+    client.post(f"/api/v1/orientations/{orientation.id}/acknowledge",
+                headers=bearer(api_token(client, partner)))
+    from app.core.db import db
+    from app.notifications.models import OutboxMessage
+
+    with app.app_context():
+        [message] = db.session.scalars(sa.select(OutboxMessage).where(
+            OutboxMessage.kind == "followup.update")).all()
+        assert message.recipient == "evariste@example.org" and message.channel == "email"
+        assert "prise en compte par CAF Suivi" in message.body and NAME not in message.body
+        stop = re.search(r"/suivi/stop/(\S+)", message.body).group(1)
+    page = client.get(f"/suivi/stop/{stop}")
+    assert page.status_code == 200
+    client.post(f"/suivi/stop/{stop}", data={"csrf_token": csrf_token(client, f"/suivi/stop/{stop}")})
+    client.post(f"/api/v1/orientations/{orientation.id}/take-charge",
+                headers=bearer(api_token(client, partner)),
+                json={"first_appointment_on": "2099-01-02"})
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == "followup.update")) == 1
+        from app.core.audit import AuditEntry
+
+        assert "followup.withdraw" in set(db.session.scalars(sa.select(AuditEntry.action)))
+
+
+def test_no_consent_no_message(app, client, oriented):
+    agent, partner, _person, orientation = oriented
+    _setup(client, agent, orientation)
+    client.post(f"/api/v1/orientations/{orientation.id}/acknowledge",
+                headers=bearer(api_token(client, partner)))
+    from app.core.db import db
+    from app.notifications.models import OutboxMessage
+
+    with app.app_context():
+        kinds = set(db.session.scalars(sa.select(OutboxMessage.kind)))
+        assert "followup.update" not in kinds
+
+
+def test_sms_through_the_provider_down_then_up(app, client, oriented, provider):
+    agent, partner, _person, orientation = oriented
+    _setup(client, agent, orientation, updates_channel="sms", updates_contact="06 11 22 33 44")
+    client.post(f"/api/v1/orientations/{orientation.id}/acknowledge",
+                headers=bearer(api_token(client, partner)))
+    from app.core.db import utcnow
+    from app.notifications import services as outbox
+
+    provider.fail = True
+    with app.app_context():
+        report = outbox.deliver()
+        assert report.failed == 1 and provider.received == []
+    provider.fail = False
+    with app.app_context():
+        report = outbox.deliver(now=utcnow() + timedelta(hours=1))
+    assert [m["to"] for m in provider.received] == ["06 11 22 33 44"]
+    assert "CAF Suivi" in provider.received[0]["text"] and NAME not in provider.received[0]["text"]
+
+
+def test_sms_is_refused_when_not_configured(client, oriented):
+    agent, _partner, _person, orientation = oriented
+    h = bearer(api_token(client, agent))
+    answer = client.post(f"/api/v1/orientations/{orientation.id}/followup", headers=h,
+                         json={"updates_channel": "sms", "updates_contact": "0611223344"})
+    assert answer.status_code == 422 and "updates_channel" in answer.get_json()["error"]["fields"]
+
+
+def test_the_slip_offers_the_code(app, client, build):
+    agent = build.user("accueil")
+    structure = build.structure()
+    person = build.person(agent)
+    visit = build.visit(person)
+    orientation = build.orientation(person, structure, visit_id=str(visit.id))
+    login(client, agent)
+    slip = _text(client.get(f"/visits/{visit.id}/slip"))
+    assert "Créer le code de suivi" in slip
+    token = csrf_token(client, f"/visits/{visit.id}/slip")
+    answer = client.post(f"/orientations/{orientation.id}/followup",
+                         data={"csrf_token": token, "updates_channel": ""})
+    assert answer.status_code == 302
+    slip = _text(client.get(f"/visits/{visit.id}/slip"))
+    assert re.search(r"[A-Z0-9]{5}-[A-Z0-9]{5}", slip) and "/suivi" in slip
+
+
+def test_indicators_count_requests_messages_and_failures(app, client, oriented):
+    agent, partner, _person, orientation = oriented
+    _setup(client, agent, orientation, updates_channel="email", updates_contact="e@example.org")
+    client.post(f"/api/v1/orientations/{orientation.id}/acknowledge",
+                headers=bearer(api_token(client, partner)))
+    from datetime import date
+
+    from app.core.db import db
+    from app.notifications.models import OutboxMessage
+    from app.pilotage import indicators
+
+    with app.app_context():
+        db.session.execute(sa.update(OutboxMessage).where(
+            OutboxMessage.kind == "followup.update").values(status="failed", attempts=1))
+        db.session.commit()
+        totals = indicators.compute(indicators.Query(date.today() - timedelta(days=30),
+                                                     date.today())).totals
+    assert totals["updates_requested_share"] == 100.0
+    assert totals["updates_failed"] == 1 and totals["updates_sent"] == 0

@@ -7,7 +7,7 @@ import uuid
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_login import current_user
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from app.accueil.models import Person
 from app.accueil.scopes import FULL, visible_fields
@@ -82,8 +82,8 @@ class ListQuerySchema(StrictSchema):
     status = fields.String()
     structure_id = fields.UUID()
     person_id = fields.UUID()
-    page = fields.Integer(load_default=1, validate=lambda n: n >= 1)
-    per_page = fields.Integer(load_default=50, validate=lambda n: 1 <= n <= MAX_PER_PAGE)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
 class TakeChargeSchema(StrictSchema):

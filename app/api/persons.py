@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from flask_login import current_user
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from app.accueil import persons, records, scopes, search, visits
 from app.accueil.models import Person, Visit
@@ -91,8 +91,8 @@ class PersonSchema(StrictSchema):
 class SearchQuerySchema(StrictSchema):
     q = fields.String(required=True)
     birth_date = fields.Date()
-    page = fields.Integer(load_default=1, validate=lambda n: n >= 1)
-    per_page = fields.Integer(load_default=20, validate=lambda n: 1 <= n <= MAX_PER_PAGE)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
 class SearchHitSchema(StrictSchema):

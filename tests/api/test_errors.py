@@ -77,3 +77,11 @@ def test_directory_unknown_domain_is_422(client, build):
     token = api_token(client, build.user("accueil"))
     _error(client.get("/api/v1/structures?domain=astrology", headers=bearer(token)), 422,
            "validation_error")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/persons?q=x&per_page=-1", "/api/v1/persons?q=x&page=0",
+                                  "/api/v1/orientations?per_page=0", "/api/v1/orientations?page=-3",
+                                  "/api/v1/orientations?per_page=100000"])
+def test_paging_out_of_range_is_422(client, build, path):
+    token = api_token(client, build.user("accueil"))
+    _error(client.get(path, headers=bearer(token)), 422, "validation_error")

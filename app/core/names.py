@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from phonetic_fr import phonetic
 
@@ -56,7 +57,12 @@ def tokens(value: str | None) -> list[str]:
 
 def phonetic_key(value: str | None) -> str:
     """French phonetic code of a name (see the module docstring); '' for an empty name."""
-    compact = normalise(value).replace(" ", "").upper()
+    return _phonetic(normalise(value).replace(" ", "").upper())
+
+
+@lru_cache(maxsize=200_000)
+def _phonetic(compact: str) -> str:
+    """The coding itself, cached: names repeat, and the algorithm is a long list of rules."""
     if not compact:
         return ""
     compact = compact.replace("BVR", "VR")

@@ -22,3 +22,33 @@ def seed():
     click.echo("Demo logins (role, e-mail, password):")
     for role, email, password in report.logins:
         click.echo(f"  {role:<18} {email:<40} {password}")
+
+
+@demo_cli.command("generate")
+@click.option("--persons", type=click.IntRange(1, 20_000_000), required=True)
+@click.option("--visits-per-person", type=click.IntRange(1, 20), default=3, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+def generate(persons: int, visits_per_person: int, seed: int):
+    """Synthetic persons, visits, orientations and parcours, encrypted and indexed as the app
+    does (run `demo seed` first)."""
+    import sys
+    import time
+
+    from app.demo import generate as generator
+
+    if current_app.config["PASSERELLE_ENV"] == "production":
+        raise click.ClickException("demo generate refuses to run in production")
+    demo_seed.seed()
+    from app.core.db import db
+
+    db.session.commit()
+    started = time.monotonic()
+    try:
+        with click.progressbar(length=persons, label="generating", file=sys.stderr) as bar:
+            report = generator.generate(persons, visits_per_person, seed, on_batch=bar.update)
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+    elapsed = time.monotonic() - started
+    click.echo(f"{report.persons} persons, {report.visits} visits, {report.orientations} "
+               f"orientations, {report.parcours} parcours in {elapsed:.1f} s")
+    click.echo(report.persons)

@@ -29,6 +29,7 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(PARIS).date()
 
 
+@lru_cache(maxsize=100_000)
 def add_working_days(start: date, days: int) -> date:
     """The date ``days`` working days after ``start`` (``start`` itself never counts)."""
     if days < 0:

@@ -1,0 +1,384 @@
+"""``demo generate``: synthetic data at département scale, for benchmarks.
+
+Persons with French names (Faker ``fr_FR``, with real spelling variants), visits and needs over
+three years, orientations in every state with their events, parcours with journals — encrypted
+and indexed exactly as the application does (the same key ring, associated data and blind
+indexes), streamed in batches with constant memory, deterministic for a seed (the ciphertexts
+differ, their plaintexts do not), inserted in bulk (COPY on PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from faker import Faker
+
+from app.accueil.persons import identity_keys
+from app.core.db import db, key_ring
+from app.core.names import phonetic_key, tokens
+from app.orientation.deadlines import add_working_days
+
+DOMAINS = ("acces_droits", "budget", "logement", "emploi_insertion", "sante", "famille_enfance",
+           "autonomie_handicap", "mobilite", "numerique", "violences", "alimentation", "juridique")
+CHANNELS = (("in_person", 60), ("phone", 30), ("mobile", 5), ("email", 5))
+OUTCOMES = (("answered", 45), ("oriented", 40), ("pending", 15))
+STATUSES = (("sent", 8), ("acknowledged", 12), ("in_charge", 40), ("closed", 20), ("refused", 10),
+            ("redirected", 5), ("cancelled", 5))
+VARIANTS = (("è", "e"), ("é", "e"), ("ph", "f"), ("th", "t"), ("mm", "m"), ("ll", "l"),
+            ("ff", "f"), ("y", "i"), ("ou", "o"), ("bv", "v"))
+BATCH = 2000
+
+
+def _weighted(rng: random.Random, choices) -> str:
+    values, weights = zip(*choices, strict=True)
+    return rng.choices(values, weights)[0]
+
+
+def _uuid(rng: random.Random) -> uuid.UUID:
+    return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
+def variant(rng: random.Random, name: str) -> str:
+    """A real spelling variant of a name (accents dropped, PH→F, double letters…)."""
+    lowered = name.lower()
+    for old, new in rng.sample(VARIANTS, len(VARIANTS)):
+        if old in lowered:
+            index = lowered.index(old)
+            out = name[:index] + new + name[index + len(old):]
+            return out[0].upper() + out[1:] if name[0].isupper() else out
+    return name.upper()
+
+
+@dataclass
+class Tables:
+    rows: dict[str, list[dict]] = field(default_factory=dict)
+
+    def add(self, table: str, row: dict) -> None:
+        self.rows.setdefault(table, []).append(row)
+
+
+@dataclass
+class Pools:
+    """Faker is slow per call: draw once from it, then pick from these pools (still seeded)."""
+
+    first: list[str]
+    last: list[str]
+    phones: list[str]
+    emails: list[str]
+    streets: list[str]
+    sentences: list[str]
+
+    @classmethod
+    def make(cls, seed: int, size: int = 3000) -> Pools:
+        fake = Faker("fr_FR")
+        fake.seed_instance(seed)
+        return cls(first=[fake.first_name() for _i in range(size)],
+                   last=[fake.last_name() for _i in range(size)],
+                   phones=[fake.phone_number() for _i in range(size)],
+                   emails=[fake.email() for _i in range(size)],
+                   streets=[fake.street_address() for _i in range(size)],
+                   sentences=[fake.sentence(nb_words=12) for _i in range(size)])
+
+
+@dataclass
+class Context:
+    rng: random.Random
+    fake: Pools
+    sites: list[Any]
+    structures: list[Any]
+    agents: dict[uuid.UUID, uuid.UUID]     # site id -> an agent of that site
+    partners: dict[uuid.UUID, uuid.UUID]   # structure id -> a partner user
+    referents: list[uuid.UUID]
+    counters: dict[int, int]
+    today: date
+    ring: Any = None
+
+    def enc(self, table: str, column: str, row_id: uuid.UUID, value: Any) -> str | None:
+        if value is None or value == "":
+            return None
+        text = value.isoformat() if isinstance(value, date) else str(value)
+        return self.ring.encrypt(text, f"{table}:{column}:{row_id}")
+
+
+def _moment(ctx: Context, day: date) -> datetime:
+    seconds = ctx.rng.randint(8 * 3600, 17 * 3600)
+    return datetime.combine(day, time(), UTC) + timedelta(seconds=seconds)
+
+
+def _person(ctx: Context, out: Tables) -> tuple[uuid.UUID, date, dict]:
+    rng, fake = ctx.rng, ctx.fake
+    pid = _uuid(rng)
+    created = ctx.today - timedelta(days=rng.randint(0, 3 * 365))
+    year = created.year
+    ctx.counters[year] = ctx.counters.get(year, 0) + 1
+    anonymous = rng.random() < 0.05
+    site = rng.choice(ctx.sites)
+    row: dict[str, Any] = {"id": pid, "reception_number": f"A-{year}-{ctx.counters[year]:06d}",
+                           "anonymous": anonymous, "created_at": _moment(ctx, created),
+                           "updated_at": _moment(ctx, created), "created_site_id": site.id,
+                           "created_by_id": ctx.agents[site.id], "merged_into_id": None,
+                           "anonymised_at": None}
+    names: list[str] = []
+    if anonymous:
+        pseudonym = rng.choice(fake.first)
+        row.update(pseudonym_ct=ctx.enc("persons", "pseudonym", pid, pseudonym),
+                   identity_index=None, identity_phonetic_index=None, birth_date_index=None)
+        names = [pseudonym]
+        for col in ("first_name", "last_name", "birth_name", "birth_date", "phone", "email",
+                    "address"):
+            row[f"{col}_ct"] = None
+    else:
+        first, last = rng.choice(fake.first), rng.choice(fake.last)
+        if rng.random() < 0.1:
+            last = variant(rng, last)
+        birth = date(1930, 1, 1) + timedelta(days=rng.randint(0, 78 * 365))
+        exact, sound = identity_keys(first, last, birth)
+        row.update(
+            first_name_ct=ctx.enc("persons", "first_name", pid, first),
+            last_name_ct=ctx.enc("persons", "last_name", pid, last),
+            birth_name_ct=None, birth_date_ct=ctx.enc("persons", "birth_date", pid, birth),
+            phone_ct=ctx.enc("persons", "phone", pid, rng.choice(fake.phones))
+            if rng.random() < 0.7 else None,
+            email_ct=ctx.enc("persons", "email", pid, rng.choice(fake.emails))
+            if rng.random() < 0.4 else None,
+            address_ct=ctx.enc("persons", "address", pid, rng.choice(fake.streets))
+            if rng.random() < 0.6 else None,
+            pseudonym_ct=None, identity_index=exact, identity_phonetic_index=sound,
+            birth_date_index=ctx.ring.blind_index("person-birth", birth.isoformat()))
+        names = [first, last]
+    keys = set()
+    for name in names:
+        for word in tokens(name):
+            keys.add(("word", ctx.ring.blind_index("person-word", word)))
+            if phonetic_key(word):
+                keys.add(("sound", ctx.ring.blind_index("person-sound", phonetic_key(word))))
+    for kind, value in keys:
+        out.add("person_search_keys", {"id": _uuid(rng), "person_id": pid, "kind": kind,
+                                       "value": value})
+    out.add("persons", row)
+    return pid, created, {"site": site}
+
+
+def _visits(ctx: Context, out: Tables, pid: uuid.UUID, created: date, site, count: int
+            ) -> list[tuple[uuid.UUID, date, Any, str, str]]:
+    rng, made = ctx.rng, []
+    for index in range(count):
+        vid = _uuid(rng)
+        day = created if index == 0 else min(ctx.today, created + timedelta(days=rng.randint(1, 700)))
+        visit_site = site if rng.random() < 0.85 else rng.choice(ctx.sites)
+        outcome = _weighted(rng, OUTCOMES)
+        at = _moment(ctx, day)
+        out.add("visits", {
+            "id": vid, "person_id": pid, "site_id": visit_site.id,
+            "agent_id": ctx.agents[visit_site.id], "channel": _weighted(rng, CHANNELS),
+            "occurred_at": at, "occurred_on": day,
+            "summary_ct": ctx.enc("visits", "summary", vid, ctx.rng.choice(ctx.fake.sentences))
+            if rng.random() < 0.5 else None,
+            "next_steps_ct": None, "outcome": outcome,
+            "answered_actions": "information" if outcome == "answered" else "", "created_at": at})
+        domains = rng.sample(DOMAINS, rng.choice((1, 1, 2)))
+        for position, domain in enumerate(domains):
+            nid = _uuid(rng)
+            out.add("needs", {"id": nid, "visit_id": vid, "domain": domain,
+                              "urgency": rng.choice(("urgent", "standard", "standard", "info")),
+                              "note_ct": ctx.enc("needs", "note", nid, ctx.rng.choice(ctx.fake.sentences))
+                              if rng.random() < 0.3 else None, "position": position})
+        made.append((vid, day, visit_site, outcome, domains[0]))
+    return made
+
+
+def _orientation(ctx: Context, out: Tables, pid: uuid.UUID, visit) -> None:
+    rng = ctx.rng
+    vid, day, site, _outcome, domain = visit
+    oid = _uuid(rng)
+    structure = rng.choice(ctx.structures)
+    status = _weighted(rng, STATUSES)
+    sent_at = _moment(ctx, day)
+    ack_due, take_due = add_working_days(day, 2), add_working_days(day, 22)
+    age = (ctx.today - day).days
+    if age < 3 and status not in ("sent", "cancelled"):
+        status = "sent"
+    ack_on = take_on = appointment = closed_at = None
+    if status in ("acknowledged", "in_charge", "closed", "refused", "redirected") and age >= 1:
+        ack_on = min(ctx.today, day + timedelta(days=rng.choice((1, 1, 2, 3, 4, 7, 12))))
+    if status in ("in_charge", "closed") and ack_on:
+        take_on = min(ctx.today, ack_on + timedelta(days=rng.randint(1, 30)))
+        appointment = take_on + timedelta(days=rng.randint(0, 10))
+    if status == "closed" and take_on:
+        closed_at = _moment(ctx, min(ctx.today, take_on + timedelta(days=rng.randint(10, 90))))
+    partner = ctx.partners.get(structure.id)
+    out.add("orientations", {
+        "id": oid, "person_id": pid, "visit_id": vid, "structure_id": structure.id,
+        "domain": domain, "motive_ct": ctx.enc("orientations", "motive", oid,
+                                               ctx.rng.choice(ctx.fake.sentences)),
+        "consent_given": True, "shared_fields": "first_name,last_name,phone",
+        "consent_purpose_ct": None, "coverage_override_ct": None, "status": status,
+        "sender_id": ctx.agents[site.id], "sender_site_id": site.id, "territory": site.territory,
+        "requested_referent_id": None, "referent_id": partner if ack_on else None,
+        "referent_label": None, "sent_at": sent_at, "sent_on": day,
+        "acknowledged_on": ack_on, "taken_charge_on": take_on,
+        "acknowledge_due": ack_due, "take_charge_due": take_due,
+        "acknowledged_at": _moment(ctx, ack_on) if ack_on else None,
+        "taken_charge_at": _moment(ctx, take_on) if take_on else None,
+        "first_appointment_on": appointment, "closed_at": closed_at, "outcome_ct": None,
+        "refusal_code": "not_competent" if status == "refused" else None,
+        "redirected_to_id": None, "redirected_from_id": None, "version": 2,
+        "updated_at": sent_at})
+    out.add("orientation_events", {"id": _uuid(rng), "orientation_id": oid, "seq": 1,
+                                   "at": sent_at, "kind": "transition",
+                                   "actor_id": ctx.agents[site.id], "actor_label": None,
+                                   "from_status": None, "to_status": "sent", "reason_ct": None})
+    if status != "sent":
+        eid = _uuid(rng)
+        out.add("orientation_events", {
+            "id": eid, "orientation_id": oid, "seq": 2, "at": sent_at + timedelta(days=1),
+            "kind": "transition", "actor_id": partner, "actor_label": None,
+            "from_status": "sent", "to_status": status,
+            "reason_ct": ctx.enc("orientation_events", "reason", eid, "Hors compétence")
+            if status == "refused" else None})
+
+
+def _parcours(ctx: Context, out: Tables, pid: uuid.UUID, created: date, site) -> None:
+    rng = ctx.rng
+    rid = _uuid(rng)
+    opened = min(ctx.today, created + timedelta(days=rng.randint(5, 90)))
+    closed = rng.random() < 0.4
+    at = _moment(ctx, opened)
+    referent = rng.choice(ctx.referents)
+    out.add("parcours", {
+        "id": rid, "person_id": pid, "referent_id": referent,
+        "status": "closed" if closed else "open",
+        "goals_ct": ctx.enc("parcours", "goals", rid, ctx.rng.choice(ctx.fake.sentences)),
+        "consent_given_at": at, "opened_at": at, "opened_on": opened, "opened_by_id": referent,
+        "territory": site.territory, "first_request_at": _moment(ctx, created),
+        "first_request_on": created, "last_entry_at": at if rng.random() < 0.7 else None,
+        "closed_at": at + timedelta(days=60) if closed else None,
+        "closed_on": opened + timedelta(days=60) if closed else None,
+        "outcome": rng.choice(("resolved", "partially_resolved", "moved")) if closed else None,
+        "outcome_note_ct": None, "withdrawn_at": None})
+    out.add("parcours_referent_changes", {"id": _uuid(rng), "parcours_id": rid,
+                                          "from_user_id": None, "to_user_id": referent, "at": at,
+                                          "by_id": referent, "reason_ct": None,
+                                          "former_access_until": None})
+    for seq in range(1, rng.randint(2, 5)):
+        eid = _uuid(rng)
+        kind = rng.choice(("meeting", "call", "note", "decision"))
+        out.add("parcours_entries", {
+            "id": eid, "parcours_id": rid, "seq": seq, "kind": kind,
+            "visibility": rng.choice(("members", "referent")),
+            "happened_on": min(ctx.today, opened + timedelta(days=seq * 7)),
+            "content_ct": ctx.enc("parcours_entries", "content", eid, ctx.rng.choice(ctx.fake.sentences)),
+            "person_presence": rng.choice(("present", "absent", "represented")) if kind == "meeting"
+            else None, "author_id": referent, "created_at": at, "corrects_id": None})
+
+
+ORDER = ("persons", "person_search_keys", "visits", "needs", "orientations", "orientation_events",
+         "parcours", "parcours_referent_changes", "parcours_entries")
+
+
+def _column_names(table: sa.Table) -> list[str]:
+    return [c.name for c in table.columns]
+
+
+def _write(connection, out: Tables) -> None:
+    metadata = db.metadata
+    dialect = connection.dialect.name
+    for name in ORDER:
+        rows = out.rows.get(name)
+        if not rows:
+            continue
+        table = metadata.tables[name]
+        columns = _column_names(table)
+        keys = {c.name: c.key for c in table.columns}
+        if dialect == "postgresql":
+            raw = connection.connection.driver_connection
+            with raw.cursor() as cursor:
+                with cursor.copy(f'COPY "{name}" ({", ".join(columns)}) FROM STDIN') as copy:
+                    for row in rows:
+                        copy.write_row([row.get(keys[c], row.get(c)) for c in columns])
+        else:
+            connection.execute(table.insert(), [{c: row.get(keys[c], row.get(c)) for c in columns}
+                                                for row in rows])
+
+
+@dataclass
+class Report:
+    persons: int = 0
+    visits: int = 0
+    orientations: int = 0
+    parcours: int = 0
+
+
+def generate(persons: int, visits_per_person: int = 3, seed: int = 1,
+             on_batch: Callable[[int], None] | None = None) -> Report:
+    """Generate ``persons`` persons and their history; needs the demo sites, structures and
+    users (``demo seed``) and uses them all."""
+    from app.auth.models import User
+    from app.directory.models import Site, Structure
+
+    ring = key_ring()
+    rng = random.Random(seed)
+    fake = Pools.make(seed)
+    sites = list(db.session.scalars(sa.select(Site).order_by(Site.name)))
+    structures = list(db.session.scalars(sa.select(Structure).where(Structure.active.is_(True))
+                                         .order_by(Structure.name)))
+    users = list(db.session.scalars(sa.select(User).where(User.active.is_(True))))
+    agents = {u.site_id: u.id for u in users if u.role == "accueil" and u.site_id}
+    partners = {u.structure_id: u.id for u in users if u.role == "partenaire"}
+    referents = [u.id for u in users if u.role == "referent_parcours"] or \
+        [u.id for u in users if u.role == "partenaire"]
+    sites = [s for s in sites if s.id in agents]
+    if not sites or not structures or not referents:
+        raise RuntimeError("run `demo seed` first: sites with agents, structures and referents")
+    from app.accueil.models import ReceptionCounter
+
+    counters = {row.year: row.last for row in db.session.scalars(sa.select(ReceptionCounter))}
+    today = date.today()
+    ctx = Context(rng=rng, fake=fake, sites=sites, structures=structures, agents=agents,
+                  partners=partners, referents=referents, counters=counters, today=today,
+                  ring=ring)
+    db.session.commit()
+    report = Report()
+    connection = db.session.connection()
+    for start in range(0, persons, BATCH):
+        out = Tables()
+        size = min(BATCH, persons - start)
+        for _i in range(size):
+            pid, created, extra = _person(ctx, out)
+            count = max(1, min(visits_per_person * 2, round(rng.expovariate(1 / visits_per_person))
+                               or 1))
+            made = _visits(ctx, out, pid, created, extra["site"], count)
+            report.visits += len(made)
+            oriented = [v for v in made if v[3] == "oriented"] or made[:1]
+            _orientation(ctx, out, pid, oriented[0])
+            report.orientations += 1
+            if rng.random() < 0.03:
+                _parcours(ctx, out, pid, created, extra["site"])
+                report.parcours += 1
+        _write(connection, out)
+        db.session.commit()
+        connection = db.session.connection()
+        report.persons += size
+        if on_batch:
+            on_batch(size)
+    _save_counters(counters)
+    db.session.commit()
+    return report
+
+
+def _save_counters(counters: dict[int, int]) -> None:
+    from app.accueil.models import ReceptionCounter
+
+    for year, last in counters.items():
+        row = db.session.scalars(sa.select(ReceptionCounter).where(ReceptionCounter.year == year)).first()
+        if row is None:
+            db.session.add(ReceptionCounter(year=year, last=last))
+        else:
+            row.last = max(row.last, last)
+

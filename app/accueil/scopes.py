@@ -86,6 +86,11 @@ def visible_fields(user: Any, person: Person) -> str | set[str] | None:
     if own_site_access(user, person) or (
             user.role in (Role.ACCUEIL, Role.COORDINATEUR) and active_grant(user, person.id)):
         return FULL
+    return _feature_views(user, person)
+
+
+def _feature_views(user: Any, person: Person) -> str | set[str] | None:
+    """What the later features (orientation, parcours) open of this person to this user."""
     shared: set[str] = set()
     for view in _PERSON_VIEWS:
         fields = view(user, person)
@@ -94,6 +99,25 @@ def visible_fields(user: Any, person: Person) -> str | set[str] | None:
         if fields:
             shared |= fields
     return shared or None
+
+
+def visible_fields_many(user: Any, persons: list[Person]) -> dict[Any, str | set[str] | None]:
+    """``visible_fields`` for many persons with a constant number of queries (search results)."""
+    if not persons:
+        return {}
+    if not getattr(user, "is_authenticated", False) or user.role == Role.ADMIN:
+        return {p.id: None for p in persons}
+    ids = [p.id for p in persons]
+    full: set = set()
+    if user.role in SITE_ROLES and user.site_id is not None:
+        full |= {p.id for p in persons if p.created_site_id == user.site_id}
+        full |= set(db.session.scalars(sa.select(Visit.person_id).where(
+            Visit.person_id.in_(ids), Visit.site_id == user.site_id).distinct()))
+    if user.role in (Role.ACCUEIL, Role.COORDINATEUR):
+        full |= set(db.session.scalars(sa.select(BreakGlassAccess.person_id).where(
+            BreakGlassAccess.user_id == user.id, BreakGlassAccess.person_id.in_(ids),
+            BreakGlassAccess.expires_at > utcnow())))
+    return {p.id: FULL if p.id in full else _feature_views(user, p) for p in persons}
 
 
 def can_open(user: Any, person: Person) -> bool:

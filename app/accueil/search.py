@@ -17,12 +17,12 @@ from rapidfuzz import fuzz
 
 from app.accueil.models import Person, PersonSearchKey
 from app.accueil.persons import birth_key, parse_reception_number, sound_key, word_key
-from app.accueil.scopes import FULL, visible_fields
+from app.accueil.scopes import FULL, visible_fields_many
 from app.core import audit
 from app.core.db import db
 from app.core.names import normalise, phonetic_key, tokens
 
-MAX_CANDIDATES = 500
+MAX_CANDIDATES = 200  # beyond, the agent is asked to add a birth date
 EXACT, APPROXIMATE = "exact", "approximate"
 
 
@@ -31,7 +31,8 @@ class Hit:
     person: Person
     match: str
     score: float
-    access: str | set[str] | None  # FULL, shared fields, or None ("known at another site")
+    access: str | set[str] | None  # FULL, shared fields, or None ("known at another site");
+    # filled by ``with_access`` for the page shown
 
     @property
     def accessible(self) -> bool:
@@ -70,7 +71,7 @@ def search_persons(user: Any, q: str | None, birth_date: date | None = None) -> 
     if number:
         persons = list(db.session.scalars(sa.select(Person).where(
             Person.reception_number == number, Person.merged_into_id.is_(None))))
-        hits = [Hit(p, EXACT, 100.0, visible_fields(user, p)) for p in persons]
+        hits = [Hit(p, EXACT, 100.0, None) for p in persons]
     else:
         words = tokens(q)
         if not words:
@@ -82,12 +83,19 @@ def search_persons(user: Any, q: str | None, birth_date: date | None = None) -> 
             names = normalise(" ".join(filter(None, (person.first_name, person.last_name,
                                                      person.birth_name, person.pseudonym))))
             score = fuzz.token_set_ratio(query_text, names)
-            hits.append(Hit(person, EXACT if exact[person.id] else APPROXIMATE, score,
-                            visible_fields(user, person)))
+            hits.append(Hit(person, EXACT if exact[person.id] else APPROXIMATE, score, None))
         hits.sort(key=lambda h: (h.match != EXACT, -h.score, normalise(h.person.last_name or ""),
                                  normalise(h.person.first_name or "")))
     audit.record("person.search", actor=user, details={"results": len(hits),
                                                        "with_birth_date": birth_date is not None})
+    return hits
+
+
+def with_access(user: Any, hits: list[Hit]) -> list[Hit]:
+    """Fill in what the user may open of each hit (call it on the page shown, not all hits)."""
+    access = visible_fields_many(user, [h.person for h in hits])
+    for hit in hits:
+        hit.access = access[hit.person.id]
     return hits
 
 

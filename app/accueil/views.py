@@ -69,6 +69,7 @@ def search_page():
     if request.args and form.validate():
         hits = search.search_persons(current_user, form.q.data, form.birth_date.data)
         page = ListPage(hits, request.args.get("page", 1, type=int), PER_PAGE)
+        search.with_access(current_user, page.items)
     return render_template("accueil/search.html", form=form, page=page, searched=bool(request.args),
                            can_create=can(current_user, "person.create"))
 

@@ -18,7 +18,7 @@ from app.core.errors import Forbidden, NotFound, ValidationFailed
 from app.core.permissions import access, require
 from app.orientation import reminders, services
 from app.orientation.models import STATUSES, Orientation
-from app.orientation.presenters import orientation_view
+from app.orientation.presenters import orientation_view, preload
 from app.orientation.scopes import audience, visible_orientations
 
 blp = Blueprint("api_orientations", __name__, url_prefix="/api/v1", description="Orientation")
@@ -106,6 +106,8 @@ class CloseSchema(StrictSchema):
 
 class StalledQuerySchema(StrictSchema):
     territory = fields.String()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 
 class StalledSchema(StrictSchema):
@@ -170,7 +172,9 @@ def list_orientations(args):
     rows = db.session.scalars(query.order_by(Orientation.sent_at.desc())
                               .limit(args["per_page"])
                               .offset((args["page"] - 1) * args["per_page"])).all()
-    return ([orientation_view(o, current_user, with_events=False) for o in rows],
+    needs = preload(rows)
+    return ([orientation_view(o, current_user, with_events=False, needs_by_visit=needs)
+             for o in rows],
             {"X-Total-Count": str(total)})
 
 
@@ -179,12 +183,15 @@ def list_orientations(args):
 @blp.arguments(StalledQuerySchema, location="query")
 @blp.response(200, StalledSchema(many=True))
 def stalled(args):
-    """Coordinators: the stalled orientations of their territory, most overdue first."""
+    """Coordinators: the stalled orientations of their territory, most overdue first
+    (paginated with ``page`` and ``per_page``; the total is in ``X-Total-Count``)."""
     territory = args.get("territory")
     if territory and territory != current_user.territory:
         raise Forbidden(_("Vous ne suivez que votre territoire."))
-    found = reminders.stalls(visible_orientations(current_user))
-    return [reminders.stall_view(stall) for stall in found]
+    found, total = reminders.stalls_page(visible_orientations(current_user),
+                                         limit=args["per_page"],
+                                         offset=(args["page"] - 1) * args["per_page"])
+    return reminders.stall_views(found), {"X-Total-Count": str(total)}
 
 
 @blp.route("/orientations/<uuid:orientation_id>", methods=["GET"])

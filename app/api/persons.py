@@ -183,7 +183,7 @@ def search_persons(args):
     """
     hits = search.search_persons(current_user, args["q"], args.get("birth_date"))
     start = (args["page"] - 1) * args["per_page"]
-    page = hits[start:start + args["per_page"]]
+    page = search.with_access(current_user, hits[start:start + args["per_page"]])
     return [_hit_view(hit) for hit in page], {"X-Total-Count": str(len(hits))}
 
 

@@ -42,6 +42,8 @@ class Orientation(Model):
         sa.CheckConstraint(_in("domain", [d.value for d in Domain]), name="domain"),
         sa.Index("ix_orientations_structure_status", "structure_id", "status"),
         sa.Index("ix_orientations_territory_status", "territory", "status"),
+        sa.Index("ix_orientations_territory_sent_on", "territory", "sent_on"),
+        sa.Index("ix_orientations_sender_site_sent", "sender_site_id", "sent_at"),
     )
 
     person_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("persons.id"), index=True)

@@ -48,10 +48,7 @@ def stalls(query: sa.Select | None = None, today: date | None = None) -> list[St
     """Stalled orientations (of ``query``, a scoped select), most overdue first."""
     today = today or local_date(utcnow())
     query = query if query is not None else sa.select(Orientation)
-    query = query.where(sa.or_(
-        sa.and_(Orientation.status == SENT, Orientation.acknowledge_due < today),
-        sa.and_(Orientation.status == ACKNOWLEDGED, Orientation.take_charge_due < today),
-    ))
+    query = query.where(_stalled_condition(today))
     found = []
     for orientation in db.session.scalars(query):
         step, due = (("acknowledge", orientation.acknowledge_due) if orientation.status == SENT
@@ -59,6 +56,37 @@ def stalls(query: sa.Select | None = None, today: date | None = None) -> list[St
         found.append(Stall(orientation, step, due, working_days_between(due, today)))
     found.sort(key=lambda s: (-s.overdue_working_days, s.due))
     return found
+
+
+def _stalled_condition(today: date):
+    return sa.or_(
+        sa.and_(Orientation.status == SENT, Orientation.acknowledge_due < today),
+        sa.and_(Orientation.status == ACKNOWLEDGED, Orientation.take_charge_due < today),
+    )
+
+
+def stalls_page(query: sa.Select, today: date | None = None, limit: int = 50,
+                offset: int = 0) -> tuple[list[Stall], int]:
+    """A page of stalled orientations, most overdue first, ordered and counted by the database
+    (working days through the calendar table)."""
+    from app.pilotage.models import CalendarDay
+
+    today = today or local_date(utcnow())
+    due = sa.case((Orientation.status == SENT, Orientation.acknowledge_due),
+                  else_=Orientation.take_charge_due)
+    today_index = sa.select(CalendarDay.working_index).where(
+        CalendarDay.day == today).scalar_subquery()
+    overdue = (today_index - CalendarDay.working_index).label("overdue")
+    stalled = query.where(_stalled_condition(today))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stalled.subquery()))
+    ids = stalled.with_only_columns(Orientation.id).subquery()
+    rows = db.session.execute(
+        sa.select(Orientation, due.label("due"), overdue)
+        .join(ids, ids.c.id == Orientation.id)
+        .join(CalendarDay, CalendarDay.day == due)
+        .order_by(overdue.desc(), due, Orientation.id).limit(limit).offset(offset)).all()
+    return [Stall(o, "acknowledge" if o.status == SENT else "take_charge", d, n or 0)
+            for o, d, n in rows], total
 
 
 def coordinators(territory: str | None) -> list[User]:
@@ -122,13 +150,30 @@ def remind_now(orientation: Orientation, actor: Any) -> int:
     return count
 
 
-def stall_view(stall: Stall) -> dict[str, Any]:
+def stall_views(stalls: list[Stall]) -> list[dict[str, Any]]:
+    """The views of a page of stalls, in a constant number of queries."""
+    ids = [s.orientation.id for s in stalls]
+    if not ids:
+        return []
+    list(db.session.scalars(sa.select(Person).where(
+        Person.id.in_({s.orientation.person_id for s in stalls}))))
+    list(db.session.scalars(sa.select(Structure).where(
+        Structure.id.in_({s.orientation.structure_id for s in stalls}))))
+    counts = dict(db.session.execute(
+        sa.select(OrientationEvent.orientation_id, sa.func.count()).where(
+            OrientationEvent.orientation_id.in_(ids), OrientationEvent.kind == "reminder")
+        .group_by(OrientationEvent.orientation_id)).all())
+    return [stall_view(s, counts.get(s.orientation.id, 0)) for s in stalls]
+
+
+def stall_view(stall: Stall, reminders_sent: int | None = None) -> dict[str, Any]:
     """A stalled orientation as coordinators see it: no motive, reception number and initials."""
     orientation = stall.orientation
     structure = db.session.get(Structure, orientation.structure_id)
     person = db.session.get(Person, orientation.person_id)
-    sent = db.session.scalar(sa.select(sa.func.count()).select_from(OrientationEvent).where(
-        OrientationEvent.orientation_id == orientation.id, OrientationEvent.kind == "reminder"))
+    sent = reminders_sent if reminders_sent is not None else db.session.scalar(
+        sa.select(sa.func.count()).select_from(OrientationEvent).where(
+            OrientationEvent.orientation_id == orientation.id, OrientationEvent.kind == "reminder"))
     return {"id": orientation.id, "status": orientation.status,
             "stalled_since": stall.stalled_since,
             "overdue_working_days": stall.overdue_working_days,

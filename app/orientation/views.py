@@ -38,7 +38,7 @@ from app.orientation.forms import (
     TakeChargeForm,
 )
 from app.orientation.models import OPEN_STATUSES, STATUSES, Orientation
-from app.orientation.presenters import orientation_view
+from app.orientation.presenters import orientation_view, preload
 from app.orientation.scopes import visible_orientations
 from app.orientation.status import STATUS_LABELS
 
@@ -182,7 +182,9 @@ def _list(query, template: str, **context):
         (Orientation.status.in_(OPEN_STATUSES), 1), else_=2)
     page = db.paginate(query.order_by(overdue, Orientation.acknowledge_due, Orientation.sent_at),
                        per_page=PER_PAGE, error_out=False)
-    views = [orientation_view(o, current_user, with_events=False) for o in page.items]
+    needs = preload(page.items)
+    views = [orientation_view(o, current_user, with_events=False, needs_by_visit=needs)
+             for o in page.items]
     return render_template(template, page=page, views=views, status=status, domain=domain,
                            today=today, **context)
 

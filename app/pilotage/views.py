@@ -18,6 +18,7 @@ from app.auth.forms import ConfirmForm
 from app.core.db import db, utcnow
 from app.core.enums import CHANNEL_LABELS, DOMAIN_LABELS, Role
 from app.core.errors import Forbidden, ServiceError, ValidationFailed
+from app.core.pagination import ListPage
 from app.core.permissions import access, require
 from app.directory import services as directory
 from app.orientation import reminders, services
@@ -33,20 +34,25 @@ from app.referents.services import silent_filter
 
 bp = Blueprint("pilotage", __name__, url_prefix="/pilotage", template_folder="templates")
 SMALL = 5
+PER_PAGE = 50
 
 
 # -- stalled work -------------------------------------------------------------------------------
 @bp.route("/stalled")
 @access("orientation.stalled")
 def stalled():
-    found = reminders.stalls(visible_orientations(current_user))
-    views = [reminders.stall_view(s) for s in found]
+    page_number = max(1, request.args.get("page", 1, type=int))
+    found, total = reminders.stalls_page(visible_orientations(current_user), limit=PER_PAGE,
+                                         offset=(page_number - 1) * PER_PAGE)
+    views = reminders.stall_views(found)
+    page = ListPage([None] * total, page_number, PER_PAGE)
     silent = list(db.session.scalars(sa.select(Parcours).where(
         silent_filter(), Parcours.territory == current_user.territory)
-        .order_by(sa.func.coalesce(Parcours.last_entry_at, Parcours.opened_at))))
+        .order_by(sa.func.coalesce(Parcours.last_entry_at, Parcours.opened_at)).limit(100)))
     persons = {p.id: p for p in db.session.scalars(sa.select(Person).where(
         Person.id.in_({p.person_id for p in silent} | {s.orientation.person_id for s in found})))}
     return render_template("pilotage/stalled.html", views=views, stalls=found, silent=silent,
+                           page=page,
                            persons=persons, confirm=ConfirmForm(), comment_form=ReasonForm(),
                            STALL_LABELS=STALL_LABELS)
 

@@ -100,8 +100,9 @@ def _handover(user: Any, parcours: Parcours) -> bool:
 
 def _referent_of(user: Any, person: Person) -> bool:
     """The person's référent (current, or former within the transition period)."""
-    if not getattr(user, "is_authenticated", False):
-        return False
+    if not getattr(user, "is_authenticated", False) or user.role not in (
+            Role.REFERENT_PARCOURS, Role.PARTENAIRE):
+        return False  # only these roles can be a référent: no query for the others
     rows = db.session.scalars(sa.select(Parcours).where(Parcours.person_id == person.id))
     return any(p.referent_id == user.id or _is_former_referent(user, p) for p in rows)
 

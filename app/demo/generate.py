@@ -287,24 +287,25 @@ def _column_names(table: sa.Table) -> list[str]:
 
 
 def _write(connection, out: Tables) -> None:
-    metadata = db.metadata
+    """Rows hold encrypted values under ``<column>_ct`` (the model attribute), plain ones under
+    the column name."""
     dialect = connection.dialect.name
     for name in ORDER:
         rows = out.rows.get(name)
         if not rows:
             continue
-        table = metadata.tables[name]
+        table = db.metadata.tables[name]
         columns = _column_names(table)
-        keys = {c.name: c.key for c in table.columns}
+        values = [[row[c] if c in row else row.get(f"{c}_ct") for c in columns] for row in rows]
         if dialect == "postgresql":
             raw = connection.connection.driver_connection
             with raw.cursor() as cursor:
                 with cursor.copy(f'COPY "{name}" ({", ".join(columns)}) FROM STDIN') as copy:
-                    for row in rows:
-                        copy.write_row([row.get(keys[c], row.get(c)) for c in columns])
+                    for row in values:
+                        copy.write_row(row)
         else:
-            connection.execute(table.insert(), [{c: row.get(keys[c], row.get(c)) for c in columns}
-                                                for row in rows])
+            connection.execute(table.insert(), [dict(zip(columns, row, strict=True))
+                                                for row in values])
 
 
 @dataclass

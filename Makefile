@@ -6,7 +6,7 @@ PORT   ?= 5000
 HOST   ?= 127.0.0.1
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-sqlite test-postgres install install-dev translations compile-translations lint browser-deps clean
+.PHONY: bench run test test-sqlite test-postgres install install-dev translations compile-translations lint browser-deps clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,7 @@ run: install compile-translations
 ## make test: the suite on SQLite, then on $(TEST_DATABASE_URL) when it is set
 test: install-dev compile-translations
 	$(BIN)/python scripts/i18n_check.py
-	$(BIN)/ruff check app tests config.py wsgi.py scripts
+	$(BIN)/ruff check app tests config.py wsgi.py scripts bench
 	$(BIN)/python scripts/security_checks.py
 	$(MAKE) --no-print-directory test-sqlite
 	@if [ -n "$(TEST_DATABASE_URL)" ]; then $(MAKE) --no-print-directory test-postgres; \
@@ -53,8 +53,13 @@ test-sqlite:
 test-postgres:
 	PASSERELLE_TEST_DATABASE="$(TEST_DATABASE_URL)" $(BIN)/pytest $(PYTEST_ARGS)
 
+## make bench SCALE=100k: Passerelle against a bare Flask + psycopg stack, on PostgreSQL
+SCALE ?= 100k
+bench: install-dev
+	PYTHONPATH=. $(BIN)/python bench/run.py --scale $(SCALE)
+
 lint: install-dev
-	$(BIN)/ruff check app tests config.py wsgi.py scripts
+	$(BIN)/ruff check app tests config.py wsgi.py scripts bench
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

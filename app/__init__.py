@@ -75,14 +75,15 @@ def _init_extensions(app: Flask) -> None:
     from app import models  # noqa: F401  (complete metadata)
     from app.core import http
     from app.core.access import guard
-    from app.core.db import render_item
+    from app.core.db import include_object, render_item
     from app.core.errors import register_error_handlers
     from app.core.i18n import select_locale
     from app.extensions import api, babel, csrf, db, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
-                     render_as_batch=True, compare_type=True, render_item=render_item)
+                     render_as_batch=True, compare_type=True, render_item=render_item,
+                     include_object=include_object)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)

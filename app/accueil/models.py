@@ -124,6 +124,7 @@ class Visit(Model):
         sa.CheckConstraint(_values_check("outcome", OUTCOMES), name="outcome"),
         sa.Index("ix_visits_site_occurred", "site_id", "occurred_at"),
         sa.Index("ix_visits_site_occurred_on", "site_id", "occurred_on"),
+        sa.Index("ix_visits_person_occurred_on", "person_id", "occurred_on"),
     )
 
     person_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("persons.id"), index=True)

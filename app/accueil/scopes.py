@@ -74,7 +74,9 @@ SITE_ROLES = (Role.ACCUEIL, Role.REFERENT_PARCOURS)
 
 def own_site_access(user: Any, person: Person) -> bool:
     """Agents (and référents) of a site see the persons welcomed there."""
-    return user.role in SITE_ROLES and welcomed_at_site(person.id, user.site_id)
+    if user.role not in SITE_ROLES or user.site_id is None:
+        return False
+    return person.created_site_id == user.site_id or welcomed_at_site(person.id, user.site_id)
 
 
 def visible_fields(user: Any, person: Person) -> str | set[str] | None:

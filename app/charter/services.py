@@ -51,8 +51,16 @@ def acceptance(user: Any, version: CharterVersion | None = None) -> CharterAccep
 
 
 def has_accepted_current(user: Any) -> bool:
-    """False when no charter exists: nobody touches personal data without one."""
-    return acceptance(user) is not None
+    """False when no charter exists: nobody touches personal data without one.
+
+    One query, asked on every request by the access guard."""
+    if user is None:
+        return False
+    latest = sa.select(sa.func.max(CharterVersion.version)).scalar_subquery()
+    return db.session.scalar(sa.select(sa.exists().where(
+        CharterAcceptance.user_id == user.id,
+        CharterAcceptance.charter_version_id == CharterVersion.id,
+        CharterVersion.version == latest))) is True
 
 
 def accept(user: Any, version_number: Any) -> CharterAcceptance:

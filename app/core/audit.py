@@ -179,6 +179,10 @@ def _append_pending(session: Session) -> None:
     pending: list[_Pending] = [entry for _tag, entry in session.info.pop("audit_pending", [])]
     if not pending:
         return
+    # Write the transaction's own changes first, so that the chain lock (held until the commit)
+    # covers only the audit rows: concurrent requests then wait for a few index updates, not for
+    # each other's whole flush.
+    session.flush()
     _lock_chain(session)
     head = session.execute(
         sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)

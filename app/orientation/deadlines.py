@@ -47,9 +47,41 @@ def working_days_between(start: date, end: date) -> int:
     """Working days after ``start`` up to and including ``end`` (0 when ``end <= start``)."""
     if end <= start:
         return 0
+    if _EPOCH_YEAR <= start.year and end.year <= _LAST_YEAR:
+        return _working_rank(end) - _working_rank(start)
+    return _count_by_day(start, end)
+
+
+_EPOCH_YEAR, _LAST_YEAR = 1970, 2200
+
+
+def _count_by_day(start: date, end: date) -> int:
     count, current = 0, start
     while current < end:
         current += timedelta(days=1)
         if is_working_day(current):
             count += 1
     return count
+
+
+@lru_cache(maxsize=256)
+def _year_ranks(year: int) -> tuple[int, ...]:
+    """For each day of ``year``, the working days from 1 January up to and including it."""
+    ranks, count, day = [], 0, date(year, 1, 1)
+    while day.year == year:
+        count += is_working_day(day)
+        ranks.append(count)
+        day += timedelta(days=1)
+    return tuple(ranks)
+
+
+@lru_cache(maxsize=256)
+def _before_year(year: int) -> int:
+    """Working days from 1 January 1970 to the end of the year before ``year``."""
+    if year <= _EPOCH_YEAR:
+        return 0
+    return _before_year(year - 1) + _year_ranks(year - 1)[-1]
+
+
+def _working_rank(day: date) -> int:
+    return _before_year(day.year) + _year_ranks(day.year)[day.timetuple().tm_yday - 1]

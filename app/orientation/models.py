@@ -34,6 +34,9 @@ class StructureReferent(Model):
                                                index=True)
     domain: Mapped[str | None] = mapped_column(sa.String(40))
 
+STALL_DUE_SQL = ("(CASE WHEN status = 'sent' THEN acknowledge_due ELSE take_charge_due END)")
+STALL_STATUSES_SQL = "status IN ('sent', 'acknowledged')"
+
 
 class Orientation(Model):
     __tablename__ = "orientations"
@@ -44,6 +47,10 @@ class Orientation(Model):
         sa.Index("ix_orientations_territory_status", "territory", "status"),
         sa.Index("ix_orientations_territory_sent_on", "territory", "sent_on"),
         sa.Index("ix_orientations_sender_site_sent", "sender_site_id", "sent_at"),
+        # The stalled list, read in order of due date (see reminders.stall_due).
+        sa.Index("ix_orientations_stall_due", "territory", sa.text(STALL_DUE_SQL), "id",
+                 postgresql_where=sa.text(STALL_STATUSES_SQL),
+                 sqlite_where=sa.text(STALL_STATUSES_SQL)),
     )
 
     person_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("persons.id"), index=True)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.accueil.models import Need, Person
 from app.auth.models import User
-from app.core.db import db
+from app.core.db import db, load_many
 from app.directory.models import Structure
 from app.orientation.models import Orientation
 from app.orientation.scopes import COORDINATION, PARTNER, audience
@@ -60,9 +60,9 @@ def preload(orientations: list[Orientation]) -> dict:
     if not orientations:
         return {}
     ids = lambda attr: {getattr(o, attr) for o in orientations if getattr(o, attr)}  # noqa: E731
-    list(db.session.scalars(sa.select(Person).where(Person.id.in_(ids("person_id")))))
-    list(db.session.scalars(sa.select(Structure).where(Structure.id.in_(ids("structure_id")))))
-    list(db.session.scalars(sa.select(User).where(User.id.in_(ids("referent_id")))))
+    load_many(Person, ids("person_id"))
+    load_many(Structure, ids("structure_id"))
+    load_many(User, ids("referent_id"))
     needs: dict = {}
     for need in db.session.scalars(sa.select(Need).where(Need.visit_id.in_(ids("visit_id")))
                                    .order_by(Need.position)):

@@ -19,7 +19,7 @@ from flask import current_app
 from app.accueil.models import Person
 from app.auth.models import User
 from app.core import audit
-from app.core.db import db, utcnow
+from app.core.db import db, load_many, utcnow
 from app.core.enums import Role
 from app.directory.models import Structure
 from app.orientation import notify
@@ -65,28 +65,31 @@ def _stalled_condition(today: date):
     )
 
 
+def stall_due():
+    """The date an orientation is awaited by (acknowledgment or taking charge): the expression of
+    the partial index ``ix_orientations_stall_due``, rendered with literals so that PostgreSQL
+    matches it whatever the plan."""
+    return sa.case((Orientation.status == sa.literal_column(f"'{SENT}'"),
+                    Orientation.acknowledge_due), else_=Orientation.take_charge_due)
+
+
 def stalls_page(query: sa.Select, today: date | None = None, limit: int = 50,
                 offset: int = 0) -> tuple[list[Stall], int]:
-    """A page of stalled orientations, most overdue first, ordered and counted by the database
-    (working days through the calendar table)."""
-    from app.pilotage.models import CalendarDay
+    """A page of stalled orientations, most overdue first, ordered and counted by the database.
 
+    Working days grow with the calendar, so the most overdue is the oldest due date: the page
+    is read in order from the partial index, and only its rows get their working days counted.
+    """
     today = today or local_date(utcnow())
-    due = sa.case((Orientation.status == SENT, Orientation.acknowledge_due),
-                  else_=Orientation.take_charge_due)
-    today_index = sa.select(CalendarDay.working_index).where(
-        CalendarDay.day == today).scalar_subquery()
-    overdue = (today_index - CalendarDay.working_index).label("overdue")
-    stalled = query.where(_stalled_condition(today))
+    due = stall_due()
+    stalled = query.where(
+        Orientation.status.in_([sa.literal_column(f"'{SENT}'"),
+                                sa.literal_column(f"'{ACKNOWLEDGED}'")]), due < today)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(stalled.subquery()))
-    ids = stalled.with_only_columns(Orientation.id).subquery()
-    rows = db.session.execute(
-        sa.select(Orientation, due.label("due"), overdue)
-        .join(ids, ids.c.id == Orientation.id)
-        .join(CalendarDay, CalendarDay.day == due)
-        .order_by(overdue.desc(), due, Orientation.id).limit(limit).offset(offset)).all()
-    return [Stall(o, "acknowledge" if o.status == SENT else "take_charge", d, n or 0)
-            for o, d, n in rows], total
+    rows = db.session.execute(stalled.add_columns(due.label("due"))
+                              .order_by(due, Orientation.id).limit(limit).offset(offset)).all()
+    return [Stall(o, "acknowledge" if o.status == SENT else "take_charge", d,
+                  working_days_between(d, today)) for o, d in rows], total
 
 
 def coordinators(territory: str | None) -> list[User]:
@@ -155,10 +158,8 @@ def stall_views(stalls: list[Stall]) -> list[dict[str, Any]]:
     ids = [s.orientation.id for s in stalls]
     if not ids:
         return []
-    list(db.session.scalars(sa.select(Person).where(
-        Person.id.in_({s.orientation.person_id for s in stalls}))))
-    list(db.session.scalars(sa.select(Structure).where(
-        Structure.id.in_({s.orientation.structure_id for s in stalls}))))
+    load_many(Person, (s.orientation.person_id for s in stalls))
+    load_many(Structure, (s.orientation.structure_id for s in stalls))
     counts = dict(db.session.execute(
         sa.select(OrientationEvent.orientation_id, sa.func.count()).where(
             OrientationEvent.orientation_id.in_(ids), OrientationEvent.kind == "reminder")

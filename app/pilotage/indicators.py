@@ -102,32 +102,39 @@ def _parcours_key(by: str | None):
 
 # -- sources ------------------------------------------------------------------------------------
 def _visits(q: Query) -> dict[Any, dict]:
+    """Visits of the period grouped per person first (one row per person and group), then
+    counted per group; a person is new when no visit of theirs precedes the period (an
+    index-only probe of ``ix_visits_person_occurred_on`` per person)."""
     key = _visit_key(q.by)
     if key is None:
         return {}
-    first = sa.select(Visit.person_id, sa.func.min(Visit.occurred_on).label("first_on")) \
-        .group_by(Visit.person_id).subquery()
-    query = (sa.select(
-        key.label("g"),
-        sa.func.count().label("visits"),
-        sa.func.count(sa.distinct(Visit.person_id)).label("persons"),
-        sa.func.count(sa.distinct(sa.case((first.c.first_on >= q.date_from, Visit.person_id))))
-        .label("new"),
-        sa.func.count(sa.distinct(sa.case((Person.anonymous.is_(True), Visit.person_id))))
-        .label("anonymous"),
+    per_person = (sa.select(
+        key.label("g"), Visit.person_id.label("person_id"), sa.func.count().label("visits"),
         _count_if(Visit.outcome == "answered").label("answered"),
     ).select_from(Visit).join(Site, Site.id == Visit.site_id)
-        .join(Person, Person.id == Visit.person_id)
-        .join(first, first.c.person_id == Visit.person_id)
-        .where(Visit.occurred_on.between(q.date_from, q.date_to)).group_by(key))
+        .where(Visit.occurred_on.between(q.date_from, q.date_to))
+        .group_by(key, Visit.person_id))
     if q.territory:
-        query = query.where(Site.territory == q.territory)
+        per_person = per_person.where(Site.territory == q.territory)
+    per_person = per_person.subquery()
+    earlier = aliased(Visit)
+    seen_before = sa.exists().where(earlier.person_id == per_person.c.person_id,
+                                    earlier.occurred_on < q.date_from)
+    query = (sa.select(
+        per_person.c.g, sa.func.sum(per_person.c.visits).label("visits"),
+        sa.func.count().label("persons"),
+        _count_if(~seen_before).label("new"),
+        _count_if(Person.anonymous.is_(True)).label("anonymous"),
+        sa.func.sum(per_person.c.answered).label("answered"),
+    ).join(Person, Person.id == per_person.c.person_id).group_by(per_person.c.g))
     out = {}
     for row in db.session.execute(query):
-        out[row.g] = {"visits": row.visits, "persons_welcomed": row.persons,
-                      "persons_new": row.new, "persons_returning": row.persons - row.new,
-                      "anonymous_share": _pct(row.anonymous, row.persons),
-                      "answered_share": _pct(row.answered, row.visits)}
+        visits, answered = int(row.visits or 0), int(row.answered or 0)
+        out[row.g] = {"visits": visits, "persons_welcomed": row.persons,
+                      "persons_new": int(row.new or 0),
+                      "persons_returning": row.persons - int(row.new or 0),
+                      "anonymous_share": _pct(int(row.anonymous or 0), row.persons),
+                      "answered_share": _pct(answered, visits)}
     return out
 
 

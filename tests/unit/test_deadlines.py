@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from app.orientation import deadlines
 from app.orientation.deadlines import add_working_days, is_working_day, working_days_between
 
 
@@ -41,3 +44,12 @@ def test_working_days_between():
 def test_negative_delay_is_refused():
     with pytest.raises(ValueError):
         add_working_days(date(2026, 1, 1), -1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dates(min_value=date(1960, 1, 1), max_value=date(2210, 12, 31)),
+       st.integers(min_value=-40, max_value=2000))
+def test_working_days_between_counts_as_the_calendar_does(start, span):
+    """The year tables give the day-by-day count, across years, holidays and the table's ends."""
+    end = start + timedelta(days=span)
+    assert deadlines.working_days_between(start, end) == deadlines._count_by_day(start, end)

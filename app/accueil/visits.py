@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from app.accueil.models import Need, Person, Visit
 from app.core import audit
@@ -131,12 +132,16 @@ def site_day(site_id: uuid.UUID, day: datetime | None = None) -> SiteDay:
     """Today's visits at a site (Paris time), urgent needs first; visits still pending."""
     local = (day or utcnow()).astimezone(PARIS)
     start = datetime.combine(local.date(), time.min, PARIS)
+    # The page shows each visit's person and needs: loaded with the visits, not row by row.
+    with_rows = (selectinload(Visit.person), selectinload(Visit.needs))
     visits = list(db.session.scalars(
-        sa.select(Visit).where(Visit.site_id == site_id, Visit.occurred_at >= start,
-                               Visit.occurred_at < start + timedelta(days=1))))
+        sa.select(Visit).options(*with_rows)
+        .where(Visit.site_id == site_id, Visit.occurred_at >= start,
+               Visit.occurred_at < start + timedelta(days=1))))
     visits.sort(key=_urgent_first)
     pending = list(db.session.scalars(
-        sa.select(Visit).where(Visit.site_id == site_id, Visit.outcome == "pending")
+        sa.select(Visit).options(*with_rows)
+        .where(Visit.site_id == site_id, Visit.outcome == "pending")
         .order_by(Visit.occurred_at.desc()).limit(50)))
     pending.sort(key=_urgent_first)
     by_channel = {channel: 0 for channel in CHANNELS}

@@ -15,7 +15,7 @@ from app.core.errors import NotFound
 from app.core.permissions import access, require
 from app.referents import services
 from app.referents.models import Parcours
-from app.referents.presenters import entries_view, entry_view, parcours_view
+from app.referents.presenters import entries_view, entry_view, parcours_view, parcours_views
 from app.referents.scopes import visible_parcours
 
 blp = Blueprint("api_parcours", __name__, url_prefix="/api/v1", description="Parcours")
@@ -123,8 +123,8 @@ def open_parcours(body, person_id):
 @blp.response(200, ParcoursSchema(many=True))
 def my_parcours():
     """The parcours the caller leads or belongs to."""
-    rows = db.session.scalars(visible_parcours(current_user).order_by(Parcours.opened_at.desc()))
-    return [parcours_view(p, current_user) for p in rows]
+    return parcours_views(db.session.scalars(
+        visible_parcours(current_user).order_by(Parcours.opened_at.desc())), current_user)
 
 
 @blp.route("/parcours/<uuid:parcours_id>", methods=["GET"])

@@ -77,11 +77,13 @@ class Structure(Model):
     source_updated_on: Mapped[date | None]
     head_contact_email: Mapped[str | None] = mapped_column(sa.String(254))
 
+    # Loaded when read (lists ask for them with ``with_coverage``): a partner's every request
+    # loads its structure, and needs neither.
     domain_rows: Mapped[list[StructureDomain]] = relationship(
-        cascade="all, delete-orphan", order_by=StructureDomain.domain, lazy="selectin"
+        cascade="all, delete-orphan", order_by=StructureDomain.domain
     )
     territory_rows: Mapped[list[StructureTerritory]] = relationship(
-        cascade="all, delete-orphan", order_by=StructureTerritory.territory, lazy="selectin"
+        cascade="all, delete-orphan", order_by=StructureTerritory.territory
     )
     domains: AssociationProxy[list[str]] = association_proxy(
         "domain_rows", "domain", creator=lambda code: StructureDomain(domain=code)

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
 
 from app.core import audit
 from app.core.db import db
@@ -187,10 +188,15 @@ def find_structure(reference: str | uuid.UUID | None, *,
     return _find(Structure, reference, active_only)
 
 
+def with_coverage() -> tuple:
+    """Loader options for lists of structures that show their domains and territories."""
+    return (selectinload(Structure.domain_rows), selectinload(Structure.territory_rows))
+
+
 def search_structures(domain: str | None = None, territory: str | None = None,
                       q: str | None = None, active_only: bool = True) -> list[Structure]:
     """Structures covering ``domain`` and ``territory``, whose name holds every word of ``q``."""
-    query = sa.select(Structure).order_by(Structure.name)
+    query = sa.select(Structure).options(*with_coverage()).order_by(Structure.name)
     if active_only:
         query = query.where(Structure.active.is_(True))
     if domain:

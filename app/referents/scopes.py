@@ -16,8 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.accueil.models import Person
-from app.accueil.scopes import FULL, register_person_view, register_referent_check, visible_fields
-from app.core.db import db, utcnow
+from app.accueil.scopes import (
+    FULL,
+    register_person_view,
+    register_referent_check,
+    visible_fields,
+    visible_fields_many,
+)
+from app.core.db import db, load_many, utcnow
 from app.core.enums import Role
 from app.core.permissions import rule_for
 from app.referents.models import OPEN, WITHDRAWN, Parcours, ParcoursMember, ReferentChange
@@ -52,6 +58,35 @@ def standing(user: Any, parcours: Parcours) -> str | None:
         if visible_fields(user, person) == FULL:
             return OVERSIGHT
     return None
+
+
+def standings(user: Any, rows: list[Parcours], history: dict) -> dict[Any, str | None]:
+    """``standing`` for a list of parcours, with their members loaded and their referent
+    ``history`` given, in a constant number of queries."""
+    if not getattr(user, "is_authenticated", False) or user.role == Role.ADMIN:
+        return {p.id: None for p in rows}
+    now, out, undecided = utcnow(), {}, []
+    for parcours in rows:
+        if parcours.referent_id == user.id:
+            out[parcours.id] = REFERENT
+        elif _is_active_member(user, parcours):
+            out[parcours.id] = MEMBER
+        elif any(c.from_user_id == user.id and c.former_access_until is not None
+                 and c.former_access_until > now for c in history.get(parcours.id, [])):
+            out[parcours.id] = FORMER
+        elif (user.role == Role.COORDINATEUR and user.territory
+              and parcours.territory == user.territory):
+            out[parcours.id] = OVERSIGHT
+        elif user.role in (Role.ACCUEIL, Role.REFERENT_PARCOURS):
+            undecided.append(parcours)
+        else:
+            out[parcours.id] = None
+    if undecided:
+        persons = load_many(Person, {p.person_id for p in undecided})
+        fields = visible_fields_many(user, persons)
+        out.update({p.id: OVERSIGHT if fields.get(p.person_id) == FULL else None
+                    for p in undecided})
+    return out
 
 
 def visible_parcours(user: Any) -> sa.Select:

@@ -324,12 +324,19 @@ class Attendance:
 
 
 def attendance(parcours: Parcours) -> Attendance:
-    rows = db.session.execute(sa.select(ParcoursEntry.person_presence, sa.func.count()).where(
-        ParcoursEntry.parcours_id == parcours.id, ParcoursEntry.kind == "meeting")
-        .group_by(ParcoursEntry.person_presence)).all()
-    counts = {presence: n for presence, n in rows}
-    return Attendance(meetings=sum(counts.values()), present=counts.get("present", 0),
-                      represented=counts.get("represented", 0))
+    return attendance_many([parcours.id]).get(parcours.id, Attendance(0, 0, 0))
+
+
+def attendance_many(parcours_ids: list) -> dict[Any, Attendance]:
+    """Meetings and the person's presence, for many parcours in one query."""
+    counts: dict = {}
+    for parcours_id, presence, n in db.session.execute(
+            sa.select(ParcoursEntry.parcours_id, ParcoursEntry.person_presence, sa.func.count())
+            .where(ParcoursEntry.parcours_id.in_(parcours_ids), ParcoursEntry.kind == "meeting")
+            .group_by(ParcoursEntry.parcours_id, ParcoursEntry.person_presence)):
+        counts.setdefault(parcours_id, {})[presence] = n
+    return {pid: Attendance(meetings=sum(c.values()), present=c.get("present", 0),
+                            represented=c.get("represented", 0)) for pid, c in counts.items()}
 
 
 def silent_filter(now: datetime | None = None):
@@ -344,5 +351,12 @@ def is_silent(parcours: Parcours, now: datetime | None = None) -> bool:
 
 
 def referent_history(parcours: Parcours) -> list[ReferentChange]:
-    return list(db.session.scalars(sa.select(ReferentChange).where(
-        ReferentChange.parcours_id == parcours.id).order_by(ReferentChange.at)))
+    return referent_history_many([parcours.id]).get(parcours.id, [])
+
+
+def referent_history_many(parcours_ids: list) -> dict[Any, list[ReferentChange]]:
+    history: dict = {}
+    for change in db.session.scalars(sa.select(ReferentChange).where(
+            ReferentChange.parcours_id.in_(parcours_ids)).order_by(ReferentChange.at)):
+        history.setdefault(change.parcours_id, []).append(change)
+    return history

@@ -32,7 +32,7 @@ from app.referents.forms import (
     ParcoursForm,
 )
 from app.referents.models import Parcours
-from app.referents.presenters import entries_view, parcours_view
+from app.referents.presenters import entries_view, parcours_view, parcours_views
 from app.referents.scopes import visible_parcours
 
 bp = Blueprint("referents", __name__, template_folder="templates")
@@ -88,9 +88,8 @@ def new(person_id: uuid.UUID):
 @bp.route("/parcours")
 @access("parcours.list")
 def mine():
-    rows = list(db.session.scalars(visible_parcours(current_user)
-                                   .order_by(Parcours.opened_at.desc())))
-    views = [parcours_view(p, current_user) for p in rows]
+    views = parcours_views(db.session.scalars(visible_parcours(current_user)
+                                              .order_by(Parcours.opened_at.desc())), current_user)
     return render_template("referents/mine.html", views=views)
 
 

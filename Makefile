@@ -6,7 +6,7 @@ PORT   ?= 5000
 HOST   ?= 127.0.0.1
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: bench run test test-sqlite test-postgres install install-dev translations compile-translations lint browser-deps clean
+.PHONY: screenshots bench run test test-sqlite test-postgres install install-dev translations compile-translations lint browser-deps clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,8 +38,23 @@ run: install compile-translations
 	@echo "Passerelle: http://$(HOST):$(PORT)/login"
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
+## browser tests: Debian's chromium (apt, when missing) and axe-core (npm, pinned by the lock file)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+AXE  := tests/browser/node_modules/axe-core/axe.min.js
+browser-deps: $(AXE)
+	@test -x /usr/bin/chromium || command -v chromium >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
+	touch $@
+
+## make screenshots: every page of the journeys at 1280×800 and 768×1024, in docs/screenshots/
+screenshots: install-dev compile-translations browser-deps
+	PASSERELLE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser
+
 ## make test: the suite on SQLite, then on $(TEST_DATABASE_URL) when it is set
-test: install-dev compile-translations
+test: install-dev compile-translations browser-deps
 	$(BIN)/python scripts/i18n_check.py
 	$(BIN)/ruff check app tests config.py wsgi.py scripts bench
 	$(BIN)/python scripts/security_checks.py

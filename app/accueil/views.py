@@ -180,12 +180,24 @@ def export(person_id: uuid.UUID):
 
 
 # -- visits -----------------------------------------------------------------------------------
+def _needs_complete(form: VisitForm) -> bool:
+    """A need's note without its domain would be dropped with its row: say so instead."""
+    incomplete = [need for need in form.needs if need.note.data and not need.domain.data]
+    for need in incomplete:
+        need.domain.errors = [*need.domain.errors,
+                              _("Choisissez le domaine de ce besoin, ou effacez sa précision.")]
+    if incomplete:
+        form.form_errors.append(_("Un besoin a une précision mais pas de domaine : choisissez "
+                                  "son domaine, ou effacez la précision."))
+    return not incomplete
+
+
 @bp.route("/persons/<uuid:person_id>/visits/new", methods=["GET", "POST"])
 @access("visit.create")
 def new_visit(person_id: uuid.UUID):
     person = load_person(person_id, "visit.create")
     form = VisitForm()
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _needs_complete(form):
         data = {
             "channel": form.channel.data, "summary": form.summary.data,
             "outcome": form.outcome.data, "answered_actions": form.answered_actions.data,

@@ -58,14 +58,17 @@ class TakeChargeForm(FlaskForm):
 
 class RefuseForm(FlaskForm):
     reason_code = SelectField(_l("Motif du refus"), choices=options(REFUSAL_LABELS))
+    # Own ids (the posted name stays "reason"): the refusal and the redirection forms share a
+    # page, and two fields with one id would leave the second without its label.
     reason = TextAreaField(_l("Explication"), validators=[DataRequired(), Length(max=2000)],
-                           render_kw={"rows": 3})
+                           id="refuse-reason", render_kw={"rows": 3})
 
 
 class RedirectForm(FlaskForm):
     structure_id = SelectField(_l("Nouvelle structure"), choices=[], validate_choice=False)
     reason = TextAreaField(_l("Raison de la réorientation"),
-                           validators=[DataRequired(), Length(max=2000)], render_kw={"rows": 3})
+                           validators=[DataRequired(), Length(max=2000)], id="redirect-reason",
+                           render_kw={"rows": 3})
 
 
 class ReasonForm(FlaskForm):

@@ -9,9 +9,11 @@ checks axe cannot make.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import make_server
@@ -20,6 +22,9 @@ HERE = Path(__file__).resolve().parent
 AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = os.environ.get("PASSERELLE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# `make screenshots` sets this: every checked page is also photographed at both widths.
+SCREENSHOTS = os.environ.get("PASSERELLE_SCREENSHOTS")
+SIZES = ({"width": 1280, "height": 800}, {"width": 768, "height": 1024})
 
 
 def pytest_collection_modifyitems(config, items):
@@ -96,15 +101,45 @@ def check_page(page, titles_seen: dict | None = None) -> None:
         described = (field.get_attribute("aria-describedby") or "").split()
         assert any(page.locator(f"#{d}.error-message").count() for d in described), \
             f"{page.url}: invalid field {field.get_attribute('id')} without its error message"
-    if titles_seen is not None:
-        path = page.url.split("?")[0].removeprefix(page.url.split("/")[0] + "//" + page.url.split("/")[2])
-        titles_seen.setdefault(title, set()).add(_route_shape(path))
+    if SCREENSHOTS:
+        _screenshots(page, _route_shape(urlsplit(page.url).path))
+    if titles_seen is not None and not title.startswith(("Erreur", "Error")):
+        shape = _route_shape(urlsplit(page.url).path)
+        shapes = titles_seen.setdefault(title, set())
+        shapes.add(shape)
+        assert len(shapes) == 1, f"the title {title!r} names several pages: {sorted(shapes)}"
+
+
+def _screenshots(page, shape: str) -> None:
+    """``docs/screenshots/<route>-<width>.png``; the desk screen and the tablet."""
+    folder = Path(SCREENSHOTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^a-z0-9]+", "-", shape.lower()).strip("-") or "home"
+    # The same page differs by role (a partner's orientation is not a coordinator's).
+    role = page.locator(".site-header .who .role")
+    if role.count():
+        name = f"{_slug(role.inner_text())}--{name}"
+    if page.get_attribute("html", "lang") == "en":
+        name += "-en"
+    before = page.viewport_size
+    try:
+        for size in SIZES:
+            page.set_viewport_size(size)
+            page.screenshot(path=str(folder / f"{name}-{size['width']}.png"), full_page=True,
+                            animations="disabled")
+    finally:
+        page.set_viewport_size(before)
+
+
+def _slug(text: str) -> str:
+    import unicodedata
+
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
 
 
 def _route_shape(path: str) -> str:
     """/persons/3f2…/visits/new → /persons/<id>/visits/new: one route, whatever the ids."""
-    import re
-
     return re.sub(r"/[0-9a-f]{8}-[0-9a-f-]{27}", "/<id>", path)
 
 
@@ -118,10 +153,10 @@ def login(page, user, password: str | None = None) -> None:
     page.goto("/login")
     page.get_by_label("Adresse électronique").fill(user.email)
     page.get_by_label("Mot de passe").fill(password or user.password)
-    page.get_by_role("button", name="Se connecter").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Se connecter").click()
 
 
 def logout(page) -> None:
-    page.get_by_role("button", name="Se déconnecter").click()
-    page.wait_for_load_state("load")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Se déconnecter").click()

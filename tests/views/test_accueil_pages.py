@@ -122,6 +122,23 @@ def test_visit_form_errors_keep_what_was_typed(app, client, build, agent):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Visit)) == 0
 
 
+def test_a_need_note_without_its_domain_is_not_dropped(app, client, build, agent):
+    person = build.person(agent)
+    answer = _form_post(client, f"/persons/{person.id}/visits/new", {
+        "channel": "in_person", "outcome": "answered", "needs-0-domain": "",
+        "needs-0-note": "Facture d'eau impayée", "needs-1-domain": "", "needs-2-domain": "",
+        "needs-3-domain": ""})
+    text = html.unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 200 and "Choisissez le domaine de ce besoin" in text
+    assert "Facture d'eau impayée" in text
+    assert 'aria-describedby="needs-0-domain-error"' in text and 'id="needs-0-domain-error"' in text
+    from app.accueil.models import Visit
+    from app.core.db import db
+
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Visit)) == 0
+
+
 def test_site_day_lists_urgent_first_and_counts_channels(client, build, agent):
     calm = build.person(agent, first_name="Calme", last_name="Un")
     urgent = build.person(agent, first_name="Urgent", last_name="Deux")

@@ -54,5 +54,8 @@ def test_every_get_page_renders(app, client, world, role):
         for query in ("", "?q=partout&page=2&status=open&domain=logement&by=site&format=json"):
             answer = client.get(url + query)
             assert answer.status_code < 500, (role, url + query, answer.status_code)
+            # An attribute rendered from None ("required=None" makes a field required in a
+            # browser, "aria-describedby=None" points nowhere).
+            assert '="None"' not in answer.get_data(as_text=True), (role, url + query)
             checked += 1
     assert checked > 40

@@ -53,6 +53,9 @@ def create_app(config: Settings | dict | None = None) -> Flask:
         raise ConfigError("no database: set DATABASE_URL")
     Path(settings.PASSERELLE_INSTANCE_PATH).mkdir(parents=True, exist_ok=True)
     app = Flask(__name__, instance_path=str(Path(settings.PASSERELLE_INSTANCE_PATH).resolve()))
+    from app.core.http import IsoJSONProvider
+
+    app.json = IsoJSONProvider(app)
     app.config.from_mapping(settings.as_flask_config())
     app.config["SECRET_KEY"] = _secret_key(settings)
     try:

@@ -62,6 +62,8 @@ def prepare(scale: str, env: dict, admin_dsn: str, dsn: str) -> None:
                 count = -1
         if count >= persons and Path(env["PASSERELLE_INSTANCE_PATH"], "keys.json").exists():
             print(f"database {db}: {count} persons already there")
+            sh([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], env,
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the code may be newer
             return
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE "{db}"')
@@ -257,6 +259,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--prepare-only", action="store_true",
+                        help="generate the database of this scale and stop (no measurement)")
     args = parser.parse_args()
     dsn = f"{args.pg}/passerelle_bench_{args.scale.lower()}"
     instance = Path(tempfile.gettempdir()) / f"passerelle-bench-{args.scale.lower()}"
@@ -265,6 +269,8 @@ def main() -> None:
            "PASSERELLE_INSTANCE_PATH": str(instance), "PASSERELLE_MFA_REQUIRED_ROLES": "",
            "PASSERELLE_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000"}
     prepare(args.scale, env, f"{args.pg}/postgres", dsn)
+    if args.prepare_only:
+        return
     clean_bare_rows(dsn)
     config = fixtures(dsn)
     config.update(queries=queries(),

@@ -40,7 +40,7 @@ def _person_and_visit(build, marker: str) -> None:
 
 
 def _orientation(build, marker: str) -> None:
-    """An orientation with motive, purpose, override, a refusal event and an outbox message."""
+    """An orientation with motive, purpose, override and a refusal event."""
     from app.orientation.models import Orientation
     from app.orientation.services import refuse
 
@@ -106,6 +106,18 @@ def _followup(build, marker: str) -> None:
         db.session.commit()
 
 
+def _outbox(build, marker: str) -> None:
+    """A queued message whose recipient and body carry the marker (a body may hold a one-time
+    link or code, and the name of a structure a person was sent to)."""
+    from app.notifications.services import queue
+
+    with build.app.app_context():
+        queue(f"{marker.lower()}@recipient.test", "Votre code",
+              f"Bonjour, {marker} vous attend. Code : 123456, lien /c/{marker}Token",
+              kind="test.marker")
+        db.session.commit()
+
+
 FACTORIES: dict[str, Callable] = {
     "followups": _followup,
     "contact_links": _contact_link,
@@ -115,7 +127,7 @@ FACTORIES: dict[str, Callable] = {
     "parcours_referent_changes": _parcours,
     "orientations": _orientation,
     "orientation_events": _orientation,
-    "outbox_messages": _orientation,
+    "outbox_messages": _outbox,
     "users": _user,
     "persons": _person_and_visit,
     "visits": _person_and_visit,

@@ -187,3 +187,11 @@ def api_token(client, user, password: str | None = None) -> str:
 
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
+
+
+def search_persons(client, q: str, birth_date: str = "", page: int | None = None):
+    """The person search page, sent by POST as the browser does (names stay out of URLs)."""
+    data = {"q": q, "birth_date": birth_date}
+    if page is not None:
+        data["page"] = str(page)
+    return post_form(client, "/persons/search", data, token_from="/persons/search")

@@ -37,8 +37,7 @@ def _options(labels: dict, blank: object | None = None) -> list[SelectChoice]:
 
 
 class SearchForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET form that changes nothing
+    """Sent by POST: a person's name never travels in a URL (history, proxies, Referer)."""
 
     q = SearchField(_l("Nom, prénom ou numéro d'accueil"), validators=[DataRequired(), Length(max=200)],
                     render_kw={"autofocus": True, "autocomplete": "off"})

@@ -2,7 +2,8 @@
 
 What moves is recorded by identifier, kind by kind, so the reversal moves exactly that back.
 Visits move here; later features (orientations, parcours) register their own movers, so that
-accueil does not import them.
+accueil does not import them. Every mover's ``check`` runs before anything moves: a merge the
+data cannot take (two open parcours) is refused whole, with its reason.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Mover:
     kind: str
     move: Callable[[uuid.UUID, uuid.UUID], list[str]]   # (kept, merged) -> moved ids
     restore: Callable[[list[str], uuid.UUID], None]     # (ids, merged) -> None
+    check: Callable[[uuid.UUID, uuid.UUID], None] | None = None  # raises a ServiceError
 
 
 _MOVERS: list[Mover] = []
@@ -61,6 +63,9 @@ def merge_persons(kept: Person, merged: Person, actor: Any) -> PersonMerge:
                                {"merged_id": [_("Choisissez deux dossiers différents.")]})
     if kept.merged_into_id or merged.merged_into_id:
         raise Conflict(_("L'un des deux dossiers a déjà été fusionné."))
+    for mover in _MOVERS:
+        if mover.check is not None:
+            mover.check(kept.id, merged.id)
     moved = {mover.kind: mover.move(kept.id, merged.id) for mover in _MOVERS}
     merged.merged_into_id = kept.id
     record = PersonMerge(kept_id=kept.id, merged_id=merged.id, merged_by_id=actor.id,

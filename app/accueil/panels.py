@@ -15,6 +15,10 @@ class Panel:
     context: dict[str, Any] = field(default_factory=dict)
 
 
+# The slip panel listing the orientations sent from the visit: the slip says the partner has the
+# request only when it is there.
+SLIP_ORIENTATIONS = "slip_orientations"
+
 Provider = Callable[..., Panel | None]
 _PROVIDERS: list[Provider] = []
 

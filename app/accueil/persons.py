@@ -130,6 +130,17 @@ def identity_keys(first_name: str | None, last_name: str | None,
     return ring.blind_index("person-identity", exact), ring.blind_index("person-identity-sound", sound)
 
 
+def identity_fingerprint(values: dict[str, Any]) -> str:
+    """What an agent confirms when creating a file despite possible duplicates: a keyed digest
+    of the normalised names and birth date (what duplicates are looked up by), so that a
+    confirmation given for one identity is not taken for another one typed afterwards."""
+    birth = values.get("birth_date")
+    text = "|".join((normalise(values.get("last_name") or ""),
+                     normalise(values.get("first_name") or ""),
+                     birth.isoformat() if isinstance(birth, date) else ""))
+    return key_ring().blind_index("person-duplicate-confirmation", text)
+
+
 def index_person(person: Person) -> None:
     """(Re)write the blind indexes of a person's names and identity."""
     db.session.execute(sa.delete(PersonSearchKey).where(PersonSearchKey.person_id == person.id))

@@ -2,8 +2,11 @@
 
 Each word of the query is turned into two blind indexes (exact word, phonetic code); a person is
 a candidate when every query word matches one of their name words, exactly or by sound. The
-candidates are then decrypted and ranked (rapidfuzz), exact matches first. A reception number
-(``A-2026-000123``) finds its person directly. Nothing of the query is logged or stored.
+candidates are then decrypted and ranked (rapidfuzz), exact matches first. At most
+``MAX_CANDIDATES`` are ranked: the exact matches are fetched first, then the phonetic ones fill
+up to the cap, and the result says when the cap cut (the agent then adds a first name or a
+birth date). A reception number (``A-2026-000123``) finds its person directly. Nothing of the
+query is logged or stored.
 """
 
 from __future__ import annotations
@@ -39,35 +42,57 @@ class Hit:
         return self.access is not None
 
 
-def _candidates(words: list[str], birth: date | None) -> tuple[list[Person], dict]:
-    """Persons matching every word; and for each, whether every match was exact."""
+@dataclass
+class SearchResult:
+    hits: list[Hit]
+    truncated: bool = False  # more persons matched than MAX_CANDIDATES: add a first name or a
+    # birth date
+
+
+def _candidates(words: list[str], birth: date | None) -> tuple[list[Person], dict, bool]:
+    """Persons matching every word, at most ``MAX_CANDIDATES``: those matching every word
+    exactly first, then those matching by sound; whether each was exact; whether the cap cut."""
     exact_keys = {w: word_key(w) for w in words}
     sound_keys = {w: sound_key(w) for w in words if phonetic_key(w)}
-    query = sa.select(Person).where(Person.merged_into_id.is_(None))
-    for word in words:
-        values = [exact_keys[word]] + ([sound_keys[word]] if word in sound_keys else [])
-        query = query.where(Person.id.in_(
-            sa.select(PersonSearchKey.person_id).where(PersonSearchKey.value.in_(values))))
-    if birth is not None:
-        query = query.where(Person.birth_date_index == birth_key(birth))
-    persons = list(db.session.scalars(query.limit(MAX_CANDIDATES)))
-    exact_hits: dict = {}
-    if persons:
-        rows = db.session.execute(
-            sa.select(PersonSearchKey.person_id, PersonSearchKey.value).where(
-                PersonSearchKey.person_id.in_([p.id for p in persons]),
-                PersonSearchKey.value.in_(list(exact_keys.values())),
-            )
-        ).all()
-        for person_id, value in rows:
-            exact_hits.setdefault(person_id, set()).add(value)
-    exact = {p.id: exact_hits.get(p.id, set()) >= set(exact_keys.values()) for p in persons}
-    return persons, exact
+
+    def matching(values_of) -> sa.Select:
+        query = sa.select(Person).where(Person.merged_into_id.is_(None))
+        for word in words:
+            query = query.where(Person.id.in_(
+                sa.select(PersonSearchKey.person_id).where(
+                    PersonSearchKey.value.in_(values_of(word)))))
+        if birth is not None:
+            query = query.where(Person.birth_date_index == birth_key(birth))
+        # Newest files first, so that the same query always keeps the same persons.
+        return query.order_by(Person.created_at.desc(), Person.id)
+
+    exact = list(db.session.scalars(
+        matching(lambda w: [exact_keys[w]]).limit(MAX_CANDIDATES + 1)))
+    truncated = len(exact) > MAX_CANDIDATES
+    exact = exact[:MAX_CANDIDATES]
+    room = MAX_CANDIDATES - len(exact)
+    close: list[Person] = []
+    if not truncated and sound_keys:
+        query = matching(lambda w: [exact_keys[w]] + ([sound_keys[w]] if w in sound_keys else []))
+        if exact:
+            query = query.where(Person.id.not_in([p.id for p in exact]))
+        close = list(db.session.scalars(query.limit(room + 1)))
+        truncated = len(close) > room
+        close = close[:room]
+    is_exact = {p.id: True for p in exact} | {p.id: False for p in close}
+    return exact + close, is_exact, truncated
 
 
 def search_persons(user: Any, q: str | None, birth_date: date | None = None) -> list[Hit]:
     """Every match of ``q`` (and ``birth_date``), exact ones first, then by closeness."""
+    return find_persons(user, q, birth_date).hits
+
+
+def find_persons(user: Any, q: str | None, birth_date: date | None = None) -> SearchResult:
+    """The matches of ``q`` (and ``birth_date``), exact ones first, then by closeness; and
+    whether there were more than ``MAX_CANDIDATES`` (the agent should narrow the search)."""
     number = parse_reception_number(q)
+    truncated = False
     if number:
         persons = list(db.session.scalars(sa.select(Person).where(
             Person.reception_number == number, Person.merged_into_id.is_(None))))
@@ -75,8 +100,8 @@ def search_persons(user: Any, q: str | None, birth_date: date | None = None) -> 
     else:
         words = tokens(q)
         if not words:
-            return []
-        persons, exact = _candidates(words, birth_date)
+            return SearchResult([])
+        persons, exact, truncated = _candidates(words, birth_date)
         query_text = normalise(q)
         hits = []
         for person in persons:
@@ -87,8 +112,9 @@ def search_persons(user: Any, q: str | None, birth_date: date | None = None) -> 
         hits.sort(key=lambda h: (h.match != EXACT, -h.score, normalise(h.person.last_name or ""),
                                  normalise(h.person.first_name or "")))
     audit.record("person.search", actor=user, details={"results": len(hits),
-                                                       "with_birth_date": birth_date is not None})
-    return hits
+                                                       "with_birth_date": birth_date is not None,
+                                                       "truncated": truncated})
+    return SearchResult(hits, truncated)
 
 
 def with_access(user: Any, hits: list[Hit]) -> list[Hit]:

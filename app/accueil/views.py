@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from contextlib import nullcontext
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -23,13 +25,14 @@ from app.accueil.forms import (
     VisitForm,
 )
 from app.accueil.models import Person, PersonMerge, Visit
-from app.accueil.panels import panels_for
+from app.accueil.panels import SLIP_ORIENTATIONS, panels_for
 from app.auth.forms import ConfirmForm
 from app.auth.models import User
 from app.core import audit
 from app.core.db import db, utcnow
 from app.core.errors import ServiceError
 from app.core.forms import apply_errors
+from app.core.i18n import LANGUAGES
 from app.core.pagination import ListPage
 from app.core.permissions import access, can, require
 from app.directory.models import Site
@@ -40,7 +43,7 @@ PER_PAGE = 20
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"ACTION_LABELS": records.ACTION_LABELS}
+    return {"ACTION_LABELS": records.ACTION_LABELS, "ACTOR_LABELS": records.ACTOR_LABELS}
 
 
 def load_person(person_id: uuid.UUID, permission: str) -> Person:
@@ -61,32 +64,39 @@ def load_visit(visit_id: uuid.UUID, permission: str) -> Visit:
 
 
 # -- search and creation ----------------------------------------------------------------------
-@bp.route("/persons/search", endpoint="search")
+@bp.route("/persons/search", methods=["GET", "POST"], endpoint="search")
 @access("person.search")
 def search_page():
-    form = SearchForm(request.args)
-    hits, page = [], None
-    if request.args and form.validate():
-        hits = search.search_persons(current_user, form.q.data, form.birth_date.data)
-        page = ListPage(hits, request.args.get("page", 1, type=int), PER_PAGE)
+    form = SearchForm()
+    page, truncated = None, False
+    if form.validate_on_submit():
+        found = search.find_persons(current_user, form.q.data, form.birth_date.data)
+        page = ListPage(found.hits, request.form.get("page", 1, type=int), PER_PAGE)
         search.with_access(current_user, page.items)
-    return render_template("accueil/search.html", form=form, page=page, searched=bool(request.args),
+        truncated = found.truncated
+    return render_template("accueil/search.html", form=form, page=page,
+                           searched=page is not None, truncated=truncated,
+                           limit=search.MAX_CANDIDATES,
                            can_create=can(current_user, "person.create"))
 
 
 @bp.route("/persons/new", methods=["GET", "POST"])
 @access("person.create")
 def new_person():
+    if request.form.get("prefill") == "1":  # from the search page: its name, by POST too
+        form = PersonForm(formdata=None)
+        form.last_name.data = (request.form.get("last_name") or "")[:100]
+        return render_template("accueil/person_new.html", form=form, candidates=[])
     form = PersonForm()
-    if request.method == "GET":
-        form.last_name.data = request.args.get("last_name", "")
     candidates: list[Person] = []
     if form.validate_on_submit():
         data = {name: form[name].data for name in persons.EDITABLE_FIELDS}
         data["anonymous"] = bool(form.anonymous.data)
         values, _errors = persons.clean_identity(data, anonymous=data["anonymous"])
-        if not data["anonymous"] and not form.confirm_duplicate.data:
-            candidates = [p for p in persons.find_duplicates(values)]
+        # A confirmation holds for the identity it was given for: edited names check again.
+        fingerprint = persons.identity_fingerprint(values)
+        if not data["anonymous"] and form.confirm_duplicate.data != fingerprint:
+            candidates = list(persons.find_duplicates(values))
         if not candidates:
             try:
                 person = persons.create_person(data, current_user, current_user.site_id)
@@ -97,7 +107,7 @@ def new_person():
                 flash(_("Dossier créé : numéro d'accueil %(n)s.", n=person.reception_number),
                       "success")
                 return redirect(url_for("accueil.new_visit", person_id=person.id))
-        form.confirm_duplicate.data = "1" if candidates else ""
+        form.confirm_duplicate.data = fingerprint if candidates else ""
     hits = [search.Hit(p, search.EXACT, 100, scopes.visible_fields(current_user, p))
             for p in candidates]
     return render_template("accueil/person_new.html", form=form, candidates=hits)
@@ -176,7 +186,9 @@ def export(person_id: uuid.UUID):
         body = json.dumps(record, ensure_ascii=False, indent=2, default=str)
         return Response(body, mimetype="application/json", headers={
             "Content-Disposition": f"attachment; filename=passerelle-{person.reception_number}.json"})
-    return render_template("accueil/export.html", person=person, record=record, now=utcnow())
+    return render_template("accueil/export.html", person=person, record=record, now=utcnow(),
+                           sections=records.export_sections(),
+                           IDENTITY_LABELS=records.IDENTITY_LABELS)
 
 
 # -- visits -----------------------------------------------------------------------------------
@@ -238,12 +250,19 @@ def set_visit_outcome(visit_id: uuid.UUID):
 @bp.route("/visits/<uuid:visit_id>/slip")
 @access("slip.print")
 def slip(visit_id: uuid.UUID):
+    """The slip handed to the person; ``?lang=en`` prints it in English."""
     visit = load_visit(visit_id, "slip.print")
     audit.record("slip.print", actor=current_user, object_type="visit", object_id=visit.id,
                  person_id=visit.person_id)
-    return render_template("accueil/slip.html", visit=visit, person=visit.person,
-                           site=db.session.get(Site, visit.site_id),
-                           panels=panels_for(visit.person, current_user, slip=True, visit=visit))
+    lang = request.args.get("lang")
+    with force_locale(lang) if lang in LANGUAGES else nullcontext():
+        panels = panels_for(visit.person, current_user, slip=True, visit=visit)
+        return render_template(
+            "accueil/slip.html", visit=visit, person=visit.person,
+            site=db.session.get(Site, visit.site_id), panels=panels,
+            # the outcome says "sent" only once an orientation of this visit was sent
+            orientation_sent=any(panel.name == SLIP_ORIENTATIONS for panel in panels),
+            slip_lang=lang if lang in LANGUAGES else None)
 
 
 @bp.route("/site/day")

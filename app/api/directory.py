@@ -7,12 +7,12 @@ from flask_babel import gettext as _
 from marshmallow import fields
 
 from app.api.base import Blueprint, StrictSchema
-from app.auth.services import structure_referents
 from app.core.enums import Domain
 from app.core.errors import ValidationFailed
 from app.core.permissions import access
 from app.directory import services
 from app.directory.models import Structure
+from app.orientation.designated import referents_by_structure
 
 blp = Blueprint("api_directory", __name__, url_prefix="/api/v1", description="Directory")
 
@@ -64,14 +64,16 @@ def sites():
 @blp.arguments(StructureQuerySchema, location="query")
 @blp.response(200, StructureSchema(many=True))
 def structures(args):
-    """Active partner structures, filtered by domain, territory and words of their name."""
+    """Active partner structures, filtered by domain, territory and words of their name, with
+    their designated referents (for ``domain`` when given; every partner user of a structure
+    that designated none)."""
     domain = args.get("domain")
     if domain and domain not in Domain._value2member_map_:
         raise ValidationFailed(_("Certaines valeurs sont invalides."),
                                {"domain": [_("Domaine inconnu.")]})
     found = services.search_structures(domain=domain, territory=args.get("territory"),
                                        q=args.get("q"))
-    referents = structure_referents([s.id for s in found])
+    referents = referents_by_structure([s.id for s in found], domain)
     return [_structure_view(s, referents.get(s.id, [])) for s in found]
 
 

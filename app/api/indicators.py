@@ -40,7 +40,12 @@ class IndicatorsSchema(StrictSchema):
 @blp.response(200, IndicatorsSchema)
 def read(_args):
     """Coordinators (their territory) and admins: the indicators of a period, optionally grouped
-    by ``site``, ``structure``, ``domain``, ``channel`` or ``territory``."""
+    by ``site``, ``structure``, ``domain``, ``channel`` or ``territory``.
+
+    Dates run from 2000-01-01 to one year after today (else 422 ``validation_error`` naming the
+    field). In ``groups``, a figure that cannot be split by the grouping is ``null`` (visits by
+    structure; parcours and meetings except by territory); visits count in the domain of each of
+    their needs, orientations in the channel of the visit they were sent from."""
     query = indicator_query(request.args)
     report = indicators.compute(query)
     return {"period": {"from": query.date_from.isoformat(), "to": query.date_to.isoformat()},

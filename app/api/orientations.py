@@ -115,6 +115,7 @@ class StalledSchema(StrictSchema):
     status = fields.String()
     stalled_since = fields.Date()
     overdue_working_days = fields.Integer()
+    age_days = fields.Integer(metadata={"description": "calendar days since it was sent"})
     structure = fields.Dict()
     reason = fields.String()
     domain = fields.String()
@@ -184,7 +185,8 @@ def list_orientations(args):
 @blp.response(200, StalledSchema(many=True))
 def stalled(args):
     """Coordinators: the stalled orientations of their territory, most overdue first
-    (paginated with ``page`` and ``per_page``; the total is in ``X-Total-Count``)."""
+    (paginated with ``page`` and ``per_page``; the total is in ``X-Total-Count``); ``age_days``
+    is the number of calendar days since the orientation was sent."""
     territory = args.get("territory")
     if territory and territory != current_user.territory:
         raise Forbidden(_("Vous ne suivez que votre territoire."))

@@ -33,14 +33,36 @@ class ParcoursInSchema(StrictSchema):
     consent = fields.Nested(ParcoursConsentSchema, required=True)
 
 
+class ConsentOutSchema(StrictSchema):
+    given = fields.Boolean(metadata={"description": "false once the person has withdrawn it"})
+    at = fields.DateTime()
+    withdrawn_at = fields.DateTime(allow_none=True)
+
+
+class MemberOutSchema(StrictSchema):
+    id = fields.UUID()
+    user_id = fields.UUID()
+    display_name = fields.String(allow_none=True)
+    structure_id = fields.UUID(allow_none=True)
+    structure = fields.String(allow_none=True)
+    added_at = fields.DateTime()
+
+
+class ReferentChangeOutSchema(StrictSchema):
+    to = fields.String(allow_none=True)
+    at = fields.DateTime()
+    reason = fields.String(allow_none=True, metadata={"description": "référents only"})
+
+
 class ParcoursSchema(StrictSchema):
     id = fields.UUID()
     person_id = fields.UUID()
     status = fields.String()
     referent = fields.Dict()
-    members = fields.List(fields.Dict())
+    members = fields.List(fields.Nested(MemberOutSchema))
     goals = fields.String(allow_none=True)
-    consent = fields.Dict()
+    # Timestamps inside objects are ISO 8601 too (a plain dict would give HTTP dates).
+    consent = fields.Nested(ConsentOutSchema)
     opened_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
     outcome = fields.String(allow_none=True)
@@ -48,7 +70,7 @@ class ParcoursSchema(StrictSchema):
     last_entry_at = fields.DateTime(allow_none=True)
     silent = fields.Boolean()
     attendance = fields.Dict()
-    referent_history = fields.List(fields.Dict())
+    referent_history = fields.List(fields.Nested(ReferentChangeOutSchema))
     your_role = fields.String(allow_none=True)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from flask_login import current_user
@@ -11,6 +12,7 @@ from marshmallow import fields, validate
 from app.accueil import persons, records, scopes, search, visits
 from app.accueil.models import Person, Visit
 from app.api.base import Blueprint, StrictSchema
+from app.api.orientations import OrientationSchema
 from app.core import audit
 from app.core.db import db
 from app.core.errors import NotFound
@@ -68,6 +70,13 @@ class VisitSchema(StrictSchema):
     needs = fields.List(fields.Nested(NeedSchema))
 
 
+class PersonOrientationSchema(OrientationSchema):
+    """An orientation as the person's file lists it: as the orientation API, without events."""
+
+    class Meta:
+        exclude = ("events",)
+
+
 class PersonSchema(StrictSchema):
     id = fields.UUID()
     reception_number = fields.String()
@@ -84,7 +93,7 @@ class PersonSchema(StrictSchema):
     updated_at = fields.DateTime()
     merged_into_id = fields.UUID(allow_none=True)
     visits = fields.List(fields.Nested(VisitSchema))
-    orientations = fields.List(fields.Dict())
+    orientations = fields.List(fields.Nested(PersonOrientationSchema))
     possible_duplicates = fields.List(fields.Dict())
 
 
@@ -97,7 +106,7 @@ class SearchQuerySchema(StrictSchema):
 
 class SearchHitSchema(StrictSchema):
     id = fields.UUID()
-    reception_number = fields.String()
+    reception_number = fields.String(allow_none=True)
     anonymous = fields.Boolean()
     pseudonym = fields.String(allow_none=True)
     first_name = fields.String(allow_none=True)
@@ -140,6 +149,7 @@ def person_view(person: Person, user: Any) -> dict[str, Any]:
         view.update({name: getattr(person, name) for name in _SHAREABLE if name in visible})
         view["visits"] = []
     view["orientations"] = []
+    view.update(records.file_sections(person, user))  # the orientations this user may see
     return view
 
 
@@ -179,23 +189,28 @@ def search_persons(args):
     """Search by name (spelling variants tolerated) or reception number; exact matches first.
 
     Persons outside the caller's scope come with ``accessible: false`` and only their name and
-    birth year. Paginated with ``page`` and ``per_page``; the total is in ``X-Total-Count``.
+    birth year (no reception number, no pseudonym). Paginated with ``page`` and ``per_page``;
+    the total is in ``X-Total-Count``. At most 200 persons are ranked: when more match,
+    ``X-Search-Truncated`` is ``true`` and a first name or a birth date should narrow the search.
     """
-    hits = search.search_persons(current_user, args["q"], args.get("birth_date"))
+    found = search.find_persons(current_user, args["q"], args.get("birth_date"))
+    hits = found.hits
     start = (args["page"] - 1) * args["per_page"]
     page = search.with_access(current_user, hits[start:start + args["per_page"]])
-    return [_hit_view(hit) for hit in page], {"X-Total-Count": str(len(hits))}
+    return [_hit_view(hit) for hit in page], {
+        "X-Total-Count": str(len(hits)),
+        "X-Search-Truncated": "true" if found.truncated else "false"}
 
 
 def _hit_view(hit: search.Hit) -> dict[str, Any]:
     person = hit.person
-    view = {"id": person.id, "reception_number": person.reception_number,
-            "anonymous": person.anonymous, "pseudonym": person.pseudonym,
-            "first_name": person.first_name, "last_name": person.last_name,
+    view = {"id": person.id, "reception_number": None, "anonymous": person.anonymous,
+            "pseudonym": None, "first_name": person.first_name, "last_name": person.last_name,
             "birth_year": person.birth_year, "match": hit.match,
             "accessible": hit.accessible, "birth_date": None}
     if hit.accessible:
-        view["birth_date"] = person.birth_date
+        view.update(reception_number=person.reception_number, pseudonym=person.pseudonym,
+                    birth_date=person.birth_date)
     return view
 
 
@@ -260,9 +275,21 @@ def access_log(person_id):
 @access("person.export")
 @blp.response(200)
 def export_person(person_id):
-    """Everything held about the person (RGPD access right)."""
+    """Everything held about the person (RGPD access right): identity and its history, visits,
+    exceptional accesses, orientations, parcours, follow-up, and who read or changed the file."""
     person = _load(person_id, "person.export")
-    return records.export_person(person, current_user)
+    return _iso_dates(records.export_person(person, current_user))
+
+
+def _iso_dates(value: Any) -> Any:
+    """Dates and timestamps in ISO 8601, as everywhere in the API, however deep."""
+    if isinstance(value, dict):
+        return {key: _iso_dates(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_iso_dates(item) for item in value]
+    if isinstance(value, date):  # datetimes too
+        return value.isoformat()
+    return value
 
 
 @blp.route("/visits/<uuid:visit_id>", methods=["GET"])

@@ -21,6 +21,19 @@ def init_app(app: Flask) -> None:
                               "(POST /api/v1/me/totp puis /api/v1/me/totp/confirm)."),
         page_endpoint="auth.mfa",
     ))
+    # A temporary password (set by an administrator, who therefore knows it) opens nothing but
+    # the account pages, the second factor and logout until the user has chosen their own.
+    register_gate(Gate(
+        name="password",
+        applies=lambda permission: permission.name not in {
+            "account.manage", "mfa.enroll", "session.end", "me.read"},
+        passes=lambda user: not user.must_change_password,
+        api_code="password_change_required",
+        api_message=lambda: _("Votre mot de passe est provisoire : choisissez-en un nouveau "
+                              "(page « Changer de mot de passe » de Passerelle) avant de "
+                              "continuer."),
+        page_endpoint="auth.change_password",
+    ))
 
     @login_manager.user_loader
     def _load_from_session(session_id: str):

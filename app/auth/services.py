@@ -93,7 +93,12 @@ def _attachment(errors: FieldErrors, role: str | None, data: dict[str, Any]) -> 
 
 def create_user(data: dict[str, Any], actor: Any = None) -> User:
     """Create an account from ``email, role, password, display_name?, site?, structure?,
-    territory?``; ``site`` and ``structure`` are ids or exact names."""
+    territory?``; ``site`` and ``structure`` are ids or exact names.
+
+    A password set by an administrator (``actor`` given: the administration page) is temporary:
+    it opens nothing but the password change until the user has chosen their own. The operator's
+    command creates accounts with no actor, the first administrator's among them.
+    """
     errors = FieldErrors()
     email = clean_email(errors, "email", data.get("email"))
     role = clean_code(errors, "role", data.get("role"), [r.value for r in Role])
@@ -109,6 +114,7 @@ def create_user(data: dict[str, Any], actor: Any = None) -> User:
         role=role,
         display_name=display_name or email.split("@")[0],
         password_hash=hash_password(data["password"]),
+        must_change_password=actor is not None,
         **attachment,
     )
     db.session.add(user)
@@ -203,19 +209,17 @@ def change_password(user: User, current: str, new: str, confirm: str | None = No
     return user
 
 
-def authenticate(email: str, password: str, ip: str | None, channel: str = "page",
-                 totp: str | None = None, second_factor: bool = False) -> User:
-    """The user whose credentials these are, or ``Unauthenticated`` / ``TooManyRequests``.
+def check_credentials(email: str, password: str, ip: str | None, channel: str = "page") -> User:
+    """The first step of a login: the account whose e-mail and password these are, or
+    ``Unauthenticated`` / ``TooManyRequests``.
 
-    Every attempt is recorded and audited; an account or address over its limit is refused
-    without the password being checked.
+    Failures are recorded and audited; an account or address over its limit is refused without
+    the password being checked. A success is not recorded here: the login is complete only once
+    ``complete_login`` has run (after the second factor, for an account that has one), so that a
+    right password alone never resets the account's count of failures.
     """
     email = (email or "").strip().lower()[:254]
-    if throttle.is_throttled(email, ip):
-        throttle.record_attempt(email, ip, throttle.THROTTLED)
-        audit.record("auth.login_throttled", actor_kind="anonymous", details={"channel": channel})
-        raise TooManyRequests(
-            _("Trop de tentatives de connexion : réessayez dans quelques minutes."), persist=True)
+    _refuse_if_throttled(email, ip, channel)
     user = find_user_by_email(email)
     password_ok = verify_password(user.password_hash if user else None, password or "")
     if user is None or not password_ok or not user.active:
@@ -229,23 +233,52 @@ def authenticate(email: str, password: str, ip: str | None, channel: str = "page
                      else "credentials"},
         )
         raise Unauthenticated(_("Adresse électronique ou mot de passe incorrect."), persist=True)
-    if second_factor and user.totp_enabled:
-        from app.auth import mfa
-
-        if not mfa.verify_second_factor(user, totp):
-            throttle.record_attempt(email, ip, throttle.FAILURE, user.id)
-            audit.record("auth.login_failed", actor_kind="anonymous", object_type="user",
-                         object_id=user.id, details={"channel": channel, "reason": "second_factor"})
-            raise Unauthenticated(
-                _("Code de double authentification manquant ou incorrect (champ totp)."),
-                persist=True)
-    throttle.record_attempt(email, ip, throttle.SUCCESS, user.id)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.last_login_at = utcnow()
-    audit.record("auth.login", actor=user, object_type="user", object_id=user.id,
-                 details={"channel": channel})
     return user
+
+
+def complete_login(user: User, ip: str | None, channel: str = "page",
+                   code: str | None = None) -> User:
+    """The second step: for an account with the second factor on, check ``code`` (throttled
+    like the password; a wrong code is a failed attempt); then record the success: the attempt,
+    the last login time and the ``auth.login`` audit entry."""
+    if user.totp_enabled:
+        from app.auth import mfa
+
+        _refuse_if_throttled(user.email, ip, channel, user)
+        if not mfa.verify_second_factor(user, code):
+            throttle.record_attempt(user.email, ip, throttle.FAILURE, user.id)
+            audit.record("auth.login_failed", actor_kind="anonymous", object_type="user",
+                         object_id=user.id, details={"channel": channel, "reason": "second_factor"})
+            message = (_("Code de double authentification manquant ou incorrect (champ totp).")
+                       if channel == "api" else _("Code incorrect."))
+            raise Unauthenticated(message, persist=True)
+    throttle.record_attempt(user.email, ip, throttle.SUCCESS, user.id)
+    user.last_login_at = utcnow()
+    details: dict[str, Any] = {"channel": channel}
+    if user.totp_enabled:
+        details["second_factor"] = True
+    audit.record("auth.login", actor=user, object_type="user", object_id=user.id, details=details)
+    return user
+
+
+def authenticate(email: str, password: str, ip: str | None, channel: str = "page",
+                 totp: str | None = None, second_factor: bool = True) -> User:
+    """Both steps at once, when the code comes with the password (the API's ``totp``): an
+    account with the second factor on always needs its code here. ``second_factor`` is kept
+    for existing callers and changes nothing; pages ask for the code on a page of its own
+    (``check_credentials``, then ``complete_login``)."""
+    user = check_credentials(email, password, ip, channel)
+    return complete_login(user, ip, channel, totp)
+
+
+def _refuse_if_throttled(email: str, ip: str | None, channel: str, user: User | None = None) -> None:
+    if throttle.is_throttled(email, ip):
+        throttle.record_attempt(email, ip, throttle.THROTTLED, user.id if user else None)
+        audit.record("auth.login_throttled", actor_kind="anonymous", details={"channel": channel})
+        raise TooManyRequests(
+            _("Trop de tentatives de connexion : réessayez dans quelques minutes."), persist=True)
 
 
 # -- API tokens -------------------------------------------------------------------------------

@@ -55,17 +55,19 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data, form.password.data,
-                                         request.remote_addr)
-        except ServiceError as error:
-            form.form_errors.append(error.message)
-            status = 429 if isinstance(error, TooManyRequests) else 401
-        else:
+            user = services.check_credentials(form.email.data, form.password.data,
+                                              request.remote_addr)
             if user.totp_enabled:
+                # Nothing of a success is recorded before the code is checked.
                 session["mfa_user"] = f"{user.id}:{user.auth_version}"
                 session["mfa_at"] = time.time()
                 session["mfa_next"] = form.next.data or ""
                 return redirect(url_for("auth.second_factor"))
+            services.complete_login(user, request.remote_addr)
+        except ServiceError as error:
+            form.form_errors.append(error.message)
+            status = 429 if isinstance(error, TooManyRequests) else 401
+        else:
             return _open_session(user, form.next.data)
     elif request.method == "POST":
         status = 400 if form.csrf_token.errors else 422
@@ -85,17 +87,20 @@ def second_factor():
     form = SecondFactorForm()
     status = 200
     if form.validate_on_submit():
-        if mfa.verify_second_factor(user, form.code.data):
-            audit.record("auth.login", actor=user, object_type="user", object_id=user.id,
-                         details={"channel": "page", "second_factor": True})
+        try:
+            services.complete_login(user, request.remote_addr, code=form.code.data)
+        except TooManyRequests as error:
+            # Over the limit: the pending login ends, and the password is asked again.
+            for key in ("mfa_user", "mfa_at", "mfa_next"):
+                session.pop(key, None)
+            login_form = LoginForm()
+            login_form.form_errors.append(error.message)
+            return render_template("auth/login.html", form=login_form), 429
+        except ServiceError as error:
+            form.code.errors = [error.message]
+            status = 401
+        else:
             return _open_session(user, session.get("mfa_next", ""))
-        from app.auth import throttle
-
-        throttle.record_attempt(user.email, request.remote_addr, throttle.FAILURE, user.id)
-        audit.record("auth.login_failed", actor_kind="anonymous", object_type="user",
-                     object_id=user.id, details={"channel": "page", "reason": "second_factor"})
-        form.code.errors = [_("Code incorrect.")]
-        status = 401
     return render_template("auth/second_factor.html", form=form), status
 
 

@@ -36,7 +36,8 @@ from app.core.db import Model, db, utcnow
 GENESIS = "0" * 64
 _ADVISORY_LOCK_KEY = 0x5A55E11E  # "passerelle audit"
 _SQLITE_LOCK = threading.Lock()
-_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:@/+\-]{0,100}$")
+# Identifiers and codes: no spaces, no "@" (an e-mail address is personal data, not a code).
+_SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:/+\-]{0,100}$")
 
 
 class AuditError(Exception):
@@ -102,6 +103,15 @@ def _check_details(details: dict[str, Any]) -> str:
     return canonical(details)
 
 
+def _check_object_id(object_id: Any) -> str | None:
+    if object_id is None:
+        return None
+    text = str(object_id)
+    if not _SAFE_VALUE.match(text):
+        raise UnsafeAuditDetail("audit object_id must be an identifier")
+    return text
+
+
 def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
 
@@ -129,7 +139,7 @@ def record(
         actor_kind=actor_kind or ("user" if actor is not None else "system"),
         action=action,
         object_type=object_type,
-        object_id=str(object_id) if object_id is not None else None,
+        object_id=_check_object_id(object_id),
         person_id=person_id,
         details=_check_details(details or {}),
         ip=request.remote_addr if has_request_context() else None,

@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from app.core import audit, keys
+from app.core.crypto import CryptoError
 from app.core.db import db
 
 keys_cli = AppGroup("keys", help="Encryption keys.")
@@ -20,9 +21,17 @@ audit_cli = AppGroup("audit", help="The audit trail.")
               help="Stop after this many batches; run again to resume.")
 def rotate_command(batch_size: int, max_batches: int | None) -> None:
     """Re-encrypt every encrypted field under the active key (resumable)."""
-    total = sum(keys.count_stale().values())
-    with click.progressbar(length=total, label="re-encrypting", file=sys.stderr) as bar:
-        done = keys.rotate(batch_size=batch_size, max_batches=max_batches, on_batch=bar.update)
+    try:
+        keys.check_keys_present()
+        total = sum(keys.count_stale().values())
+        # The bar only on a terminal: under cron or a script, stderr keeps the one-line error.
+        with click.progressbar(length=total, label="re-encrypting", file=sys.stderr,
+                               hidden=not sys.stderr.isatty()) as bar:
+            done = keys.rotate(batch_size=batch_size, max_batches=max_batches,
+                               on_batch=bar.update, check_keys=False)
+    except CryptoError as error:
+        db.session.rollback()
+        raise click.ClickException(f"keys rotate: {error}".replace("\n", " ")) from None
     remaining = sum(keys.count_stale().values())
     click.echo(f"re-encrypted {done} rows; {remaining} rows left under older keys")
     from app.core.db import key_ring

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from typing import Any
+
 from flask import Flask, Response, request
+from flask.json.provider import DefaultJSONProvider
 
 from app.core.db import db
 
@@ -39,3 +43,16 @@ def commit_request(response: Response) -> Response:
 def register(app: Flask) -> None:
     app.after_request(security_headers)
     app.after_request(commit_request)
+
+
+class IsoJSONProvider(DefaultJSONProvider):
+    """JSON answers write dates and timestamps in ISO 8601 (API.md), wherever they sit: Flask's
+    default writes them as HTTP dates ("Mon, 23 Nov 2026 …")."""
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, datetime):
+            return (o if o.tzinfo else o.replace(tzinfo=UTC)).isoformat()
+        if isinstance(o, date):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)

@@ -22,6 +22,12 @@ def seed():
     click.echo("Demo logins (role, e-mail, password):")
     for role, email, password in report.logins:
         click.echo(f"  {role:<18} {email:<40} {password}")
+    from app.auth.mfa import required_roles
+
+    roles = required_roles()
+    if roles:
+        click.echo(f"Roles {', '.join(sorted(roles))} enrol a second factor (an authenticator "
+                   "app) at their first login.")
 
 
 @demo_cli.command("generate")
@@ -38,7 +44,7 @@ def generate(persons: int, visits_per_person: int, seed: int):
 
     if current_app.config["PASSERELLE_ENV"] == "production":
         raise click.ClickException("demo generate refuses to run in production")
-    demo_seed.seed()
+    demo_seed.seed(with_persons=False)
     from app.core.db import db
 
     db.session.commit()

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from app.auth import services as accounts
 from app.auth.models import User
 from app.core.db import db
+from app.demo import people
 from app.directory import services as directory
 from app.directory.models import Site, Structure
 
@@ -27,13 +28,16 @@ SITES = [
 STRUCTURES = [
     {"name": "CAF de la Drôme", "kind": "caf", "domains": ["acces_droits", "famille_enfance",
      "logement"], "territories": ["Valence", "Drôme Nord", "Diois"],
-     "contact_email": "accueil.caf@example.org", "phone": "32 30"},
+     "contact_email": "accueil.caf@example.org", "phone": "32 30",
+     "head_contact_email": "direction.caf@example.org"},
     {"name": "CPAM Drôme", "kind": "cpam", "domains": ["sante", "acces_droits"],
-     "territories": ["Valence", "Drôme Nord", "Diois"], "contact_email": "cpam@example.org"},
+     "territories": ["Valence", "Drôme Nord", "Diois"], "contact_email": "cpam@example.org",
+     "head_contact_email": "direction@cpam.example.org"},
     {"name": "France Travail Valence", "kind": "france_travail",
      "domains": ["emploi_insertion", "mobilite", "numerique"], "territories": ["Valence"]},
     {"name": "CCAS de Valence", "kind": "ccas", "domains": ["alimentation", "budget", "logement"],
-     "territories": ["Valence"], "ack_delay": 3},
+     "territories": ["Valence"], "ack_delay": 3,
+     "head_contact_email": "direction@ccas-valence.example.org"},
     {"name": "Mission locale Drôme Nord", "kind": "mission_locale",
      "domains": ["emploi_insertion", "logement", "sante"], "territories": ["Drôme Nord"]},
     {"name": "Association Solidarité Femmes 26", "kind": "association",
@@ -64,8 +68,11 @@ class SeedReport:
     logins: list[tuple[str, str, str]]
 
 
-def seed() -> SeedReport:
-    """Create what is missing of the demo set; return the logins. Safe to run again."""
+def seed(with_persons: bool = True) -> SeedReport:
+    """Create what is missing of the demo set; return the logins. Safe to run again.
+
+    ``with_persons``: also a few persons with visits, orientations and a parcours, when there
+    are no persons yet (``demo generate`` makes its own)."""
     created = 0
     for data in SITES:
         if not db.session.scalar(sa.select(Site.id).where(Site.name == data["name"])):
@@ -80,5 +87,8 @@ def seed() -> SeedReport:
         if not db.session.scalar(sa.select(User.id).where(User.email == data["email"])):
             accounts.create_user({**data, "password": DEMO_PASSWORD})
             created += 1
+    if with_persons:
+        db.session.flush()
+        created += people.seed_persons()
     logins = [(u["role"], u["email"], DEMO_PASSWORD) for u in USERS]
     return SeedReport(created=created, logins=logins)

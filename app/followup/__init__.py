@@ -7,7 +7,7 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.followup import services, sms  # noqa: F401  (hooks and the SMS sender)
+    from app.followup import export, services, sms  # noqa: F401  (hooks, record, SMS sender)
     from app.followup.views import bp
 
     app.register_blueprint(bp)

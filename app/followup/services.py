@@ -1,15 +1,20 @@
 """Follow-up codes, the status a person sees, and the updates sent to them with their consent.
 
 A code is 10 characters from an alphabet without look-alikes (no 0/O, 1/I/L, 2/Z, 5/S, 8/B),
-shown once on the slip and stored hashed; it is valid while the orientation (or the one it was
-redirected to) is open, and 30 days after. The status page shows no name and no note.
-Messages carry no detail either: the structure's name, a date, the follow-up page's address.
+shown once on the slip and stored as a keyed hash (the key ring's blind index: a copy of the
+database alone does not give the codes back; codes stored before under a plain SHA-256 still
+work); it is valid while the orientation (or the one it was redirected to) is open, and 30 days
+after. The status page shows no name and no note. Messages carry no detail either: the
+structure's name, a date, the follow-up page's address, and a link to stop the messages, the
+same in every message of a follow-up.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -19,13 +24,15 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from app.core import audit, ratelimit
-from app.core.crypto import new_secret_token, token_digest
-from app.core.db import db, utcnow
+from app.core.crypto import token_digest
+from app.core.db import db, key_ring, utcnow
 from app.core.validation import FieldErrors, clean_code, clean_email, clean_text
 from app.directory.models import Site, Structure
 from app.followup.models import FollowUp
+from app.notifications.models import FAILED, PENDING, OutboxMessage
 from app.notifications.services import queue
 from app.orientation import notify
+from app.orientation.deadlines import local_date
 from app.orientation.models import OPEN_STATUSES, Orientation
 
 ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -48,7 +55,20 @@ def pretty(code: str) -> str:
 
 
 def _hash(code: str) -> str:
+    """The keyed hash a code is stored under."""
+    return key_ring().blind_index("followup-code", normalise_code(code))
+
+
+def _legacy_hash(code: str) -> str:
+    """The unkeyed hash of the codes issued before keyed hashing, still accepted."""
     return token_digest(f"followup:{normalise_code(code)}")
+
+
+def _stop_token(followup: FollowUp) -> str:
+    """The token of the link to stop messages: derived from the follow-up under the index key,
+    so it is the same in every message and each message's link keeps working."""
+    digest = bytes.fromhex(key_ring().blind_index("followup-stop", str(followup.id)))
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode("ascii")
 
 
 def issue_code(orientation: Orientation) -> str:
@@ -104,15 +124,30 @@ def _followup(orientation: Orientation) -> FollowUp:
     return followup
 
 
+def _chain_ids(orientation: Orientation) -> list[uuid.UUID]:
+    """The orientation and those it was redirected to, in order."""
+    ids = [orientation.id]
+    while orientation.redirected_to_id:
+        orientation = db.session.get(Orientation, orientation.redirected_to_id)
+        ids.append(orientation.id)
+    return ids
+
+
 def withdraw(followup: FollowUp, actor: Any = None) -> None:
-    """No message after this, whoever asks (the person through the link, or the desk)."""
+    """No message after this, whoever asks (the person through the link, or the desk): the
+    updates still waiting in the outbox (queued, or failed and awaiting a retry) are dropped."""
     if followup.withdrawn_at is None:
         followup.withdrawn_at = utcnow()
         followup.updates_contact = None
     orientation = db.session.get(Orientation, followup.orientation_id)
+    dropped = db.session.execute(sa.delete(OutboxMessage).where(
+        OutboxMessage.kind == "followup.update", OutboxMessage.related_type == "orientation",
+        OutboxMessage.related_id.in_(_chain_ids(orientation)),
+        OutboxMessage.status.in_((PENDING, FAILED)))
+        .execution_options(synchronize_session=False)).rowcount
     audit.record("followup.withdraw", actor=actor, actor_kind=None if actor else "person",
                  object_type="orientation", object_id=orientation.id,
-                 person_id=orientation.person_id)
+                 person_id=orientation.person_id, details={"dropped_messages": dropped})
 
 
 def followup_of(orientation: Orientation) -> FollowUp | None:
@@ -166,7 +201,8 @@ def lookup(code: Any, ip: str | None) -> Status | None:
     if ratelimit.exceeded(bucket, TRIES_PER_HOUR, timedelta(hours=1)):
         return None
     followup = db.session.scalars(sa.select(FollowUp).where(
-        FollowUp.code_hash == _hash(code))).first() if normalise_code(code) else None
+        FollowUp.code_hash.in_((_hash(code), _legacy_hash(code))))).first() \
+        if normalise_code(code) else None
     if followup is None:
         ratelimit.hit(bucket)
         return None
@@ -195,11 +231,13 @@ def _message(orientation: Orientation, structure: Structure) -> str | None:
                 f"{orientation.acknowledged_on:%d/%m/%Y}.")
     if orientation.status == "in_charge" and orientation.first_appointment_on:
         return f"Rendez-vous avec {structure.name} le {orientation.first_appointment_on:%d/%m/%Y}."
+    answered_on = local_date(orientation.closed_at or orientation.updated_at)
     if orientation.status == "redirected":
-        return f"Votre demande a été transmise par {structure.name} à une autre structure."
+        return (f"Votre demande a été transmise par {structure.name} à une autre structure le "
+                f"{answered_on:%d/%m/%Y}.")
     if orientation.status == "refused":
-        return (f"{structure.name} ne peut pas donner suite à votre demande. "
-                "Revenez vers votre lieu d'accueil.")
+        return (f"Le {answered_on:%d/%m/%Y}, {structure.name} a répondu ne pas pouvoir donner "
+                "suite à votre demande. Revenez vers votre lieu d'accueil.")
     return None
 
 
@@ -212,7 +250,7 @@ def on_status_changed(orientation: Orientation) -> None:
     text = _message(orientation, structure)
     if text is None:
         return
-    stop = new_secret_token(16)
+    stop = _stop_token(followup)
     followup.stop_token_hash = token_digest(stop)
     base = current_app.config["PASSERELLE_BASE_URL"].rstrip("/")
     body = (f"{text} Suivi : {base}/suivi . Ne plus recevoir de messages : {base}/suivi/stop/{stop}"

@@ -24,7 +24,9 @@ class SmsNotConfigured(RuntimeError):
 
 
 class SmsRefused(RuntimeError):
-    pass
+    def __init__(self, status: int):
+        super().__init__(f"provider answered {status}")
+        self.status = status  # kept in the outbox's last_error (the text is not)
 
 
 def send(message: OutboxMessage) -> None:
@@ -42,9 +44,9 @@ def send(message: OutboxMessage) -> None:
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT) as answer:  # noqa: S310 - operator URL
             if not 200 <= answer.status < 300:
-                raise SmsRefused(f"provider answered {answer.status}")
+                raise SmsRefused(answer.status)
     except urllib.error.HTTPError as error:
-        raise SmsRefused(f"provider answered {error.code}") from None
+        raise SmsRefused(error.code) from None
 
 
 SENDERS["sms"] = send

@@ -24,7 +24,9 @@ class OutboxMessage(Model):
     channel: Mapped[str] = mapped_column(sa.String(10), default="email")
     recipient = Encrypted()
     subject: Mapped[str] = mapped_column(sa.String(200))
-    body: Mapped[str] = mapped_column(sa.Text)
+    # Encrypted: a body may hold a one-time link or code (stored only hashed elsewhere) and the
+    # name of the structure a person was sent to.
+    body = Encrypted()
     # A message queued twice under the same key is queued once (reminders run from cron).
     dedupe_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
     related_type: Mapped[str | None] = mapped_column(sa.String(40))
@@ -35,4 +37,5 @@ class OutboxMessage(Model):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
+    # The exception's class and status code only: its text may quote the recipient.
     last_error: Mapped[str | None] = mapped_column(sa.String(300))

@@ -4,7 +4,8 @@ Delivery is safe to run twice or concurrently: a message is *claimed* by a condi
 before it is sent, so two senders never both send it; a sender that dies after claiming leaves
 the claim to expire (10 minutes) and the message is sent by the next run. Failures are retried
 with an increasing delay, never dropped. Messages carry no personal data: a short text and a
-link to Passerelle, where the reader must log in.
+link to Passerelle, where the reader must log in. Their recipient and body are stored encrypted
+all the same (a body may hold a one-time link or code), and a failure keeps no text.
 """
 
 from __future__ import annotations
@@ -37,10 +38,11 @@ def queue(recipient: str, subject: str, body: str, *, kind: str, dedupe_key: str
     if dedupe_key and db.session.scalar(
             sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
         return None
-    message = OutboxMessage(kind=kind, channel=channel, subject=subject[:200], body=body,
+    message = OutboxMessage(kind=kind, channel=channel, subject=subject[:200],
                             dedupe_key=dedupe_key, related_type=related_type,
                             related_id=related_id)
     message.recipient = recipient
+    message.body = body  # encrypted: it may hold a one-time link, a code, a structure's name
     try:
         with db.session.begin_nested():
             db.session.add(message)
@@ -106,8 +108,25 @@ def _email(row: OutboxMessage) -> EmailMessage:
     message["Subject"] = row.subject
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(idstring=row.id.hex, domain="passerelle")
-    message.set_content(row.body)
+    message.set_content(row.body or "")
     return message
+
+
+def describe_failure(exc: BaseException) -> str:
+    """What ``last_error`` keeps of a failure: the exception's class and its status code, if it
+    has one ("SMTPRecipientsRefused 550"), never its text, which often quotes the recipient's
+    address or phone number."""
+    code = getattr(exc, "smtp_code", None)
+    if code is None and isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code = next((c for c, _text in exc.recipients.values()), None)
+    if code is None:
+        for name in ("status_code", "status", "code"):
+            value = getattr(exc, name, None)
+            if isinstance(value, int) and not isinstance(value, bool):
+                code = value
+                break
+    name = exc.__class__.__name__
+    return f"{name} {code}" if isinstance(code, int) else name
 
 
 def _deliverable(now: datetime):
@@ -140,19 +159,25 @@ SENDERS: dict[str, Any] = {}
 
 def deliver(batch: int = 200, now: datetime | None = None,
             transport: Transport | None = None) -> DeliveryReport:
-    """Send what is due; each message in its own claim and its own transaction."""
+    """Send what is due; each message in its own claim and its own transaction.
+
+    ``NotConfigured`` (production without ``MAIL_SERVER``) is raised before anything is claimed,
+    so that a run that cannot send e-mail changes nothing.
+    """
     now = now or utcnow()
     report = DeliveryReport()
-    ids = db.session.scalars(sa.select(OutboxMessage.id).where(_deliverable(now))
+    due = db.session.execute(sa.select(OutboxMessage.id, OutboxMessage.channel)
+                             .where(_deliverable(now))
                              .order_by(OutboxMessage.created_at).limit(batch)).all()
     email_transport = transport
-    for message_id in ids:
+    if email_transport is None and any(channel == "email" for _id, channel in due):
+        email_transport = transport_from_config()
+    for message_id, _channel in due:
         if not _claim(message_id, now):
             continue  # another sender has it
         row = db.session.get(OutboxMessage, message_id)
         try:
             if row.channel == "email":
-                email_transport = email_transport or transport_from_config()
                 email_transport.send(_email(row))
             else:
                 SENDERS[row.channel](row)
@@ -161,7 +186,7 @@ def deliver(batch: int = 200, now: datetime | None = None,
             row.status = FAILED
             delay = BACKOFF_MINUTES[min(row.attempts, len(BACKOFF_MINUTES)) - 1]
             row.next_attempt_at = now + timedelta(minutes=delay)
-            row.last_error = f"{exc.__class__.__name__}: {str(exc)[:200]}"
+            row.last_error = describe_failure(exc)[:300]
             report.failed += 1
             log.warning("message %s not delivered (attempt %d): %s", row.id, row.attempts,
                         exc.__class__.__name__)

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 def init_app(app: Flask) -> None:
     from app.core.nav import register_nav
-    from app.orientation import contact, panels, scopes  # noqa: F401  (rules, hooks, panels)
+    from app.orientation import contact, export, panels, scopes  # noqa: F401  (rules, hooks)
     from app.orientation.cli import orientations_cli
     from app.orientation.contact_views import bp as contact_bp
     from app.orientation.views import bp

@@ -4,9 +4,15 @@ An orientation to a structure that has no partner account (only a contact addres
 address a link holding a random 256-bit token, stored hashed, valid ``PASSERELLE_CONTACT_LINK_DAYS``
 (8) days, bound to that orientation and that address, revocable and re-issuable by the sender's
 site or a coordinator. Opening the link sends a 6-digit code, separately, to the same address
-(valid 15 minutes, 5 tries): a forwarded or leaked link alone opens nothing. After the code and
-the charter, the contact sees the orientation with only the shared fields and acts on it through
-the same state machine, recorded as "contact de la structure X (adresse)". Everything is audited.
+(valid 15 minutes, 5 tries): a forwarded or leaked link alone opens nothing. A link gets at most
+5 codes an hour; after 15 wrong codes in all it is revoked (the sender can issue a new one), and
+every wrong code also counts against the address it came from. After the code and the charter,
+the contact sees the orientation with only the shared fields and acts on it through the same
+state machine, recorded as "contact de la structure X (adresse)". Everything is audited (the
+link's id, never its token).
+
+Reminders to such a structure carry a new link: tokens are stored hashed, so an earlier link
+cannot be sent again.
 """
 
 from __future__ import annotations
@@ -23,24 +29,27 @@ from app.core import audit, ratelimit
 from app.core.crypto import new_secret_token, token_digest
 from app.core.db import db, utcnow
 from app.directory.models import Structure
+from app.notifications.models import OutboxMessage
 from app.notifications.services import queue
 from app.orientation import notify
 from app.orientation.models import ContactLink, Orientation
 
 CODE_MINUTES = 15
 CODE_TRIES = 5
+CODES_PER_HOUR = 5         # codes sent for one link
+FAILED_CODES_PER_LINK = 15  # wrong codes in the link's whole life, then it is revoked
 VERIFIED_HOURS = 2
-OPENINGS_PER_HOUR = 30
+OPENINGS_PER_HOUR = 30     # unknown links and wrong codes, per address
 
 
 def _base() -> str:
     return current_app.config["PASSERELLE_BASE_URL"].rstrip("/")
 
 
-def issue(orientation: Orientation, structure: Structure, actor: Any = None) -> ContactLink | None:
-    """A new link for the structure's contact address (older links of the orientation end)."""
-    if not structure.contact_email:
-        return None
+def _new_link(orientation: Orientation, structure: Structure, actor: Any
+              ) -> tuple[ContactLink, str]:
+    """A new link row for the structure's contact address (older links of the orientation end);
+    returns it with its token in clear, to be put in the message and nowhere else."""
     now = utcnow()
     db.session.execute(sa.update(ContactLink).where(
         ContactLink.orientation_id == orientation.id, ContactLink.revoked_at.is_(None))
@@ -51,21 +60,67 @@ def issue(orientation: Orientation, structure: Structure, actor: Any = None) -> 
                        expires_at=now + timedelta(days=current_app.config["PASSERELLE_CONTACT_LINK_DAYS"]))
     link.email = structure.contact_email
     db.session.add(link)
+    return link, raw
+
+
+def _how_to_answer(link: ContactLink, raw: str) -> str:
+    return (f"Ouvrez ce lien (valable jusqu'au {link.expires_at:%d/%m/%Y}) : {_base()}/contact/{raw}\n\n"
+            "Un code vous sera envoyé par un message séparé, à cette même adresse.\n")
+
+
+def _issued(orientation: Orientation, link: ContactLink, actor: Any, **details: Any) -> None:
+    audit.record("orientation.contact_link_issued", actor=actor,
+                 actor_kind=None if actor else "system", object_type="orientation",
+                 object_id=orientation.id, person_id=orientation.person_id,
+                 details={"link": link.id, **details})
+
+
+def issue(orientation: Orientation, structure: Structure, actor: Any = None) -> ContactLink | None:
+    """A new link for the structure's contact address (older links of the orientation end)."""
+    if not structure.contact_email:
+        return None
+    link, raw = _new_link(orientation, structure, actor)
     queue(structure.contact_email, f"Une orientation attend votre réponse — {structure.name}",
           "Bonjour,\n\n"
           "Une orientation a été adressée à votre structure dans Passerelle, l'outil du premier "
           "accueil social du Département. Vous n'avez pas besoin de compte pour y répondre.\n\n"
-          f"Ouvrez ce lien (valable jusqu'au {link.expires_at:%d/%m/%Y}) : {_base()}/contact/{raw}\n\n"
-          "Un code vous sera envoyé par un message séparé, à cette même adresse.\n"
+          f"{_how_to_answer(link, raw)}"
           f"Merci d'en accuser réception au plus tard le {orientation.acknowledge_due:%d/%m/%Y}.\n\n"
           "Ce message ne contient aucune information sur la personne.\n",
           kind="orientation.contact_link", related_type="orientation", related_id=orientation.id,
           dedupe_key=f"orientation.contact_link:{link.id}")
-    audit.record("orientation.contact_link_issued", actor=actor,
-                 actor_kind=None if actor else "system", object_type="orientation",
-                 object_id=orientation.id, person_id=orientation.person_id,
-                 details={"link": link.id})
+    _issued(orientation, link, actor)
     return link
+
+
+def remind(orientation: Orientation, structure: Structure, intro: str,
+           dedupe_key: str) -> list[str] | None:
+    """A reminder to a structure without accounts, with a new link to answer without logging in.
+
+    None when the structure has no contact address (the caller falls back to its plain message);
+    an empty list when this reminder was already queued (nothing is issued twice).
+    """
+    if not structure.contact_email:
+        return None
+    if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
+        return []
+    savepoint = db.session.begin_nested()
+    link, raw = _new_link(orientation, structure, None)
+    message = queue(structure.contact_email,
+                    f"Relance : orientation en attente pour {structure.name}",
+                    f"Bonjour,\n\n{intro}\n\n"
+                    "Vous n'avez pas besoin de compte pour y répondre. "
+                    "Les liens reçus auparavant pour cette orientation ne fonctionnent plus.\n\n"
+                    f"{_how_to_answer(link, raw)}\n"
+                    "Ce message ne contient aucune information sur la personne.\n",
+                    kind="orientation.reminder", related_type="orientation",
+                    related_id=orientation.id, dedupe_key=dedupe_key)
+    if message is None:  # a concurrent run queued it first: keep its link
+        savepoint.rollback()
+        return []
+    savepoint.commit()
+    _issued(orientation, link, None, reason="reminder")
+    return [structure.contact_email]
 
 
 def _on_new_orientation(orientation: Orientation, structure: Structure) -> bool:
@@ -73,6 +128,7 @@ def _on_new_orientation(orientation: Orientation, structure: Structure) -> bool:
 
 
 notify.CONTACT_HOOKS.append(_on_new_orientation)
+notify.CONTACT_REMINDER_HOOKS.append(remind)
 
 
 def revoke(orientation: Orientation, actor: Any) -> int:
@@ -108,8 +164,25 @@ def record_bad_token(ip: str | None) -> None:
     ratelimit.hit(f"contact-open:{ip}")
 
 
-def send_code(link: ContactLink) -> None:
-    """A new 6-digit code for the link's address, valid 15 minutes."""
+def record_opening(link: ContactLink) -> None:
+    """The link's page was opened (whoever holds the link: the code comes next)."""
+    person_id = db.session.scalar(sa.select(Orientation.person_id).where(
+        Orientation.id == link.orientation_id))
+    audit.record("orientation.contact_link_opened", actor_kind="contact",
+                 object_type="orientation", object_id=link.orientation_id,
+                 person_id=person_id, details={"link": link.id})
+
+
+def send_code(link: ContactLink) -> bool:
+    """A new 6-digit code for the link's address, valid 15 minutes; False (nothing sent) once the
+    link had its 5 codes of the hour."""
+    bucket = f"contact-code-sent:{link.id}"
+    if ratelimit.exceeded(bucket, CODES_PER_HOUR, timedelta(hours=1)):
+        audit.record("orientation.contact_code_throttled", actor_kind="contact",
+                     object_type="orientation", object_id=link.orientation_id,
+                     details={"link": link.id})
+        return False
+    ratelimit.hit(bucket)
     code = f"{secrets.randbelow(1_000_000):06d}"
     now = utcnow()
     link.code_hash = token_digest(f"{link.id}:{code}")
@@ -120,15 +193,25 @@ def send_code(link: ContactLink) -> None:
           "Si vous n'avez rien demandé, ignorez ce message.\n",
           kind="orientation.contact_code", related_type="contact_link", related_id=link.id,
           dedupe_key=f"orientation.contact_code:{link.id}:{now.timestamp()}")
-    audit.record("orientation.contact_link_opened", actor_kind="contact",
+    audit.record("orientation.contact_code_sent", actor_kind="contact",
                  object_type="orientation", object_id=link.orientation_id,
                  details={"link": link.id})
+    return True
 
 
-def check_code(link: ContactLink, code: Any) -> bool:
-    """Five tries per code; a right code within 15 minutes opens the orientation."""
+def _link_lifetime() -> timedelta:
+    return timedelta(days=current_app.config["PASSERELLE_CONTACT_LINK_DAYS"] + 1)
+
+
+def check_code(link: ContactLink, code: Any, ip: str | None = None) -> bool:
+    """Five tries per code; a right code within 15 minutes opens the orientation.
+
+    Every failure counts against ``ip`` (with the unknown links); every wrong code also counts
+    against the link, which is revoked at the 15th.
+    """
     if link.code_hash is None or link.code_attempts >= CODE_TRIES or \
             link.code_expires_at is None or link.code_expires_at <= utcnow():
+        ratelimit.hit(f"contact-open:{ip}")
         return False
     link.code_attempts += 1
     ok = isinstance(code, str) and token_digest(f"{link.id}:{code.strip()}") == link.code_hash
@@ -137,7 +220,21 @@ def check_code(link: ContactLink, code: Any) -> bool:
                  details={"link": link.id})
     if ok:
         link.code_hash = None  # one use
-    return ok
+        return True
+    ratelimit.hit(f"contact-open:{ip}")
+    bucket = f"contact-code-failed:{link.id}"
+    ratelimit.hit(bucket)
+    if ratelimit.exceeded(bucket, FAILED_CODES_PER_LINK, _link_lifetime()):
+        link.revoked_at = utcnow()
+        link.code_hash = None
+        audit.record("orientation.contact_link_revoked", actor_kind="system",
+                     object_type="orientation", object_id=link.orientation_id,
+                     details={"link": link.id, "reason": "too_many_codes"})
+    return False
+
+
+def is_live(link: ContactLink) -> bool:
+    return link.revoked_at is None and link.expires_at > utcnow()
 
 
 def tries_left(link: ContactLink) -> int:

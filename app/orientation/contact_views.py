@@ -47,14 +47,18 @@ def open_link(token: str):
     link, refusal = _link(token)
     if refusal:
         return refusal
+    if request.method == "GET":
+        contact.record_opening(link)
     if _verified(link):
         return redirect(url_for("contact.orientation", token=token))
     form = SecondFactorForm()
     status = 200
     if request.method == "POST" and form.validate_on_submit():
-        if contact.check_code(link, form.code.data):
+        if contact.check_code(link, form.code.data, request.remote_addr):
             session[f"contact:{link.id}"] = contact.verified_until()
             return redirect(url_for("contact.orientation", token=token))
+        if not contact.is_live(link):  # too many wrong codes: the link was just revoked
+            return render_template("contact/neutral.html"), 404
         form.code.errors = [_("Code incorrect ou expiré. Essais restants : %(n)d.",
                               n=contact.tries_left(link))]
         status = 401
@@ -69,9 +73,12 @@ def send_code(token: str):
     if refusal:
         return refusal
     if ConfirmForm().validate_on_submit():
-        contact.send_code(link)
-        flash(_("Un code vient d'être envoyé à l'adresse de votre structure. Il est valable 15 minutes."),
-              "success")
+        if contact.send_code(link):
+            flash(_("Un code vient d'être envoyé à l'adresse de votre structure. Il est valable 15 minutes."),
+                  "success")
+        else:
+            flash(_("Plusieurs codes ont déjà été envoyés à l'adresse de votre structure : "
+                    "utilisez le dernier reçu, ou réessayez plus tard."), "error")
     return redirect(url_for("contact.open_link", token=token))
 
 
@@ -145,6 +152,10 @@ def act(token: str, action: str):
         return redirect(url_for("contact.orientation", token=token))
     try:
         run(row, form, contact.actor_label(link))
+        # Which link acted, beside the transition's own entry (same transaction).
+        audit.record("orientation.contact_link_used", actor_kind="contact",
+                     object_type="orientation", object_id=row.id, person_id=row.person_id,
+                     details={"link": link.id, "action": action})
     except ServiceError as error:
         db.session.rollback()
         details = " ".join(m for ms in error.fields.values() for m in ms)

@@ -1,7 +1,8 @@
 """The messages an orientation sends, written to the outbox in the same transaction.
 
 No personal data in any of them: the structure or site name, a date, and a link to Passerelle
-where the reader must log in. The texts are French (the working language of the département's
+where the reader must log in (or, for a structure without accounts, a contact link: see
+app/orientation/contact.py). The texts are French (the working language of the département's
 partners).
 """
 
@@ -78,6 +79,24 @@ def _has_partner_users(structure: Structure) -> bool:
         User.role == Role.PARTENAIRE).limit(1)) is not None
 
 
+# Reminders to structures without accounts carry a new contact link instead of the login page:
+# hook(orientation, structure, intro, dedupe_key) -> addresses reached, or None to fall back.
+CONTACT_REMINDER_HOOKS: list[Any] = []
+
+
+def contact_reminder(orientation: Orientation, structure: Structure, intro: str,
+                     dedupe_key: str) -> list[str] | None:
+    """The reminder of a structure without accounts (None when it has accounts: the caller then
+    sends its plain message to ``partner_recipients``)."""
+    if _has_partner_users(structure):
+        return None
+    for hook in CONTACT_REMINDER_HOOKS:
+        sent = hook(orientation, structure, intro, dedupe_key)
+        if sent is not None:
+            return sent
+    return None
+
+
 # Features told of every change of status (the person's own follow-up).
 STATUS_HOOKS: list[Any] = []
 
@@ -102,12 +121,16 @@ def status_changed(orientation: Orientation) -> None:
 
 def reminder(orientation: Orientation, structure: Structure, step: str, due) -> list[str]:
     what = "d'accuser réception de" if step == "acknowledge" else "de prendre en charge"
+    intro = (f"Une orientation adressée à votre structure attend depuis le {_date(due)}. "
+             f"Merci {what} cette orientation dès que possible.")
+    contact = contact_reminder(orientation, structure, intro,
+                               f"orientation.remind:{step}:{orientation.id}:{structure.contact_email}")
+    if contact is not None:
+        return contact
     sent = []
     for address in partner_recipients(orientation, structure):
         if queue(address, f"Relance : orientation en attente pour {structure.name}",
-                 "Bonjour,\n\n"
-                 f"Une orientation adressée à votre structure attend depuis le {_date(due)}. "
-                 f"Merci {what} cette orientation dès que possible.\n\n"
+                 f"Bonjour,\n\n{intro}\n\n"
                  f"Consultez-la dans Passerelle : {link(orientation)}\n",
                  kind="orientation.reminder", related_type="orientation",
                  related_id=orientation.id,
@@ -119,13 +142,19 @@ def reminder(orientation: Orientation, structure: Structure, step: str, due) -> 
 def escalation(orientation: Orientation, structure: Structure, step: str, due,
                recipients: list[str]) -> list[str]:
     what = "l'accusé de réception" if step.startswith("acknowledge") else "la prise en charge"
+    # The head of a structure without accounts cannot log in: its contact address has the link.
+    head_without_account = (structure.head_contact_email if structure.contact_email
+                            and not _has_partner_users(structure) else None)
     sent = []
     for address in recipients:
+        where = (f"Consultez la liste des orientations en attente : {link(orientation)}\n"
+                 if address != head_without_account else
+                 "Votre structure n'a pas de compte dans Passerelle : un lien pour y répondre sans "
+                 "compte a été envoyé à son adresse de contact.\n")
         if queue(address, f"Orientation bloquée : {structure.name}",
                  "Bonjour,\n\n"
                  f"Une orientation adressée à {structure.name} attend {what} depuis le "
-                 f"{_date(due)}, malgré une relance.\n\n"
-                 f"Consultez la liste des orientations en attente : {link(orientation)}\n",
+                 f"{_date(due)}, malgré une relance.\n\n{where}",
                  kind="orientation.escalation", related_type="orientation",
                  related_id=orientation.id,
                  dedupe_key=f"orientation.escalate:{step}:{orientation.id}:{address}"):

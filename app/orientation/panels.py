@@ -1,16 +1,25 @@
-"""The orientation panels of a person's file and of the slip (registered with accueil)."""
+"""What orientation adds to accueil's person, registered with accueil so that accueil never
+imports it: the panels of the person's file and of the slip, the orientations of the API's
+person, the orientation mover of a merge, and the orientation actions of the access log."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 
-from app.accueil.panels import Panel, register_panel
+from app.accueil.merge import Mover, register_mover
+from app.accueil.panels import SLIP_ORIENTATIONS, Panel, register_panel
+from app.accueil.records import register_access_log_actions, register_file_section
 from app.accueil.scopes import FULL, visible_fields
 from app.core.db import db
+from app.core.enums import Role
 from app.directory.models import Structure
 from app.orientation.models import Orientation
+from app.orientation.presenters import orientation_view, preload
+from app.orientation.scopes import visible_orientations
 
 
 def _file_panel(person: Any, user: Any, slip: bool = False, visit: Any = None) -> Panel | None:
@@ -33,9 +42,53 @@ def _slip_panel(person: Any, user: Any, slip: bool = False, visit: Any = None) -
         return None
     structures = {s.id: s for s in db.session.scalars(
         sa.select(Structure).where(Structure.id.in_({o.structure_id for o in rows})))}
-    return Panel("slip_orientations", "orientation/_slip_panel.html",
+    return Panel(SLIP_ORIENTATIONS, "orientation/_slip_panel.html",
                  {"orientations": rows, "structures": structures})
+
+
+def person_orientations(person: Any, user: Any) -> list[dict[str, Any]]:
+    """The person's orientations this user may see, as the orientation API shows them (without
+    their events): an agent who opens the whole file sees all of them, as in the file's panel;
+    a partner those addressed to their structure; a coordinator those of their territory."""
+    query = visible_orientations(user)
+    if user.role == Role.ACCUEIL and visible_fields(user, person) == FULL:
+        query = sa.select(Orientation)  # the whole file's orientations for its agents
+    rows = list(db.session.scalars(query.where(Orientation.person_id == person.id)
+                                   .order_by(Orientation.sent_at.desc())))
+    needs = preload(rows)
+    return [orientation_view(o, user, with_events=False, needs_by_visit=needs) for o in rows]
+
+
+def _move(kept: uuid.UUID, merged: uuid.UUID) -> list[str]:
+    ids = list(db.session.scalars(sa.select(Orientation.id).where(
+        Orientation.person_id == merged)))
+    db.session.execute(sa.update(Orientation).where(Orientation.id.in_(ids))
+                       .values(person_id=kept))
+    return [str(i) for i in ids]
+
+
+def _restore(ids: list[str], merged: uuid.UUID) -> None:
+    db.session.execute(sa.update(Orientation).where(
+        Orientation.id.in_([uuid.UUID(i) for i in ids])).values(person_id=merged))
 
 
 register_panel(_file_panel)
 register_panel(_slip_panel)
+register_file_section("orientations", person_orientations)
+register_mover(Mover("orientations", _move, _restore))
+register_access_log_actions({
+    "orientation.send": _l("Envoi d'une orientation"),
+    "orientation.read": _l("Consultation d'une orientation"),
+    "orientation.acknowledge": _l("Accusé de réception d'une orientation"),
+    "orientation.take_charge": _l("Prise en charge d'une orientation"),
+    "orientation.refuse": _l("Refus d'une orientation"),
+    "orientation.redirect": _l("Réorientation vers une autre structure"),
+    "orientation.cancel": _l("Annulation d'une orientation"),
+    "orientation.close": _l("Clôture d'une orientation"),
+    "orientation.comment": _l("Commentaire sur une orientation"),
+    "orientation.reminder": _l("Relance d'une orientation"),
+    "orientation.escalation": _l("Signalement d'une orientation au coordinateur"),
+    "orientation.contact_link_issued": _l("Envoi d'un lien de réponse à une structure"),
+    "orientation.contact_link_revoked": _l("Révocation d'un lien de réponse"),
+    "orientation.contact_link_opened": _l("Ouverture d'un lien de réponse par une structure"),
+})

@@ -9,6 +9,7 @@ Each message has a deduplication key, so a second run sends nothing twice.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -21,11 +22,14 @@ from app.auth.models import User
 from app.core import audit
 from app.core.db import db, load_many, utcnow
 from app.core.enums import Role
+from app.core.errors import InvalidTransition
 from app.directory.models import Structure
 from app.orientation import notify
 from app.orientation.deadlines import local_date, working_days_between
 from app.orientation.models import ACKNOWLEDGED, SENT, Orientation, OrientationEvent
 from app.orientation.services import append_event
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,6 +38,7 @@ class Stall:
     step: str                 # "acknowledge" or "take_charge"
     due: date
     overdue_working_days: int
+    age_days: int = 0         # calendar days since it was sent
 
     @property
     def stalled_since(self) -> date:
@@ -53,7 +58,8 @@ def stalls(query: sa.Select | None = None, today: date | None = None) -> list[St
     for orientation in db.session.scalars(query):
         step, due = (("acknowledge", orientation.acknowledge_due) if orientation.status == SENT
                      else ("take_charge", orientation.take_charge_due))
-        found.append(Stall(orientation, step, due, working_days_between(due, today)))
+        found.append(Stall(orientation, step, due, working_days_between(due, today),
+                           (today - orientation.sent_on).days))
     found.sort(key=lambda s: (-s.overdue_working_days, s.due))
     return found
 
@@ -89,7 +95,8 @@ def stalls_page(query: sa.Select, today: date | None = None, limit: int = 50,
     rows = db.session.execute(stalled.add_columns(due.label("due"))
                               .order_by(due, Orientation.id).limit(limit).offset(offset)).all()
     return [Stall(o, "acknowledge" if o.status == SENT else "take_charge", d,
-                  working_days_between(d, today)) for o, d in rows], total
+                  working_days_between(d, today), (today - o.sent_on).days)
+            for o, d in rows], total
 
 
 def coordinators(territory: str | None) -> list[User]:
@@ -106,30 +113,53 @@ class RemindReport:
 
 
 def remind(today: date | None = None) -> RemindReport:
-    """Queue the reminders and escalations due today; safe to run any number of times."""
+    """Queue the reminders and escalations due today; safe to run any number of times.
+
+    Each orientation is committed on its own. One that somebody changes meanwhile (a referent
+    acknowledges it as the run reaches it) is rolled back and skipped: the run goes on with the
+    others, and the next run looks at it again if it is still stalled.
+    """
     today = today or local_date(utcnow())
     delay = current_app.config.get("ESCALATION_DELAY", 2)
     report = RemindReport()
     for stall in stalls(today=today):
-        orientation = stall.orientation
-        structure = db.session.get(Structure, orientation.structure_id)
-        sent = notify.reminder(orientation, structure, stall.step, stall.due)
-        if sent:
-            report.reminders += 1
-            append_event(orientation, "reminder", None, actor_label="Passerelle")
-            audit.record("orientation.reminder", object_type="orientation",
-                         object_id=orientation.id, details={"step": stall.step})
-        if stall.overdue_working_days > delay:
-            recipients = [u.email for u in coordinators(orientation.territory)]
-            if structure.head_contact_email:
-                recipients.append(structure.head_contact_email)
-            if notify.escalation(orientation, structure, stall.step, stall.due, recipients):
-                report.escalations += 1
-                append_event(orientation, "escalation", None, actor_label="Passerelle")
-                audit.record("orientation.escalation", object_type="orientation",
-                             object_id=orientation.id, details={"step": stall.step})
+        orientation_id = stall.orientation.id
+        try:
+            reminded, escalated = _remind_one(stall, delay)
+        except InvalidTransition:
+            db.session.rollback()  # already done by the conditional update; harmless twice
+            log.info("orientation %s changed during the reminder run: skipped", orientation_id)
+            continue
         db.session.commit()
+        report.reminders += reminded
+        report.escalations += escalated
     return report
+
+
+def _remind_one(stall: Stall, delay: int) -> tuple[int, int]:
+    """The reminder and escalation of one stalled orientation, not committed."""
+    orientation = stall.orientation
+    if orientation.status != (SENT if stall.step == "acknowledge" else ACKNOWLEDGED):
+        return 0, 0  # moved on since the stalled list was read (reloaded after a commit)
+    structure = db.session.get(Structure, orientation.structure_id)
+    reminded = escalated = 0
+    if notify.reminder(orientation, structure, stall.step, stall.due):
+        reminded = 1
+        append_event(orientation, "reminder", None, actor_label="Passerelle")
+        audit.record("orientation.reminder", object_type="orientation",
+                     object_id=orientation.id, person_id=orientation.person_id,
+                     details={"step": stall.step})
+    if stall.overdue_working_days > delay:
+        recipients = [u.email for u in coordinators(orientation.territory)]
+        if structure.head_contact_email:
+            recipients.append(structure.head_contact_email)
+        if notify.escalation(orientation, structure, stall.step, stall.due, recipients):
+            escalated = 1
+            append_event(orientation, "escalation", None, actor_label="Passerelle")
+            audit.record("orientation.escalation", object_type="orientation",
+                         object_id=orientation.id, person_id=orientation.person_id,
+                         details={"step": stall.step})
+    return reminded, escalated
 
 
 def remind_now(orientation: Orientation, actor: Any) -> int:
@@ -137,7 +167,14 @@ def remind_now(orientation: Orientation, actor: Any) -> int:
     structure = db.session.get(Structure, orientation.structure_id)
     stamp = utcnow().strftime("%Y%m%d%H%M%S%f")
     count = 0
-    for address in notify.partner_recipients(orientation, structure):
+    # A structure without accounts gets a fresh secure link, not a login link it cannot use.
+    sent = notify.contact_reminder(
+        orientation, structure,
+        "Un coordinateur vous demande de traiter une orientation adressée à votre structure.",
+        f"orientation.remind:manual:{orientation.id}:contact:{stamp}")
+    addresses = [] if sent is not None else notify.partner_recipients(orientation, structure)
+    count += len(sent or [])
+    for address in addresses:
         if notify.queue(address, f"Relance : orientation en attente pour {structure.name}",
                         "Bonjour,\n\nUn coordinateur vous demande de traiter une orientation "
                         f"adressée à votre structure.\n\nConsultez-la dans Passerelle : "
@@ -178,6 +215,7 @@ def stall_view(stall: Stall, reminders_sent: int | None = None) -> dict[str, Any
     return {"id": orientation.id, "status": orientation.status,
             "stalled_since": stall.stalled_since,
             "overdue_working_days": stall.overdue_working_days,
+            "age_days": stall.age_days,
             "structure": {"id": structure.id, "name": structure.name},
             "reason": stall.reason, "domain": orientation.domain,
             "person": {"reception_number": person.reception_number,

@@ -16,7 +16,6 @@ from wtforms.fields.choices import SelectChoice
 from app.accueil.models import Person, Visit
 from app.accueil.views import load_person
 from app.auth.forms import ConfirmForm
-from app.auth.models import User
 from app.core import audit
 from app.core.db import db, utcnow
 from app.core.enums import DOMAIN_LABELS, STRUCTURE_KIND_LABELS, Domain
@@ -28,6 +27,7 @@ from app.directory import services as directory
 from app.directory.models import Structure
 from app.orientation import reminders, services
 from app.orientation.deadlines import local_date
+from app.orientation.designated import referents_by_structure
 from app.orientation.forms import (
     SHARE_LABELS,
     CloseForm,
@@ -116,6 +116,16 @@ def _structure_choices(domain: str | None, territory: str | None) -> list:
             + [SelectChoice(str(s.id), s.name) for s in others])
 
 
+def _referent_choices() -> list:
+    """The designated referents of every active structure, by structure (two queries)."""
+    structures = db.session.execute(sa.select(Structure.id, Structure.name).where(
+        Structure.active.is_(True)).order_by(Structure.name)).all()
+    referents = referents_by_structure([structure_id for structure_id, _name in structures])
+    return [SelectChoice("", _("— aucun en particulier —"))] + [
+        SelectChoice(str(u.id), f"{u.display_name} ({name})")
+        for structure_id, name in structures for u in referents.get(structure_id, [])]
+
+
 @bp.route("/persons/<uuid:person_id>/orientations/new", methods=["GET", "POST"])
 @access("orientation.send")
 def new(person_id: uuid.UUID):
@@ -137,10 +147,7 @@ def new(person_id: uuid.UUID):
     domain = form.domain.data or request.args.get("domain")
     territory = current_user.site.territory if current_user.site else None
     form.structure_id.choices = _structure_choices(domain, territory)
-    form.referent_id.choices = [SelectChoice("", _("— aucun en particulier —"))] + [
-        SelectChoice(str(u.id), f"{u.display_name} ({u.structure.name})") for u in db.session.scalars(
-            sa.select(User).where(User.role == "partenaire", User.active.is_(True))
-            .order_by(User.display_name))]
+    form.referent_id.choices = _referent_choices()
     if form.validate_on_submit():
         data = {"structure_id": form.structure_id.data, "domain": form.domain.data,
                 "motive": form.motive.data, "visit_id": form.visit_id.data or None,

@@ -19,8 +19,10 @@ def _fmt(value: float) -> str:
 
 
 def bars(categories: list[str], series: list[Series], title: str, target: float | None = None,
-         target_label: str = "", width: int = 640, height: int = 260) -> str:
-    """Grouped vertical bars, with an optional dashed target line."""
+         target_label: str = "", width: int = 640, height: int = 260,
+         chart_id: str = "chart") -> str:
+    """Grouped vertical bars, with an optional dashed target line. ``chart_id`` prefixes the ids
+    of the drawing, so it must be unique on the page."""
     left, bottom, top = 40, 40, 20
     plot_w, plot_h = width - left - 10, height - bottom - top
     peak = max([v or 0 for s in series for v in s.values] + [target or 0, 1])
@@ -28,8 +30,8 @@ def bars(categories: list[str], series: list[Series], title: str, target: float 
     slot = plot_w / groups
     bar_w = max(2.0, slot * 0.8 / max(len(series), 1))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-             f'role="img" aria-labelledby="chart-title" class="chart">',
-             f'<title id="chart-title">{escape(title)}</title>',
+             f'role="img" aria-labelledby="{escape(chart_id)}-title" class="chart">',
+             f'<title id="{escape(chart_id)}-title">{escape(title)}</title>',
              f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
              'stroke="#4a4a55"/>']
     for i, category in enumerate(categories):

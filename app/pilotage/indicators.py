@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from app.accueil.models import Need, Person, Visit
+from app.core import audit
 from app.core.db import db, utcnow
 from app.directory.models import Site, Structure
 from app.followup.models import FollowUp
@@ -36,8 +37,42 @@ METRICS: dict[str, Any] = {
     "median_referent_designation_days": None, "meetings": 0, "meetings_person_present": None,
     "updates_requested_share": None, "updates_sent": 0, "updates_failed": 0,
 }
+# The figures of each source, and the groupings each source can be split by. In a group row, a
+# figure whose source cannot be split by the grouping is None ("does not apply"), not 0: a visit
+# has no structure, a parcours has neither site, structure, domain nor channel.
+VISIT_METRICS = ("persons_welcomed", "persons_new", "persons_returning", "anonymous_share",
+                 "visits", "answered_share")
+ORIENTATION_METRICS = ("orientations_sent", "acknowledged_within_delay",
+                       "median_ack_working_days", "median_take_charge_working_days",
+                       "refusal_rate", "refusals", "redirections")
+PARCOURS_METRICS = ("parcours_opened", "parcours_closed", "median_referent_designation_days",
+                    "meetings", "meetings_person_present")
+UPDATE_METRICS = ("updates_requested_share", "updates_sent", "updates_failed")
+APPLIES: dict[str, tuple[str, ...]] = {
+    "site": VISIT_METRICS + ORIENTATION_METRICS + UPDATE_METRICS,          # sender site
+    "structure": ORIENTATION_METRICS + UPDATE_METRICS,
+    "domain": VISIT_METRICS + ORIENTATION_METRICS + UPDATE_METRICS,        # visits: their needs
+    "channel": VISIT_METRICS + ORIENTATION_METRICS + UPDATE_METRICS,       # orientations: their visit
+    "territory": VISIT_METRICS + ORIENTATION_METRICS + UPDATE_METRICS + PARCOURS_METRICS,
+}
 TARGETS = {"ack_working_days": 2, "take_charge_working_days": 22, "referent_designation_days": 30}
 ALL = "all"
+# The dates a period may span: the calendar table is filled up to them, so they are bounded.
+EARLIEST = date(2000, 1, 1)
+
+
+def latest(today: date) -> date:
+    """The last date a period may reach: one year after today."""
+    try:
+        return today.replace(year=today.year + 1)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + 1, day=28)
+
+
+def group_defaults(by: str) -> dict[str, Any]:
+    """A group row before anything is counted: 0 or None where a figure applies, else None."""
+    applies = APPLIES[by]
+    return {name: (value if name in applies else None) for name, value in METRICS.items()}
 
 
 @dataclass
@@ -86,14 +121,24 @@ def _median(values: sa.Select) -> dict[Any, float]:
 
 # -- the group key of each source, for a grouping -----------------------------------------------
 def _visit_key(by: str | None):
+    """A visit counts in the domain of each of its needs (once per domain)."""
     return {None: sa.literal(ALL), "site": Visit.site_id, "channel": Visit.channel,
-            "territory": Site.territory}.get(by)
+            "domain": Need.domain, "territory": Site.territory}.get(by)
 
 
 def _orientation_key(by: str | None):
+    """An orientation counts in the channel of the visit it was sent from (None without one)."""
     return {None: sa.literal(ALL), "site": Orientation.sender_site_id,
             "structure": Orientation.structure_id, "domain": Orientation.domain,
-            "territory": Orientation.territory}.get(by)
+            "channel": Visit.channel, "territory": Orientation.territory}.get(by)
+
+
+def _from_orientations(query: sa.Select, by: str | None) -> sa.Select:
+    """``query`` reading orientations, joined to their visit when the key needs it."""
+    query = query.select_from(Orientation)
+    if by == "channel":
+        query = query.outerjoin(Visit, Visit.id == Orientation.visit_id)
+    return query
 
 
 def _parcours_key(by: str | None):
@@ -108,12 +153,19 @@ def _visits(q: Query) -> dict[Any, dict]:
     key = _visit_key(q.by)
     if key is None:
         return {}
+    if q.by == "domain":  # one row per need: a visit with two needs of a domain counts once
+        visits = sa.func.count(sa.distinct(Visit.id))
+        answered = sa.func.count(sa.distinct(sa.case((Visit.outcome == "answered", Visit.id))))
+    else:
+        visits, answered = sa.func.count(), _count_if(Visit.outcome == "answered")
     per_person = (sa.select(
-        key.label("g"), Visit.person_id.label("person_id"), sa.func.count().label("visits"),
-        _count_if(Visit.outcome == "answered").label("answered"),
+        key.label("g"), Visit.person_id.label("person_id"), visits.label("visits"),
+        answered.label("answered"),
     ).select_from(Visit).join(Site, Site.id == Visit.site_id)
         .where(Visit.occurred_on.between(q.date_from, q.date_to))
         .group_by(key, Visit.person_id))
+    if q.by == "domain":
+        per_person = per_person.join(Need, Need.visit_id == Visit.id)
     if q.territory:
         per_person = per_person.where(Site.territory == q.territory)
     per_person = per_person.subquery()
@@ -138,6 +190,11 @@ def _visits(q: Query) -> dict[Any, dict]:
     return out
 
 
+# Orientations created by a redirection: one rule everywhere. Each is an orientation sent
+# (a structure receives it and must answer it within its own delays), so it counts in
+# ``orientations_sent``, the delays, the refusals, the months and the messages sent to the
+# person. What is counted per *person oriented* counts a redirection chain once, on its first
+# orientation, which carries the person's follow-up: the share of persons asking for updates.
 def _orientations(q: Query, today: date) -> dict[Any, dict]:
     key = _orientation_key(q.by)
     if key is None:
@@ -148,7 +205,7 @@ def _orientations(q: Query, today: date) -> dict[Any, dict]:
     base = [Orientation.sent_on.between(q.date_from, q.date_to)]
     if q.territory:
         base.append(Orientation.territory == q.territory)
-    query = sa.select(
+    query = _from_orientations(sa.select(
         key.label("g"), sa.func.count().label("sent"),
         _count_if(sa.and_(Orientation.acknowledged_on.is_not(None),
                           Orientation.acknowledged_on <= Orientation.acknowledge_due))
@@ -156,17 +213,16 @@ def _orientations(q: Query, today: date) -> dict[Any, dict]:
         _count_if(sa.and_(Orientation.status != "cancelled", due_passed)).label("measurable"),
         _count_if(Orientation.status == "refused").label("refused"),
         _count_if(Orientation.status == "redirected").label("redirected"),
-    ).where(*base).group_by(key)
-    ack = _median(sa.select(key.label("g"),
-                            (ack_day.working_index - sent_day.working_index).label("value"))
-                  .select_from(Orientation)
-                  .join(sent_day, sent_day.day == Orientation.sent_on)
-                  .join(ack_day, ack_day.day == Orientation.acknowledged_on).where(*base))
-    take = _median(sa.select(key.label("g"),
-                             (take_day.working_index - sent_day.working_index).label("value"))
-                   .select_from(Orientation)
-                   .join(sent_day, sent_day.day == Orientation.sent_on)
-                   .join(take_day, take_day.day == Orientation.taken_charge_on).where(*base))
+    ), q.by).where(*base).group_by(key)
+    ack = _median(_from_orientations(
+        sa.select(key.label("g"), (ack_day.working_index - sent_day.working_index).label("value")),
+        q.by).join(sent_day, sent_day.day == Orientation.sent_on)
+        .join(ack_day, ack_day.day == Orientation.acknowledged_on).where(*base))
+    take = _median(_from_orientations(
+        sa.select(key.label("g"),
+                  (take_day.working_index - sent_day.working_index).label("value")),
+        q.by).join(sent_day, sent_day.day == Orientation.sent_on)
+        .join(take_day, take_day.day == Orientation.taken_charge_on).where(*base))
     out = {}
     for row in db.session.execute(query):
         out[row.g] = {"orientations_sent": row.sent,
@@ -216,30 +272,40 @@ def _parcours(q: Query) -> dict[Any, dict]:
     return out
 
 
+def _updates(q: Query) -> dict[Any, dict]:
+    """The person's own follow-up: who asked for updates, messages sent, delivery failures.
+
+    The share is per person oriented, on first orientations only (the rule above
+    ``_orientations``); the messages are those of every orientation, redirected ones included.
+    """
+    key = _orientation_key(q.by)
+    if key is None:
+        return {}
+    period = [Orientation.sent_on.between(q.date_from, q.date_to)]
+    if q.territory:
+        period.append(Orientation.territory == q.territory)
+    asked = {row.g: row for row in db.session.execute(_from_orientations(
+        sa.select(key.label("g"), sa.func.count(Orientation.id).label("oriented"),
+                  sa.func.count(FollowUp.updates_channel).label("asked")), q.by)
+        .outerjoin(FollowUp, FollowUp.orientation_id == Orientation.id)
+        .where(*period, Orientation.redirected_from_id.is_(None)).group_by(key))}
+    messages: dict[Any, dict[str, int]] = {}
+    for g, status, n in db.session.execute(_from_orientations(
+            sa.select(key, OutboxMessage.status, sa.func.count()), q.by)
+            .join(OutboxMessage, OutboxMessage.related_id == Orientation.id)
+            .where(OutboxMessage.kind == "followup.update", *period)
+            .group_by(key, OutboxMessage.status)):
+        messages.setdefault(g, {})[status] = n
+    out = {}
+    for g in set(asked) | set(messages):
+        row, by_status = asked.get(g), messages.get(g, {})
+        out[g] = {"updates_requested_share": _pct(row.asked, row.oriented) if row else None,
+                  "updates_sent": by_status.get("sent", 0),
+                  "updates_failed": by_status.get("failed", 0)}
+    return out
+
+
 # -- breakdowns -----------------------------------------------------------------------------------
-def _updates(q: Query) -> dict[str, Any]:
-    """The person's own follow-up: who asked for updates, messages sent, delivery failures."""
-    base = [Orientation.sent_on.between(q.date_from, q.date_to),
-            Orientation.redirected_from_id.is_(None)]
-    if q.territory:
-        base.append(Orientation.territory == q.territory)
-    row = db.session.execute(
-        sa.select(sa.func.count(Orientation.id),
-                  sa.func.count(FollowUp.updates_channel))
-        .select_from(Orientation).outerjoin(FollowUp, FollowUp.orientation_id == Orientation.id)
-        .where(*base)).one()
-    messages = (sa.select(OutboxMessage.status, sa.func.count()).select_from(OutboxMessage)
-                .join(Orientation, Orientation.id == OutboxMessage.related_id)
-                .where(OutboxMessage.kind == "followup.update",
-                       Orientation.sent_on.between(q.date_from, q.date_to))
-                .group_by(OutboxMessage.status))
-    if q.territory:
-        messages = messages.where(Orientation.territory == q.territory)
-    by_status = dict(db.session.execute(messages).all())
-    return {"updates_requested_share": _pct(row[1], row[0]),
-            "updates_sent": by_status.get("sent", 0), "updates_failed": by_status.get("failed", 0)}
-
-
 def _months(q: Query) -> list[dict]:
     visits_q = (sa.select(CalendarDay.month, sa.func.count())
                 .select_from(Visit).join(CalendarDay, CalendarDay.day == Visit.occurred_on)
@@ -324,21 +390,29 @@ def compute(q: Query, today: date | None = None) -> Report:
                     max(q.date_to, today).replace(month=12, day=31))
     total_q = Query(q.date_from, q.date_to, q.territory, None)
     totals: dict[str, Any] = dict(METRICS)
-    for part in (_visits(total_q), _orientations(total_q, today), _parcours(total_q)):
+    for part in (_visits(total_q), _orientations(total_q, today), _parcours(total_q),
+                 _updates(total_q)):
         totals.update(part.get(ALL, {}))
-    totals.update(_updates(total_q))
     groups: list[dict[str, Any]] = []
     if q.by:
-        parts = [_visits(q), _orientations(q, today), _parcours(q)]
+        parts = [_visits(q), _orientations(q, today), _parcours(q), _updates(q)]
         keys = {k for part in parts for k in part}
         labels = _labels(q.by, keys)
+        defaults = group_defaults(q.by)
         for key in sorted(keys, key=lambda k: str(labels.get(k, k))):
             row: dict[str, Any] = {"key": str(key) if key is not None else None,
                                    "label": str(labels.get(key, key) if key is not None else "—"),
-                                   **METRICS}
+                                   **defaults}
             for part in parts:
                 row.update(part.get(key, {}))
             groups.append(row)
     return Report(query=q, totals=totals, groups=groups, months=_months(q),
                   refusal_reasons=_refusals(q), parcours_outcomes=_outcomes(q),
                   domains=_domains(q), channels=_channels(q))
+
+
+def record_export(q: Query, table: str, actor: Any) -> None:
+    """Audit a CSV export of the indicators (aggregates only, no person)."""
+    audit.record("indicators.export", actor=actor, object_type="indicators", object_id=table,
+                 details={"from": q.date_from.isoformat(), "to": q.date_to.isoformat(),
+                          "by": q.by})

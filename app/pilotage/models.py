@@ -15,6 +15,6 @@ class CalendarDay(Model):
 
     day: Mapped[date] = mapped_column(unique=True)
     ordinal: Mapped[int] = mapped_column(index=True)     # days since 0001-01-01
-    working_index: Mapped[int]                           # working days up to and including day
+    working_index: Mapped[int]    # running count of working days: only differences matter
     is_working: Mapped[bool]
     month: Mapped[str] = mapped_column(sa.String(7))     # "2026-11"

@@ -18,6 +18,7 @@ from app.auth.forms import ConfirmForm
 from app.core.db import db, utcnow
 from app.core.enums import CHANNEL_LABELS, DOMAIN_LABELS, Role
 from app.core.errors import Forbidden, ServiceError, ValidationFailed
+from app.core.i18n import fdate
 from app.core.pagination import ListPage
 from app.core.permissions import access, require
 from app.directory import services as directory
@@ -28,9 +29,8 @@ from app.orientation.models import Orientation
 from app.orientation.scopes import visible_orientations
 from app.orientation.status import STALL_LABELS
 from app.pilotage import charts, indicators
+from app.pilotage import services as pilotage
 from app.referents.forms import OUTCOME_LABELS
-from app.referents.models import Parcours
-from app.referents.services import silent_filter
 
 bp = Blueprint("pilotage", __name__, url_prefix="/pilotage", template_folder="templates")
 SMALL = 5
@@ -46,13 +46,14 @@ def stalled():
                                          offset=(page_number - 1) * PER_PAGE)
     views = reminders.stall_views(found)
     page = ListPage([None] * total, page_number, PER_PAGE)
-    silent = list(db.session.scalars(sa.select(Parcours).where(
-        silent_filter(), Parcours.territory == current_user.territory)
-        .order_by(sa.func.coalesce(Parcours.last_entry_at, Parcours.opened_at)).limit(100)))
+    silent_number = max(1, request.args.get("silent_page", 1, type=int))
+    silent, silent_total = pilotage.silent_parcours_page(
+        current_user.territory, limit=PER_PAGE, offset=(silent_number - 1) * PER_PAGE)
+    silent_page = ListPage([None] * silent_total, silent_number, PER_PAGE)
     persons = {p.id: p for p in db.session.scalars(sa.select(Person).where(
         Person.id.in_({p.person_id for p in silent} | {s.orientation.person_id for s in found})))}
     return render_template("pilotage/stalled.html", views=views, stalls=found, silent=silent,
-                           page=page,
+                           page=page, silent_page=silent_page,
                            persons=persons, confirm=ConfirmForm(), comment_form=ReasonForm(),
                            STALL_LABELS=STALL_LABELS)
 
@@ -67,7 +68,7 @@ def _orientation_for_coordinator(orientation_id: uuid.UUID, permission: str) -> 
 
 
 @bp.route("/orientations/<uuid:orientation_id>/escalate", methods=["POST"])
-@access("orientation.remind")
+@access("orientation.escalate")
 def escalate(orientation_id: uuid.UUID):
     orientation = _orientation_for_coordinator(orientation_id, "orientation.remind")
     if ConfirmForm().validate_on_submit():
@@ -82,7 +83,7 @@ def escalate(orientation_id: uuid.UUID):
 
 
 @bp.route("/orientations/<uuid:orientation_id>/comment", methods=["POST"])
-@access("orientation.remind")
+@access("orientation.coordination_comment")
 def comment(orientation_id: uuid.UUID):
     orientation = _orientation_for_coordinator(orientation_id, "orientation.remind")
     form = ReasonForm()
@@ -99,22 +100,29 @@ def indicator_query(args) -> indicators.Query:
     """The period, territory and grouping asked for, checked; a coordinator sees their territory."""
     errors: dict[str, list[str]] = {}
     today = local_date(utcnow())
+    # Bounded: the calendar table is filled up to the dates asked for.
+    earliest, latest = indicators.EARLIEST, indicators.latest(today)
 
     def parse(name: str, default: date) -> date:
         raw = args.get(name)
         if not raw:
             return default
         try:
-            return date.fromisoformat(raw)
+            value = date.fromisoformat(raw)
         except ValueError:
             errors[name] = [_("Date invalide : utilisez le format AAAA-MM-JJ.")]
             return default
+        if not earliest <= value <= latest:
+            errors[name] = [_("Choisissez une date entre le %(a)s et le %(b)s.",
+                              a=fdate(earliest), b=fdate(latest))]
+            return default
+        return value
 
     date_to = parse("to", today)
     date_from = parse("from", date_to - timedelta(days=364))
-    if date_from > date_to:
+    if not errors and date_from > date_to:
         errors["from"] = [_("Le début de la période doit précéder sa fin.")]
-    elif (date_to - date_from).days > 3660:
+    elif not errors and (date_to - date_from).days > 3660:
         errors["from"] = [_("La période ne peut pas dépasser dix ans.")]
     by = args.get("by") or None
     if by is not None and by not in indicators.GROUPINGS:
@@ -129,46 +137,71 @@ def indicator_query(args) -> indicators.Query:
     return indicators.Query(date_from, date_to, territory, by)
 
 
+def _delays(report: indicators.Report) -> list[tuple[str, float | None, int]]:
+    """The medians against their targets: (label, median or None, target)."""
+    totals = report.totals
+    return [(_("Accusé de réception (jours ouvrés)"), totals["median_ack_working_days"],
+             report.targets["ack_working_days"]),
+            (_("Prise en charge (jours ouvrés)"), totals["median_take_charge_working_days"],
+             report.targets["take_charge_working_days"]),
+            (_("Désignation d'un référent (jours)"), totals["median_referent_designation_days"],
+             report.targets["referent_designation_days"])]
+
+
 def _charts(report: indicators.Report) -> dict[str, str]:
     months = [m["month"] for m in report.months]
     out = {
         "months": charts.bars(months, [
             charts.Series(_("Passages"), [m["visits"] for m in report.months]),
             charts.Series(_("Orientations"), [m["orientations"] for m in report.months])],
-            _("Évolution par mois")),
+            _("Évolution par mois"), chart_id="months-chart"),
         "domains": charts.hbars([(str(DOMAIN_LABELS.get(d["domain"], d["domain"])),
                                   d["needs"]) for d in report.domains],
                                 _("Besoins par domaine")),
     }
-    totals = report.totals
-    delays = [(_("Accusé de réception (jours ouvrés)"), totals["median_ack_working_days"],
-               report.targets["ack_working_days"]),
-              (_("Prise en charge (jours ouvrés)"), totals["median_take_charge_working_days"],
-               report.targets["take_charge_working_days"]),
-              (_("Désignation d'un référent (jours)"), totals["median_referent_designation_days"],
-               report.targets["referent_designation_days"])]
+    delays = _delays(report)
     out["delays"] = charts.bars(
         [label for label, _v, _t in delays],
         [charts.Series(_("Médiane"), [v for _l, v, _t in delays]),
          charts.Series(_("Cible"), [t for _l, _v, t in delays])],
         _("Délais médians et cibles"),
         target=report.targets["referent_designation_days"],
-        target_label=_("objectif : un mois"))
+        target_label=_("objectif : un mois"), chart_id="delays-chart")
     return out
+
+
+def group_label(by: str | None, group: dict[str, Any]) -> str:
+    """A group row's label, with domain and channel codes in words."""
+    labels = {"domain": DOMAIN_LABELS, "channel": CHANNEL_LABELS}.get(by or "")
+    if labels is not None and group["key"] is not None:
+        return str(labels.get(group["key"], group["label"]))
+    return group["label"]
+
+
+def _query_args(query: indicators.Query) -> dict[str, str]:
+    """The address arguments of the period shown (not of a wrong one asked for)."""
+    args = {"from": query.date_from.isoformat(), "to": query.date_to.isoformat(),
+            "by": query.by, "territory": query.territory}
+    return {name: value for name, value in args.items() if value}
 
 
 @bp.route("/indicators")
 @access("indicators.read")
 def indicators_page():
+    errors: dict[str, list[str]] = {}
     try:
         query = indicator_query(request.args)
     except ValidationFailed as error:
-        flash(" ".join(m for ms in error.fields.values() for m in ms), "error")
+        errors = error.fields   # shown with their fields; the default period is shown meanwhile
         query = indicator_query({})
     report = indicators.compute(query)
     territories = directory.territories() if current_user.role == Role.ADMIN else []
     return render_template("pilotage/indicators.html", report=report, charts=_charts(report),
-                           args=request.args, territories=territories,
+                           delays=_delays(report), errors=errors, group_label=group_label,
+                           earliest=indicators.EARLIEST,
+                           latest=indicators.latest(local_date(utcnow())),
+                           csv_args=_query_args(query),
+                           territories=territories,
                            REFUSAL_LABELS=REFUSAL_LABELS, OUTCOME_LABELS=OUTCOME_LABELS,
                            CHANNEL_LABELS=CHANNEL_LABELS)
 
@@ -195,12 +228,22 @@ COUNTS = {"persons_welcomed", "persons_new", "persons_returning", "visits", "ori
 
 
 def _cell(name: str, value: Any) -> str:
-    """Small counts are masked so that nobody is identifiable through a cell."""
+    """Small counts are masked so that nobody is identifiable through a cell; None (nothing
+    measured, or a figure that does not apply to the grouping) is an empty cell."""
     if value is None:
         return ""
     if name in COUNTS and isinstance(value, int) and 0 < value < SMALL:
         return f"< {SMALL}"
     return str(value).replace(".", ",") if isinstance(value, float) else str(value)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(text: str) -> str:
+    """A cell a spreadsheet will not run as a formula: a leading apostrophe when it starts like
+    one (a structure or site name is typed by users)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _table(report: indicators.Report, table: str) -> tuple[list[str], list[list[str]]]:
@@ -210,7 +253,8 @@ def _table(report: indicators.Report, table: str) -> tuple[list[str], list[list[
                                           for m in metrics]
     if table == "groups":
         return (["groupe"] + [METRIC_LABELS[m] for m in metrics],
-                [[g["label"]] + [_cell(m, g.get(m)) for m in metrics] for g in report.groups])
+                [[group_label(report.query.by, g)] + [_cell(m, g.get(m)) for m in metrics]
+                 for g in report.groups])
     if table == "months":
         return ["mois", "passages", "orientations"], [
             [m["month"], _cell("visits", m["visits"]), _cell("orientations", m["orientations"])]
@@ -238,10 +282,11 @@ def indicators_csv():
     query = indicator_query(request.args)
     table = request.args.get("table", "totals")
     header, rows = _table(indicators.compute(query), table)
+    indicators.record_export(query, table, current_user)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    for row in [header, *rows]:
+        writer.writerow([csv_safe(cell) for cell in row])
     name = f"indicateurs-{table}-{query.date_from}-{query.date_to}.csv"
     return Response(("\ufeff" + buffer.getvalue()).encode("utf-8"), mimetype="text/csv",
                     headers={"Content-Disposition": f"attachment; filename={name}"})

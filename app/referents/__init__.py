@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 def init_app(app: Flask) -> None:
     from app.core.nav import register_nav
-    from app.referents import panels, scopes  # noqa: F401  (rules, person view, panels, mover)
+    from app.referents import export, panels, scopes  # noqa: F401  (rules, panels, hooks)
     from app.referents.views import bp
 
     register_nav("parcours.list", "referents.mine", _l("Parcours"), order=25)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.orientation.forms import options
@@ -42,6 +49,7 @@ class EntryForm(FlaskForm):
                                  choices=options(PRESENCE_LABELS, blank=_l("— sans objet —")))
     content = TextAreaField(_l("Contenu"), validators=[DataRequired(), Length(max=10_000)],
                             render_kw={"rows": 4})
+    corrects_id = HiddenField(validators=[Optional(), Length(max=36)])
 
 
 class HandoverForm(FlaskForm):

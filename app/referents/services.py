@@ -131,14 +131,16 @@ def open_parcours(person: Person, data: dict[str, Any], actor: Any) -> Parcours:
     db.session.add(parcours)
     db.session.add(ReferentChange(parcours_id=parcours.id, from_user_id=None, to_user_id=referent.id,
                                   at=now, by_id=actor.id))
-    for user in members:
-        _add_member(parcours, user, actor, reason if user.structure_id not in
-                    oriented_structures(person.id) else None)
+    # Written now, before any notification: queueing one flushes inside a savepoint that takes
+    # any failure for "already queued", which would swallow the unique index's refusal.
     try:
         db.session.flush()
     except sa.exc.IntegrityError:
         db.session.rollback()
         raise Conflict(_("Cette personne a déjà un parcours ouvert.")) from None
+    oriented = oriented_structures(person.id)
+    for user in members:
+        _add_member(parcours, user, actor, reason if user.structure_id not in oriented else None)
     if referent.id != actor.id:
         _tell(referent, parcours, "Vous êtes référent(e) d'un parcours",
               "Vous avez été désigné(e) référent(e) d'un parcours coordonné dans Passerelle.",
@@ -231,6 +233,22 @@ def _happened_on(errors: FieldErrors, value: Any) -> date:
     return value
 
 
+def may_correct(entry: ParcoursEntry, who: str | None) -> bool:
+    """The référent corrects any entry; a member, the entries every member sees."""
+    return who == REFERENT or (who == MEMBER and entry.visibility == "members")
+
+
+def _lock(parcours: Parcours) -> None:
+    """Serialise the journal's writers on the parcours row (PostgreSQL; SQLite writes one at a
+    time anyway and ignores FOR UPDATE)."""
+    db.session.execute(sa.select(Parcours.id).where(Parcours.id == parcours.id).with_for_update())
+
+
+def _next_seq(parcours_id: uuid.UUID) -> int:
+    return (db.session.scalar(sa.select(sa.func.max(ParcoursEntry.seq)).where(
+        ParcoursEntry.parcours_id == parcours_id)) or 0) + 1
+
+
 def add_entry(parcours: Parcours, data: dict[str, Any], actor: Any) -> ParcoursEntry:
     _require_open(parcours)
     errors = FieldErrors()
@@ -247,23 +265,27 @@ def add_entry(parcours: Parcours, data: dict[str, Any], actor: Any) -> ParcoursE
     if data.get("corrects_id"):
         try:
             corrects = db.session.get(ParcoursEntry, uuid.UUID(str(data["corrects_id"])))
-        except ValueError:
+        except (ValueError, TypeError, AttributeError):
             corrects = None
-        if corrects is None or corrects.parcours_id != parcours.id or (
-                who == MEMBER and corrects.visibility != "members"):
+        if corrects is None or corrects.parcours_id != parcours.id or not may_correct(corrects, who):
             errors.add("corrects_id", _("L'entrée à corriger n'appartient pas à ce parcours."))
     errors.raise_if_any()
     if who not in (REFERENT, MEMBER):
         raise ValidationFailed(_("Seuls le référent et les membres écrivent dans le journal."))
-    seq = (db.session.scalar(sa.select(sa.func.max(ParcoursEntry.seq)).where(
-        ParcoursEntry.parcours_id == parcours.id)) or 0) + 1
+    _lock(parcours)
     now = utcnow()
-    entry = ParcoursEntry(parcours_id=parcours.id, seq=seq, kind=kind, visibility=visibility,
-                          happened_on=happened, person_presence=presence, author_id=actor.id,
-                          created_at=now, corrects_id=corrects.id if corrects else None)
+    entry = ParcoursEntry(parcours_id=parcours.id, seq=_next_seq(parcours.id), kind=kind,
+                          visibility=visibility, happened_on=happened, person_presence=presence,
+                          author_id=actor.id, created_at=now,
+                          corrects_id=corrects.id if corrects else None)
     entry.content = content
     db.session.add(entry)
     parcours.last_entry_at = now
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:  # a concurrent writer took this number first
+        db.session.rollback()
+        raise Conflict(_("Une autre entrée vient d'être ajoutée au journal : réessayez.")) from None
     audit.record("parcours.entry", actor=actor, object_type="parcours_entry", object_id=entry.id,
                  person_id=parcours.person_id, details={"kind": kind, "visibility": visibility})
     return entry
@@ -323,20 +345,38 @@ class Attendance:
         return round(100 * self.present / self.meetings) if self.meetings else None
 
 
-def attendance(parcours: Parcours) -> Attendance:
-    return attendance_many([parcours.id]).get(parcours.id, Attendance(0, 0, 0))
+def attendance(parcours: Parcours, members_only: bool = False) -> Attendance:
+    return attendance_many([parcours.id], {parcours.id} if members_only else ()).get(
+        parcours.id, Attendance(0, 0, 0))
 
 
-def attendance_many(parcours_ids: list) -> dict[Any, Attendance]:
-    """Meetings and the person's presence, for many parcours in one query."""
+def attendance_many(parcours_ids: list, members_only=()) -> dict[Any, Attendance]:
+    """Meetings and the person's presence, for many parcours in one query; for the parcours of
+    ``members_only``, only the meetings every member sees (the reader is not the référent)."""
     counts: dict = {}
-    for parcours_id, presence, n in db.session.execute(
-            sa.select(ParcoursEntry.parcours_id, ParcoursEntry.person_presence, sa.func.count())
+    for parcours_id, visibility, presence, n in db.session.execute(
+            sa.select(ParcoursEntry.parcours_id, ParcoursEntry.visibility,
+                      ParcoursEntry.person_presence, sa.func.count())
             .where(ParcoursEntry.parcours_id.in_(parcours_ids), ParcoursEntry.kind == "meeting")
-            .group_by(ParcoursEntry.parcours_id, ParcoursEntry.person_presence)):
-        counts.setdefault(parcours_id, {})[presence] = n
+            .group_by(ParcoursEntry.parcours_id, ParcoursEntry.visibility,
+                      ParcoursEntry.person_presence)):
+        if visibility != "members" and parcours_id in members_only:
+            continue
+        by_presence = counts.setdefault(parcours_id, {})
+        by_presence[presence] = by_presence.get(presence, 0) + n
     return {pid: Attendance(meetings=sum(c.values()), present=c.get("present", 0),
                             represented=c.get("represented", 0)) for pid, c in counts.items()}
+
+
+def last_members_entries(parcours_ids) -> dict[Any, datetime]:
+    """When the last entry every member sees was written, for many parcours in one query."""
+    if not parcours_ids:
+        return {}
+    return dict(db.session.execute(
+        sa.select(ParcoursEntry.parcours_id, sa.func.max(ParcoursEntry.created_at))
+        .where(ParcoursEntry.parcours_id.in_(list(parcours_ids)),
+               ParcoursEntry.visibility == "members")
+        .group_by(ParcoursEntry.parcours_id)).all())
 
 
 def silent_filter(now: datetime | None = None):
@@ -360,3 +400,30 @@ def referent_history_many(parcours_ids: list) -> dict[Any, list[ReferentChange]]
             ReferentChange.parcours_id.in_(parcours_ids)).order_by(ReferentChange.at)):
         history.setdefault(change.parcours_id, []).append(change)
     return history
+
+
+def latest_decisions(standing: dict) -> dict[Any, ParcoursEntry]:
+    """Each parcours' latest decision that its reader sees — by date, then by order of writing;
+    a decision corrected by an entry the reader sees gives way — in two queries.
+
+    ``standing`` maps parcours ids to the reader's standing; only insiders read decisions."""
+    ids = [pid for pid, who in standing.items() if who in (REFERENT, FORMER, MEMBER)]
+    if not ids:
+        return {}
+    rows = [r for r in db.session.execute(
+        sa.select(ParcoursEntry.id, ParcoursEntry.parcours_id, ParcoursEntry.kind,
+                  ParcoursEntry.visibility, ParcoursEntry.happened_on, ParcoursEntry.seq,
+                  ParcoursEntry.corrects_id)
+        .where(ParcoursEntry.parcours_id.in_(ids),
+               sa.or_(ParcoursEntry.kind == "decision", ParcoursEntry.corrects_id.is_not(None))))
+        if standing[r.parcours_id] != MEMBER or r.visibility == "members"]
+    corrected = {r.corrects_id for r in rows if r.corrects_id}
+    best: dict = {}
+    for r in rows:
+        if r.kind == "decision" and r.id not in corrected and (
+                r.parcours_id not in best or (r.happened_on, r.seq) > best[r.parcours_id][0]):
+            best[r.parcours_id] = ((r.happened_on, r.seq), r.id)
+    if not best:
+        return {}
+    return {e.parcours_id: e for e in db.session.scalars(sa.select(ParcoursEntry).where(
+        ParcoursEntry.id.in_([entry_id for _key, entry_id in best.values()])))}

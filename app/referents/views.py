@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -31,8 +31,8 @@ from app.referents.forms import (
     MemberForm,
     ParcoursForm,
 )
-from app.referents.models import Parcours
-from app.referents.presenters import entries_view, parcours_view, parcours_views
+from app.referents.models import OPEN, Parcours
+from app.referents.presenters import journal_view, parcours_view, parcours_views
 from app.referents.scopes import visible_parcours
 
 bp = Blueprint("referents", __name__, template_folder="templates")
@@ -89,7 +89,10 @@ def new(person_id: uuid.UUID):
 @access("parcours.list")
 def mine():
     views = parcours_views(db.session.scalars(visible_parcours(current_user)
-                                              .order_by(Parcours.opened_at.desc())), current_user)
+                                              .order_by(Parcours.opened_at.desc())), current_user,
+                           detail=True)
+    # What needs attention first: the open parcours, silent ones leading; the newest first.
+    views.sort(key=lambda v: (v["status"] != OPEN, not v["silent"]))
     return render_template("referents/mine.html", views=views)
 
 
@@ -103,12 +106,24 @@ def show(parcours_id: uuid.UUID):
     handover_form.referent_id.choices = _professionals(services.REFERENT_ROLES)
     member_form = MemberForm()
     member_form.user_id.choices = _professionals(services.MEMBER_ROLES)
-    entries = (entries_view(services.visible_entries(parcours, current_user))
-               if can(current_user, "parcours.entries", parcours) else None)
+    view = parcours_view(parcours, current_user, detail=True)
+    journal = None
+    if can(current_user, "parcours.entries", parcours):
+        writes = parcours.status == OPEN and can(current_user, "parcours.write", parcours)
+        journal = journal_view(services.visible_entries(parcours, current_user),
+                               view["your_role"] if writes else None)
+    corrected = journal["correctable"].get(request.args.get("corrects", "")) if journal else None
+    entry_form = EntryForm()
+    if corrected is not None:  # the form starts from the entry to correct
+        entry_form = EntryForm(kind=corrected.kind, visibility=corrected.visibility,
+                               happened_on=corrected.happened_on,
+                               person_present=corrected.person_presence or "",
+                               content=corrected.content, corrects_id=str(corrected.id))
     return render_template(
-        "referents/show.html", parcours=parcours, view=parcours_view(parcours, current_user),
-        entries=entries, entry_form=EntryForm(), handover_form=handover_form,
-        member_form=member_form, close_form=CloseParcoursForm(), confirm=ConfirmForm())
+        "referents/show.html", parcours=parcours, view=view, journal=journal,
+        entries=journal["entries"] if journal else None, corrected=corrected,
+        entry_form=entry_form, handover_form=handover_form, member_form=member_form,
+        close_form=CloseParcoursForm(), confirm=ConfirmForm())
 
 
 def _act(parcours_id: uuid.UUID, permission: str, form, action: Callable, message: str):
@@ -137,7 +152,8 @@ def add_entry(parcours_id: uuid.UUID):
         return services.add_entry(parcours, {
             "kind": form.kind.data, "visibility": form.visibility.data,
             "happened_on": form.happened_on.data, "content": form.content.data,
-            "person_present": form.person_present.data or None}, current_user)
+            "person_present": form.person_present.data or None,
+            "corrects_id": form.corrects_id.data or None}, current_user)
 
     return _act(parcours_id, "parcours.write", EntryForm(), write, _("Entrée ajoutée au journal."))
 

@@ -4,7 +4,9 @@
   (no orientation in progress, no open parcours) is **anonymised**: identity, search keys,
   identity history, and every free text about them (visit summaries, need notes, motives,
   journal entries, reasons) are erased; identifiers, dates and codes stay, so the indicators
-  do not change;
+  do not change; the address or number they gave for updates is erased too, and the updates
+  still waiting in the outbox for them (queued, or failed and awaiting a retry) are dropped,
+  the delivered ones keeping no recipient;
 * login attempts older than ``PASSERELLE_RETENTION_LOGIN_ATTEMPTS_DAYS`` (365) are deleted;
 * delivered messages older than ``PASSERELLE_RETENTION_OUTBOX_DAYS`` (90) are deleted;
 * ended sessions and expired or revoked tokens older than ``PASSERELLE_RETENTION_SESSIONS_DAYS``
@@ -26,7 +28,9 @@ from app.accueil.models import BreakGlassAccess, Need, Person, PersonRevision, P
 from app.auth.models import ApiToken, LoginAttempt, UserSession
 from app.core import audit
 from app.core.db import db, utcnow
-from app.notifications.models import SENT, OutboxMessage
+from app.followup.models import FollowUp
+from app.notifications.models import FAILED, PENDING, SENDING, SENT, OutboxMessage
+from app.notifications.services import CLAIM_TIMEOUT
 from app.orientation.models import OPEN_STATUSES, Orientation, OrientationEvent
 from app.referents.models import OPEN, Parcours, ParcoursEntry, ParcoursMember, ReferentChange
 
@@ -118,6 +122,15 @@ def anonymise_person(person_id, now: datetime) -> None:
     _clear(ParcoursEntry, ParcoursEntry.parcours_id.in_(parcours), "content")
     _clear(ParcoursMember, ParcoursMember.parcours_id.in_(parcours), "reason")
     _clear(ReferentChange, ReferentChange.parcours_id.in_(parcours), "reason")
+    _clear(FollowUp, FollowUp.orientation_id.in_(orientations), "updates_contact")
+    updates = sa.and_(OutboxMessage.kind == "followup.update",
+                      OutboxMessage.related_type == "orientation",
+                      OutboxMessage.related_id.in_(orientations))
+    db.session.execute(sa.delete(OutboxMessage).where(updates, sa.or_(
+        OutboxMessage.status.in_((PENDING, FAILED)),
+        sa.and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_at < now - CLAIM_TIMEOUT)))
+        .execution_options(synchronize_session=False))
+    _clear(OutboxMessage, sa.and_(updates, OutboxMessage.status == SENT), "recipient")
     audit.record("retention.anonymise", object_type="person", object_id=person_id,
                  person_id=person_id)
 

@@ -144,3 +144,32 @@ def test_sessions_are_listed_and_can_be_ended(app, build):
     mine.post(f"/account/sessions/{victim.id}/revoke", data={"csrf_token": token})
     assert other.get("/").status_code == 302
     assert mine.get("/").status_code == 200
+
+
+def test_token_wrong_codes_count_and_lock_the_account(app, client, build):
+    """The API checks the code with the password: a right password with a wrong code is a failed
+    attempt, and nothing of a success is recorded until the code is right."""
+    import sqlalchemy as sa
+
+    from app.auth.models import LoginAttempt, User
+    from app.core.db import db
+
+    user = build.user("accueil")
+    secret, _codes = _enrol(client, bearer(api_token(client, user)))
+    with app.app_context():
+        db.session.execute(sa.delete(LoginAttempt))
+        db.session.commit()
+    for _ in range(5):
+        answer = client.post("/api/v1/auth/token", json={
+            "email": user.email, "password": user.password, "totp": "000000"})
+        assert answer.status_code == 401
+    with app.app_context():
+        db.session.get(User, user.id).totp_last_step = None  # the enrolment's code step is free
+        db.session.commit()
+    locked = client.post("/api/v1/auth/token", json={
+        "email": user.email, "password": user.password, "totp": pyotp.TOTP(secret).now()})
+    assert locked.status_code == 429
+    assert locked.get_json()["error"]["code"] == "too_many_requests"
+    with app.app_context():
+        outcomes = db.session.scalars(sa.select(LoginAttempt.outcome)).all()
+        assert sorted(set(outcomes)) == ["failure", "throttled"]

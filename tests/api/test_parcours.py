@@ -118,8 +118,13 @@ def test_handover_moves_everything_to_the_new_referent(app, client, build, team)
     from app.referents.models import ReferentChange
 
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.kind == "parcours.notice")) >= 1
+        # The new référent's own message (the opening sent others to the first team).
+        notices = db.session.scalars(sa.select(OutboxMessage).where(
+            OutboxMessage.kind == "parcours.notice",
+            OutboxMessage.dedupe_key.like("parcours.handover:%"))).all()
+        assert [m.recipient for m in notices] == [successor.email]
+        assert str(notices[0].related_id) == pid
+        assert notices[0].dedupe_key.endswith(f":{pid}:{successor.id}")
         change = db.session.scalars(sa.select(ReferentChange).where(
             ReferentChange.from_user_id == team.referent.id)).one()
         assert (change.former_access_until - change.at).days == 30
@@ -128,10 +133,24 @@ def test_handover_moves_everything_to_the_new_referent(app, client, build, team)
     assert client.get(f"/api/v1/parcours/{pid}/entries", headers=team.h["referent"]).status_code == 404
 
 
-def test_withdrawal_cuts_members_off(client, team):
-    pid = _open(client, team).get_json()["id"]
+def test_withdrawal_cuts_members_off(app, client, team):
+    opened = _open(client, team).get_json()
+    pid = opened["id"]
+    assert opened["consent"]["given"] is True and opened["consent"]["withdrawn_at"] is None
     answer = client.post(f"/api/v1/parcours/{pid}/withdraw", headers=team.h["referent"])
     assert answer.status_code == 200 and answer.get_json()["status"] == "withdrawn"
+    consent = answer.get_json()["consent"]
+    assert consent["given"] is False and consent["withdrawn_at"] is not None and consent["at"]
+    read = client.get(f"/api/v1/parcours/{pid}", headers=team.h["referent"]).get_json()
+    assert read["consent"]["given"] is False
+    from app.core.audit import AuditEntry
+    from app.core.db import db
+
+    with app.app_context():
+        audited = db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action == "parcours.withdraw")).all()
+        assert [(a.object_id, a.actor_id, str(a.person_id)) for a in audited] == [
+            (pid, team.referent.id, str(team.person.id))]
     for member in ("m0", "m1", "m2"):
         assert client.get(f"/api/v1/parcours/{pid}", headers=team.h[member]).status_code == 404
     assert client.get(f"/api/v1/parcours/{pid}/entries", headers=team.h["referent"]).status_code == 200
@@ -189,6 +208,45 @@ def test_one_open_parcours_per_person(client, team):
     assert second.status_code == 409 and second.get_json()["error"]["code"] == "conflict"
 
 
+def test_concurrent_opening_answers_conflict(app, client, team, monkeypatch):
+    """The other request's parcours is not yet visible to the check: the unique index refuses
+    ours, and the answer is 409, not a 201 for a parcours never saved."""
+    assert _open(client, team).status_code == 201
+    monkeypatch.setattr("app.referents.services.open_parcours_of", lambda person_id: None)
+    second = _open(client, team)
+    assert second.status_code == 409 and second.get_json()["error"]["code"] == "conflict"
+    from app.core.db import db
+    from app.referents.models import Parcours
+
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Parcours)) == 1
+
+
+def test_concurrent_entries_answer_conflict(client, team, monkeypatch):
+    pid = _open(client, team).get_json()["id"]
+    entry = {"kind": "call", "content": "Appel", "visibility": "members"}
+    assert client.post(f"/api/v1/parcours/{pid}/entries", headers=team.h["m0"],
+                       json=entry).status_code == 201
+    monkeypatch.setattr("app.referents.services._next_seq", lambda parcours_id: 1)
+    clash = client.post(f"/api/v1/parcours/{pid}/entries", headers=team.h["m1"], json=entry)
+    assert clash.status_code == 409 and clash.get_json()["error"]["code"] == "conflict"
+    assert len(client.get(f"/api/v1/parcours/{pid}/entries", headers=team.h["m0"]).get_json()) == 1
+
+
+def test_members_do_not_count_the_referents_own_meetings(client, team):
+    pid = _open(client, team).get_json()["id"]
+    for visibility, presence in (("members", "present"), ("referent", "absent")):
+        assert client.post(f"/api/v1/parcours/{pid}/entries", headers=team.h["referent"], json={
+            "kind": "meeting", "content": "Réunion", "visibility": visibility,
+            "person_present": presence}).status_code == 201
+    member = client.get(f"/api/v1/parcours/{pid}", headers=team.h["m0"]).get_json()
+    referent = client.get(f"/api/v1/parcours/{pid}", headers=team.h["referent"]).get_json()
+    assert member["attendance"] == {"meetings": 1, "present": 1, "represented": 0, "share": 100}
+    assert referent["attendance"]["meetings"] == 2
+    listed = client.get("/api/v1/parcours", headers=team.h["m0"]).get_json()
+    assert [p["attendance"]["meetings"] for p in listed] == [1]
+
+
 @pytest.mark.parametrize("entry, field", [
     ({"kind": "party", "content": "x", "visibility": "members"}, "kind"),
     ({"kind": "note", "content": "x", "visibility": "everyone"}, "visibility"),
@@ -228,3 +286,13 @@ def test_referent_sees_the_access_log(client, team):
     assert log.status_code == 200
     assert client.get(f"/api/v1/persons/{team.person.id}/access-log",
                       headers=team.h["m0"]).status_code == 404
+
+
+def test_timestamps_inside_objects_are_iso_8601(client, team):
+    from datetime import datetime
+
+    parcours = _open(client, team).get_json()
+    stamps = [parcours["consent"]["at"], parcours["referent_history"][0]["at"],
+              *(m["added_at"] for m in parcours["members"])]
+    for stamp in stamps:
+        assert datetime.fromisoformat(stamp).tzinfo is not None, stamp

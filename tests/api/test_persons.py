@@ -39,6 +39,74 @@ def test_create_and_read_a_person(client, h):
     assert again["visits"] == [] and again["orientations"] == []
 
 
+def test_a_persons_orientations_are_those_the_caller_may_see(client, build, agent, h):
+    person = build.person(agent, first_name="Inès", last_name="Garnier", phone="0611223344",
+                          birth_date="1985-04-05")
+    ours, theirs = build.structure(name="CCAS Ours"), build.structure(name="CAF Theirs")
+    to_ours = build.orientation(person, ours)
+    to_theirs = build.orientation(person, theirs)
+    url = f"/api/v1/persons/{person.id}"
+    # The sender side sees every orientation of the file, as the orientation API shows them.
+    sent = client.get(url, headers=h).get_json()["orientations"]
+    assert {o["id"] for o in sent} == {str(to_ours.id), str(to_theirs.id)}
+    first = next(o for o in sent if o["id"] == str(to_ours.id))
+    assert first["structure"]["name"] == "CCAS Ours" and first["status"] == "sent"
+    assert first["motive"].startswith("Menace") and first["acknowledge_due"][4] == "-"
+    assert "events" not in first
+    # A partner sees the orientations addressed to their structure only, and only what was shared.
+    partner = bearer(api_token(client, build.user("partenaire", structure=str(ours.id))))
+    seen = client.get(url, headers=partner).get_json()
+    assert [o["id"] for o in seen["orientations"]] == [str(to_ours.id)]
+    assert "birth_date" not in seen["orientations"][0]["person"]
+    assert "birth_date" not in seen and seen["phone"] == "0611223344"
+    # A partner of another structure does not reach the person at all.
+    stranger = bearer(api_token(client, build.user("partenaire")))
+    assert client.get(url, headers=stranger).status_code == 404
+
+
+def test_a_partners_read_of_an_orientation_is_in_the_persons_access_log(client, build, agent, h):
+    person = build.person(agent)
+    structure = build.structure()
+    orientation = build.orientation(person, structure)
+    partner = build.user("partenaire", structure=str(structure.id))
+    token = bearer(api_token(client, partner))
+    assert client.get(f"/api/v1/orientations/{orientation.id}", headers=token).status_code == 200
+    log = client.get(f"/api/v1/persons/{person.id}/access-log", headers=h).get_json()
+    reads = [row for row in log if row["action"] == "orientation.read"]
+    assert reads and reads[0]["user"] == partner.display_name
+    assert "orientation.send" in [row["action"] for row in log]
+
+
+def test_search_hits_outside_the_callers_scope_hide_number_and_pseudonym(client, build, h):
+    elsewhere = build.user("accueil")
+    build.person(elsewhere, first_name="Léa", last_name="Moreau", birth_date="1999-09-09")
+    build.person(elsewhere, anonymous=True, pseudonym="Moreau")
+    ours = client.post("/api/v1/persons", headers=h,
+                       json={"anonymous": True, "pseudonym": "Moreau"}).get_json()
+    hits = client.get("/api/v1/persons?q=moreau", headers=h).get_json()
+    hidden = [x for x in hits if not x["accessible"]]
+    assert len(hidden) == 2
+    assert all(x["reception_number"] is None and x["pseudonym"] is None for x in hidden)
+    mine = next(x for x in hits if x["id"] == ours["id"])
+    assert mine["reception_number"] == ours["reception_number"] and mine["pseudonym"] == "Moreau"
+
+
+def test_search_keeps_the_exact_match_beyond_the_cap_and_says_it_was_cut(
+        client, build, agent, h, monkeypatch):
+    from app.accueil import search
+
+    monkeypatch.setattr(search, "MAX_CANDIDATES", 5)
+    for _ in range(7):  # sound like "Lefèvre", created first
+        build.person(agent, first_name="Marie", last_name="Lefebvre")
+    exact = build.person(agent, first_name="Marie", last_name="Lefèvre")
+    answer = client.get("/api/v1/persons?q=lefevre&per_page=100", headers=h)
+    hits = answer.get_json()
+    assert hits[0]["id"] == str(exact.id) and hits[0]["match"] == "exact"
+    assert len(hits) == 5 and answer.headers["X-Search-Truncated"] == "true"
+    few = client.get("/api/v1/persons?q=marie+lefevre&birth_date=1980-01-01", headers=h)
+    assert few.headers["X-Search-Truncated"] == "false"
+
+
 def test_reception_numbers_are_sequential_per_year(client, h):
     numbers = [client.post("/api/v1/persons", headers=h, json={"anonymous": True}).get_json()
                ["reception_number"] for _ in range(3)]

@@ -191,6 +191,37 @@ def test_demo_seed_is_idempotent_and_prints_logins(app, cli):
     assert "@demo.passerelle.local" in second.stdout
 
 
+def test_demo_seed_tells_a_story_every_screen_can_show(app, cli):
+    """A few persons once, an orientation past its acknowledgement date for the coordinator's
+    stalled list, a silent parcours, designated referents, a head contact to escalate to."""
+    from app.accueil.models import Person
+    from app.core.audit import verify_chain
+    from app.core.db import db
+    from app.directory.models import Structure
+    from app.orientation import reminders
+    from app.orientation.models import Orientation, StructureReferent
+    from app.referents.models import Parcours
+    from app.referents.services import silent_filter
+
+    assert cli("demo", "seed").exit_code == 0
+    with app.app_context():
+        named = db.session.scalars(sa.select(Person).where(Person.anonymous.is_(False))).all()
+        assert len(named) >= 4 and {p.last_name for p in named} >= {"Lefèvre", "Benali"}
+        statuses = set(db.session.scalars(sa.select(Orientation.status)))
+        assert {"sent", "acknowledged", "in_charge"} <= statuses
+        stalled = [s for s in reminders.stalls() if s.orientation.territory == "Valence"]
+        assert len(stalled) >= 2
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Parcours).where(
+            silent_filter())) == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(StructureReferent)) >= 2
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Structure).where(
+            Structure.head_contact_email.is_not(None))) >= 1
+        verify_chain(db.session)
+        persons = _count(app, Person)
+    assert cli("demo", "seed").exit_code == 0
+    assert _count(app, Person) == persons
+
+
 # -- charter publish --------------------------------------------------------------------------
 def test_charter_publish(app, cli, tmp_path):
     from app.charter.models import CharterVersion

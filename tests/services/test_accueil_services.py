@@ -4,7 +4,7 @@ duplicates, break-glass expiry, merge reversal limits."""
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -126,3 +126,70 @@ def test_identity_history_is_encrypted(ctx, build):
     db.session.commit()
     raw = db.session.execute(sa.text("SELECT previous, fields FROM person_revisions")).one()
     assert "Dupond" not in raw.previous and raw.fields == "last_name"
+
+
+def _merge(kept_id, gone_id, coordinator_id):
+    return merge.merge_persons(db.session.get(Person, kept_id), db.session.get(Person, gone_id),
+                               _user(coordinator_id))
+
+
+def test_merge_moves_orientations_and_the_reversal_moves_them_back(ctx, build):
+    from app.orientation.models import Orientation
+
+    agent, coordinator = build.user("accueil"), build.user("coordinateur")
+    kept, gone = build.person(agent), build.person(agent)
+    structure = build.structure()
+    own = build.orientation(kept, structure)
+    moved = build.orientation(gone, structure)
+    record = _merge(kept.id, gone.id, coordinator.id)
+    db.session.commit()
+    owners = lambda: dict(db.session.execute(  # noqa: E731
+        sa.select(Orientation.id, Orientation.person_id)).all())
+    assert owners() == {own.id: kept.id, moved.id: kept.id}
+    merge.revert_merge(db.session.get(PersonMerge, record.id), _user(coordinator.id))
+    db.session.commit()
+    assert owners() == {own.id: kept.id, moved.id: gone.id}
+
+
+def test_two_open_parcours_refuse_the_merge_and_change_nothing(ctx, build):
+    from app.orientation.models import Orientation
+    from app.referents.models import Parcours
+
+    agent, coordinator = build.user("accueil"), build.user("coordinateur")
+    referent = build.user("referent_parcours", site=str(agent.site_id))
+    kept, gone = build.person(agent), build.person(agent)
+    build.visit(gone)
+    build.orientation(gone, build.structure())
+    build.parcours(kept, referent)
+    build.parcours(gone, referent)
+    with pytest.raises(Conflict, match="parcours en cours"):
+        _merge(kept.id, gone.id, coordinator.id)
+    db.session.rollback()
+    assert db.session.get(Person, gone.id).merged_into_id is None
+    assert db.session.scalars(sa.select(PersonMerge)).all() == []
+    assert set(db.session.scalars(sa.select(Parcours.person_id))) == {kept.id, gone.id}
+    assert set(db.session.scalars(sa.select(Orientation.person_id))) == {gone.id}
+
+
+def test_one_open_parcours_moves_with_the_merge(ctx, build):
+    from app.referents.models import Parcours
+
+    agent, coordinator = build.user("accueil"), build.user("coordinateur")
+    referent = build.user("referent_parcours", site=str(agent.site_id))
+    kept, gone = build.person(agent), build.person(agent)
+    parcours = build.parcours(gone, referent)
+    _merge(kept.id, gone.id, coordinator.id)
+    db.session.commit()
+    assert db.session.get(Parcours, parcours.id).person_id == kept.id
+
+
+def test_search_fetches_exact_matches_before_the_cap(ctx, build, monkeypatch):
+    monkeypatch.setattr(search, "MAX_CANDIDATES", 4)
+    agent = build.user("accueil")
+    for _ in range(6):
+        build.person(agent, first_name="Paul", last_name="Lefebvre")
+    exact = build.person(agent, first_name="Paul", last_name="Lefèvre")
+    found = search.find_persons(_user(agent.id), "lefevre")
+    assert found.truncated and len(found.hits) == 4
+    assert [h.person.id for h in found.hits if h.match == "exact"] == [exact.id]
+    assert not search.find_persons(_user(agent.id), "lefevre", date(1970, 1, 1)).truncated

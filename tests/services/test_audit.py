@@ -41,8 +41,12 @@ def test_entries_are_written_with_the_change_or_not_at_all(ctx):
 def test_free_text_is_refused_in_details(ctx):
     with pytest.raises(UnsafeAuditDetail):
         audit.record("test.event", details={"reason": "Madame Dupont est malade"})
+    with pytest.raises(UnsafeAuditDetail):
+        audit.record("test.event", details={"recipient": "nathalie.lefevre@example.org"})
+    with pytest.raises(UnsafeAuditDetail):
+        audit.record("test.event", object_type="person", object_id="Nathalie Lefèvre")
     audit.record("test.event", details={"code": "break_glass", "n": 3, "ok": True,
-                                         "id": uuid.uuid4()})
+                                         "id": uuid.uuid4()}, object_id=uuid.uuid4())
 
 
 def _tamper(sql: str, **params) -> None:

@@ -141,3 +141,53 @@ def test_missing_old_key_is_a_clear_error(app, build, tmp_path):
         user = db.session.scalars(sa.select(User).where(User.totp_secret_ct.is_not(None))).first()
         with pytest.raises(DecryptionError, match="key 't1' is not in the key ring"):
             _ = user.totp_secret
+
+
+def test_rotation_with_a_key_missing_from_the_ring_fails_in_one_line_and_changes_nothing(
+        app, build, tmp_path):
+    from app.auth.models import User
+    from tests.conftest import OLD_KEYS_ONLY
+
+    fill_every_encrypted_table(build, MARKER)
+    # One row written by an older installation, under a key this ring no longer holds.
+    older = create_app(make_settings(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "old",
+                                     PASSERELLE_ENCRYPTION_KEYS=OLD_KEYS_ONLY))
+    lost = build.user("accueil")
+    with older.app_context():
+        db.session.get(User, lost.id).totp_secret = "written under t0"
+        db.session.commit()
+    before = sorted(_key_ids(app))
+    assert "t0" in before
+    rotated = create_app(make_settings(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "new",
+                                       PASSERELLE_ENCRYPTION_KEYS=f"t9:{new_key()},{ENCRYPTION_KEYS}"))
+    result = rotated.test_cli_runner().invoke(args=["keys", "rotate", "--batch-size", "2"])
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "key 't0'" in lines[0] and "users.totp_secret" in lines[0]
+    assert "not in the key ring" in lines[0] and "Traceback" not in result.output
+    assert sorted(_key_ids(rotated)) == before  # nothing re-encrypted
+    with rotated.app_context():
+        from app.core.audit import AuditEntry
+
+        assert not db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "keys.rotate_batch"))
+
+
+def test_a_tampered_row_stops_the_rotation_in_one_line(app, build, tmp_path):
+    from app.auth.models import User
+
+    first, second = build.user("accueil"), build.user("accueil")
+    with app.app_context():
+        a, b = db.session.get(User, first.id), db.session.get(User, second.id)
+        a.totp_secret, b.totp_secret = "secret of a", "secret of b"
+        db.session.commit()
+        db.session.execute(sa.update(User).where(User.id == first.id)
+                           .values(totp_secret_ct=b.totp_secret_ct))
+        db.session.commit()
+    rotated = _rotated_app(app, tmp_path)
+    result = rotated.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: keys rotate: "), result.stderr
+    assert f"users:totp_secret:{first.id}" in lines[0] and "does not decrypt" in lines[0]

@@ -145,9 +145,9 @@ def test_email_updates_with_consent_and_withdrawal(app, client, oriented):
     client.post(f"/api/v1/orientations/{orientation.id}/take-charge",
                 headers=bearer(api_token(client, partner)),
                 json={"first_appointment_on": "2099-01-02"})
-    with app.app_context():
+    with app.app_context():  # the update not yet sent is dropped, and nothing new is queued
         assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.kind == "followup.update")) == 1
+            OutboxMessage.kind == "followup.update")) == 0
         from app.core.audit import AuditEntry
 
         assert "followup.withdraw" in set(db.session.scalars(sa.select(AuditEntry.action)))
@@ -229,3 +229,115 @@ def test_indicators_count_requests_messages_and_failures(app, client, oriented):
                                                      date.today())).totals
     assert totals["updates_requested_share"] == 100.0
     assert totals["updates_failed"] == 1 and totals["updates_sent"] == 0
+
+
+def _updates(app):
+    from app.core.db import db
+    from app.notifications.models import OutboxMessage
+
+    with app.app_context():
+        return [(m.status, m.body) for m in db.session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.kind == "followup.update")
+            .order_by(OutboxMessage.created_at))]
+
+
+def test_the_stop_link_of_every_message_works(app, client, oriented):
+    agent, partner, _person, orientation = oriented
+    _setup(client, agent, orientation, updates_channel="email", updates_contact="e@example.org")
+    h = bearer(api_token(client, partner))
+    client.post(f"/api/v1/orientations/{orientation.id}/acknowledge", headers=h)
+    client.post(f"/api/v1/orientations/{orientation.id}/take-charge", headers=h,
+                json={"first_appointment_on": "2099-01-02"})
+    stops = [re.search(r"/suivi/stop/(\S+)", body).group(1) for _s, body in _updates(app)]
+    assert len(stops) == 2
+    first = _text(app.test_client().get(f"/suivi/stop/{stops[0]}"))
+    assert "Ce lien ne peut pas être utilisé" not in first
+    reader = app.test_client()
+    reader.post(f"/suivi/stop/{stops[0]}",
+                data={"csrf_token": csrf_token(reader, f"/suivi/stop/{stops[0]}")})
+    assert "C'est fait" in _text(app.test_client().get(f"/suivi/stop/{stops[1]}"))
+
+
+def test_withdrawal_drops_the_updates_not_yet_sent(app, client, build):
+    agent = build.user("accueil")
+    structures = [build.structure(name=f"Asso {n}") for n in ("Une", "Deux")]
+    partners = [bearer(api_token(client, build.user("partenaire", structure=str(s.id))))
+                for s in structures]
+    first = build.orientation(build.person(agent), structures[0])
+    _setup(client, agent, first, updates_channel="email", updates_contact="e@example.org")
+    client.post(f"/api/v1/orientations/{first.id}/acknowledge", headers=partners[0])
+    from app.core.db import db
+    from app.notifications import services as outbox
+    from app.notifications.models import OutboxMessage
+
+    with app.app_context():
+        outbox.deliver(transport=type("Ok", (), {"send": lambda self, m: None})())
+    second = client.post(f"/api/v1/orientations/{first.id}/redirect", headers=partners[0],
+                         json={"structure_id": str(structures[1].id), "reason": "Plus proche"}
+                         ).get_json()["id"]
+    with app.app_context():  # the redirection's update failed and waits for a retry
+        db.session.execute(sa.update(OutboxMessage).where(
+            OutboxMessage.kind == "followup.update",
+            OutboxMessage.status == "pending").values(status="failed", attempts=1))
+        db.session.commit()
+    client.post(f"/api/v1/orientations/{second}/refuse", headers=partners[1],
+                json={"reason": "Plus de places"})
+    assert [s for s, _b in _updates(app)] == ["sent", "failed", "pending"]
+    stop = re.search(r"/suivi/stop/(\S+)", _updates(app)[0][1]).group(1)
+    client.post(f"/suivi/stop/{stop}", data={"csrf_token": csrf_token(client, f"/suivi/stop/{stop}")})
+    assert [s for s, _b in _updates(app)] == ["sent"]
+
+
+def test_withdrawal_at_the_desk_drops_a_queued_update(app, client, oriented):
+    agent, partner, _person, orientation = oriented
+    _setup(client, agent, orientation, updates_channel="email", updates_contact="e@example.org")
+    client.post(f"/api/v1/orientations/{orientation.id}/acknowledge",
+                headers=bearer(api_token(client, partner)))
+    assert [s for s, _b in _updates(app)] == ["pending"]
+    login(client, agent)
+    client.post(f"/orientations/{orientation.id}/followup/withdraw",
+                data={"csrf_token": csrf_token(client, f"/orientations/{orientation.id}")})
+    assert _updates(app) == []
+
+
+def test_refusal_and_redirection_messages_carry_the_date(app, client, build):
+    from app.orientation.deadlines import local_date
+
+    agent = build.user("accueil")
+    structures = [build.structure(name=f"Asso {n}") for n in ("Une", "Deux")]
+    partners = [build.user("partenaire", structure=str(s.id)) for s in structures]
+    person = build.person(agent)
+    first = build.orientation(person, structures[0])
+    _setup(client, agent, first, updates_channel="email", updates_contact="e@example.org")
+    redirected = client.post(f"/api/v1/orientations/{first.id}/redirect",
+                             headers=bearer(api_token(client, partners[0])),
+                             json={"structure_id": str(structures[1].id),
+                                   "reason": "Plus proche du domicile"}).get_json()
+    client.post(f"/api/v1/orientations/{redirected['id']}/refuse",
+                headers=bearer(api_token(client, partners[1])),
+                json={"reason": "Plus de places"})
+    from app.core.db import utcnow
+
+    today = f"{local_date(utcnow()):%d/%m/%Y}"
+    bodies = [b for _s, b in _updates(app)]
+    assert len(bodies) == 2
+    assert "transmise par Asso Une" in bodies[0] and today in bodies[0]
+    assert "Asso Deux" in bodies[1] and "ne pas pouvoir donner suite" in bodies[1]
+    assert today in bodies[1]
+
+
+def test_codes_are_stored_under_a_keyed_hash_and_old_codes_still_work(app, client, oriented):
+    agent, _partner, _person, orientation = oriented
+    code = _setup(client, agent, orientation).replace("-", "")
+    from app.core.crypto import token_digest
+    from app.core.db import db, key_ring
+    from app.followup.models import FollowUp
+
+    with app.app_context():
+        row = db.session.scalars(sa.select(FollowUp)).one()
+        assert row.code_hash == key_ring().blind_index("followup-code", code)
+        assert row.code_hash != token_digest(f"followup:{code}")
+        # A code issued before keyed hashing, stored under the plain SHA-256.
+        row.code_hash = token_digest(f"followup:{code}")
+        db.session.commit()
+    assert "CAF Suivi" in _text(_look(client, code))

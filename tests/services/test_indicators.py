@@ -99,7 +99,9 @@ def test_groupings(app, fixtures):
                                         today=date(2026, 11, 20))
     [row] = by_structure.groups
     assert row["label"] == "CAF Indicateurs" and row["orientations_sent"] == 4
-    assert {g["key"]: g["visits"] for g in by_channel.groups} == {"in_person": 4}
+    # the fixture's orientations were sent without a visit: no channel ("—")
+    assert {g["key"]: (g["visits"], g["orientations_sent"]) for g in by_channel.groups} == {
+        "in_person": (4, 0), None: (0, 4)}
     assert by_structure.refusal_reasons == [{"code": "not_competent", "count": 1}]
     assert by_structure.parcours_outcomes == [{"outcome": "resolved", "count": 1}]
     months = {m["month"]: m for m in by_structure.months}
@@ -132,3 +134,113 @@ def test_the_number_of_queries_does_not_grow_with_the_data(app, build, fixtures)
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", count)
     assert len(statements) == first and first <= 30
+
+
+# -- grouped figures against hand counts ---------------------------------------------------------
+@pytest.fixture
+def grouped(app, build):
+    """Two Valence sites; visits with several needs and channels; orientations from visits.
+
+    site 1: pA  vA1 in_person [logement, budget] answered, vA2 phone [logement] oriented
+            pB  vB  phone [budget] oriented
+    site 2: pC  vC  in_person [sante] oriented (a visit an orientation is sent from is oriented)
+    orientations: oA pA→X logement from vA2 (phone); oB pB→X budget from vB (phone), refused;
+                  oC pC→Y sante from vC (in_person); oN pA→Y logement without a visit.
+    """
+    from app.orientation.models import Orientation
+
+    s1, s2 = build.site(territory="Valence"), build.site(territory="Valence")
+    agent1 = build.user("accueil", site=str(s1.id))
+    agent2 = build.user("accueil", site=str(s2.id))
+    x = build.structure(name="X", domains=["logement", "budget"])
+    y = build.structure(name="Y", domains=["sante", "logement"])
+    pa, pb, pc = build.person(agent1), build.person(agent1), build.person(agent2)
+
+    def need(domain):
+        return {"domain": domain, "urgency": "urgent"}
+
+    va1 = build.visit(pa, channel="in_person", outcome="answered",
+                      needs=[need("logement"), need("budget")])
+    va2 = build.visit(pa, channel="phone", outcome="oriented", needs=[need("logement")])
+    vb = build.visit(pb, channel="phone", outcome="oriented", needs=[need("budget")])
+    vc = build.visit(pc, channel="in_person", outcome="oriented", needs=[need("sante")])
+    build.orientation(pa, x, visit_id=str(va2.id), domain="logement")
+    ob = build.orientation(pb, x, visit_id=str(vb.id), domain="budget")
+    build.orientation(pc, y, visit_id=str(vc.id), domain="sante")
+    build.orientation(pa, y, domain="logement")
+    del va1
+    with app.app_context():
+        _set(Orientation, ob.id, status="refused", refusal_code="not_competent")
+        db.session.commit()
+    return {"s1": s1, "s2": s2, "x": x, "y": y}
+
+
+def _groups(app, by):
+    from app.core.db import utcnow
+    from app.orientation.deadlines import local_date
+
+    with app.app_context():
+        today = local_date(utcnow())
+        report = indicators.compute(indicators.Query(date(today.year - 1, today.month, 1), today,
+                                                     "Valence", by), today=today)
+    return {g["key"]: g for g in report.groups}
+
+
+def test_by_domain_counts_visits_and_persons_through_needs(app, grouped):
+    rows = _groups(app, "domain")
+    assert set(rows) == {"logement", "budget", "sante"}
+    logement, budget, sante = rows["logement"], rows["budget"], rows["sante"]
+    assert (logement["visits"], logement["persons_welcomed"]) == (2, 1)   # vA1, vA2 of pA
+    assert logement["answered_share"] == 50.0                              # vA1 of 2
+    assert (budget["visits"], budget["persons_welcomed"]) == (2, 2)       # vA1 (pA), vB (pB)
+    assert budget["answered_share"] == 50.0                                # vA1 of 2
+    assert (sante["visits"], sante["persons_welcomed"], sante["persons_new"]) == (1, 1, 1)
+    assert (logement["orientations_sent"], budget["orientations_sent"],
+            sante["orientations_sent"]) == (2, 1, 1)
+    assert budget["refusal_rate"] == 100.0 and logement["refusal_rate"] == 0.0
+    for row in rows.values():   # parcours are not split by domain
+        assert row["parcours_opened"] is None and row["meetings"] is None
+
+
+def test_by_channel_counts_orientations_through_their_visit(app, grouped):
+    rows = _groups(app, "channel")
+    assert {k: (r["visits"], r["persons_welcomed"], r["orientations_sent"])
+            for k, r in rows.items()} == {"in_person": (2, 2, 1),   # vA1, vC; oC
+                                          "phone": (2, 2, 2),       # vA2, vB; oA, oB
+                                          None: (0, 0, 1)}          # oN, sent without a visit
+    assert rows["phone"]["refusals"] == 1 and rows["phone"]["parcours_closed"] is None
+
+
+def test_by_structure_and_site_and_territory(app, grouped):
+    by_structure = _groups(app, "structure")
+    assert {k: r["orientations_sent"] for k, r in by_structure.items()} == {
+        str(grouped["x"].id): 2, str(grouped["y"].id): 2}
+    for row in by_structure.values():   # a visit has no structure
+        assert row["visits"] is None and row["persons_welcomed"] is None
+        assert row["anonymous_share"] is None and row["parcours_opened"] is None
+        assert row["updates_sent"] == 0      # measured per orientation: applies
+    by_site = _groups(app, "site")
+    s1, s2 = by_site[str(grouped["s1"].id)], by_site[str(grouped["s2"].id)]
+    assert (s1["visits"], s1["persons_welcomed"], s1["orientations_sent"]) == (3, 2, 3)
+    assert (s2["visits"], s2["persons_welcomed"], s2["orientations_sent"]) == (1, 1, 1)
+    assert s1["parcours_opened"] is None
+    [valence] = _groups(app, "territory").values()
+    assert (valence["visits"], valence["persons_welcomed"], valence["orientations_sent"]) == \
+        (4, 3, 4)
+    assert valence["parcours_opened"] == 0 and valence["meetings"] == 0   # applies, none
+
+
+def test_updates_are_split_by_group(app, build, grouped):
+    from app.core.db import db as _db
+    from app.followup.models import FollowUp
+    from app.orientation.models import Orientation
+
+    with app.app_context():
+        sante = _db.session.scalars(sa.select(Orientation).where(
+            Orientation.domain == "sante")).one()
+        _db.session.add(FollowUp(orientation_id=sante.id, code_hash="a" * 64,
+                                 updates_channel="email"))
+        _db.session.commit()
+    rows = _groups(app, "domain")
+    assert rows["sante"]["updates_requested_share"] == 100.0
+    assert rows["logement"]["updates_requested_share"] == 0.0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import api_token, bearer, csrf_token, login
+from tests.helpers import api_token, bearer, csrf_token, login, search_persons
 
 MARK = "QZXMARK"
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +68,7 @@ def test_a_full_journey_leaves_no_marker_in_any_log_line(app, client, build, log
     # (a staff login e-mail is an account identifier: SQL echo may show it; a password never)
     client.post("/api/v1/auth/token", json={"email": "agent@x.test", "password": MARK})
     login(client, agent)
-    client.get(f"/persons/search?q={MARK}Nom")
+    search_persons(client, f"{MARK}Nom")
     token = csrf_token(client, "/persons/new")
     client.post("/persons/new", data={"csrf_token": token, "first_name": f"{MARK}P",
                                       "last_name": f"{MARK}N"})

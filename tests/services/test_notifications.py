@@ -174,3 +174,81 @@ def test_escalation_to_the_territorys_coordinators(app, build):
         escalations = db.session.scalars(sa.select(OutboxMessage).where(
             OutboxMessage.kind == "orientation.escalation")).all()
         assert [m.recipient for m in escalations] == [coordinator.email]
+
+
+def _one_queued(app, build):
+    agent = build.user("accueil")
+    structure = build.structure()
+    partner = build.user("partenaire", structure=str(structure.id))
+    build.orientation(build.person(agent), structure)
+    return partner
+
+
+def test_production_without_mail_server_fails_in_one_line_and_claims_nothing(app, build):
+    _one_queued(app, build)
+    app.config.update(PASSERELLE_ENV="production", MAIL_SERVER=None)
+    try:
+        result = app.test_cli_runner().invoke(args=["notifications", "send"])
+    finally:
+        app.config.update(PASSERELLE_ENV="test")
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines == ["Error: MAIL_SERVER is not set: messages stay in the outbox"]
+    with app.app_context():
+        row = db.session.scalars(sa.select(OutboxMessage)).one()
+        assert (row.status, row.attempts, row.claimed_at, row.last_error) == (
+            "pending", 0, None, None)
+
+
+class RefusingHandler:
+    """An SMTP server that refuses every recipient, quoting the address, as real ones do."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+
+
+def test_a_failure_keeps_its_class_and_code_never_the_address(app, build):
+    partner = _one_queued(app, build)
+    port = _free_port()
+    controller = Controller(RefusingHandler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    try:
+        with app.app_context():
+            assert outbox.deliver().failed == 1
+            row = db.session.scalars(sa.select(OutboxMessage)).one()
+            assert row.last_error == "SMTPRecipientsRefused 550"
+    finally:
+        controller.stop()
+        app.config.update(MAIL_SERVER=None, MAIL_PORT=25)
+    local = partner.email.split("@")[0]
+    with app.app_context():
+        raw = db.session.execute(sa.text("SELECT last_error FROM outbox_messages")).scalar()
+    assert local not in raw
+
+
+def test_describe_failure():
+    import smtplib
+    import urllib.error
+
+    assert outbox.describe_failure(smtplib.SMTPSenderRefused(553, b"<a@b.test> no", "a@b.test")) \
+        == "SMTPSenderRefused 553"
+    assert outbox.describe_failure(smtplib.SMTPRecipientsRefused(
+        {"x@y.test": (451, b"<x@y.test> try later")})) == "SMTPRecipientsRefused 451"
+    http = urllib.error.HTTPError("https://sms.test", 503, "down for +33612345678", {}, None)
+    assert outbox.describe_failure(http) == "HTTPError 503"
+    assert outbox.describe_failure(ConnectionRefusedError(111, "refused")) == \
+        "ConnectionRefusedError"
+    assert outbox.describe_failure(RuntimeError("+33 6 12 34 56 78 unreachable")) == "RuntimeError"
+
+
+def test_the_body_is_stored_encrypted(app, build, smtp):
+    _one_queued(app, build)
+    with app.app_context():
+        row = db.session.scalars(sa.select(OutboxMessage)).one()
+        assert "/orientations/" in row.body
+        stored = db.session.execute(sa.text("SELECT body FROM outbox_messages")).scalar()
+        assert stored.startswith("v1:") and "/orientations/" not in stored
+        assert outbox.deliver().sent == 1
+    [message] = smtp.inbox.messages
+    assert "/orientations/" in message.get_payload(decode=True).decode("utf-8")

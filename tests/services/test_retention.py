@@ -116,3 +116,44 @@ def test_old_technical_rows_are_purged(app, build):
     assert "login attempts deleted: 1" in result.output
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 1
+
+
+def test_anonymising_erases_the_update_contact_and_drops_unsent_updates(app, client, build):
+    from app.followup.models import FollowUp
+    from app.notifications.models import OutboxMessage
+    from tests.helpers import api_token, bearer
+
+    agent = build.user("accueil")
+    structure = build.structure()
+    partner = bearer(api_token(client, build.user("partenaire", structure=str(structure.id))))
+    person = build.person(agent, first_name="Oubliee", last_name="Bientot")
+    orientation = build.orientation(person, structure)
+    answer = client.post(f"/api/v1/orientations/{orientation.id}/followup",
+                         headers=bearer(api_token(client, agent)),
+                         json={"updates_channel": "email", "updates_contact": "oubliee@example.org"})
+    assert answer.status_code == 201
+    client.post(f"/api/v1/orientations/{orientation.id}/acknowledge", headers=partner)
+    client.post(f"/api/v1/orientations/{orientation.id}/take-charge", headers=partner,
+                json={"first_appointment_on": "2099-01-02"})
+    client.post(f"/api/v1/orientations/{orientation.id}/close", headers=partner,
+                json={"outcome": "Fini"})
+    updates = sa.select(OutboxMessage).where(OutboxMessage.kind == "followup.update") \
+        .order_by(OutboxMessage.created_at)
+    with app.app_context():  # one delivered, one failed and awaiting a retry
+        first, second = db.session.scalars(updates).all()
+        first.status, first.sent_at = "sent", utcnow()
+        second.status, second.attempts = "failed", 3
+        other = build.structure()  # someone else's queued message stays
+        db.session.add(OutboxMessage(kind="orientation.new", subject="x", body="x",
+                                     related_type="orientation", related_id=other.id))
+        db.session.commit()
+    _age(app, person.id, 4)
+    result = app.test_cli_runner().invoke(args=["retention", "purge", "--apply"])
+    assert result.exit_code == 0, result.exception
+    with app.app_context():
+        followup = db.session.scalars(sa.select(FollowUp)).one()
+        assert followup.updates_contact is None and followup.updates_channel == "email"
+        [kept] = db.session.scalars(updates).all()
+        assert kept.status == "sent" and kept.recipient is None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == "orientation.new", OutboxMessage.related_id == other.id)) == 1

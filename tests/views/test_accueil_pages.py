@@ -8,7 +8,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from tests.helpers import csrf_token, login, post_form
+from tests.helpers import csrf_token, login, post_form, search_persons
 
 
 @pytest.fixture
@@ -33,9 +33,9 @@ def _persons(app):
 
 def test_find_a_returning_person_under_a_misspelled_name(client, build, agent):
     build.person(agent, first_name="Marie", last_name="LEFEBVRE", birth_date="1980-02-03")
-    page = client.get("/persons/search?q=marie+lefevre").get_data(as_text=True)
+    page = search_persons(client, "marie lefevre").get_data(as_text=True)
     assert "LEFEBVRE" in page and "approchant" in page and "1 personne trouvée" in page
-    empty = client.get("/persons/search?q=zzzyyy").get_data(as_text=True)
+    empty = search_persons(client, "zzzyyy").get_data(as_text=True)
     assert "Personne ne correspond" in empty and "Créer un nouveau dossier" in empty
 
 
@@ -43,7 +43,7 @@ def test_person_outside_the_site_shows_only_name_and_year(client, build, agent):
     other_agent = build.user("accueil")
     person = build.person(other_agent, first_name="Léa", last_name="Moreau",
                           birth_date="1999-09-09", phone="0611223344")
-    page = client.get("/persons/search?q=moreau").get_data(as_text=True)
+    page = search_persons(client, "moreau").get_data(as_text=True)
     assert "connu(e) sur un autre site" in page and "née en 1999" not in page
     assert "1999" in page and "09/09/1999" not in page and "0611223344" not in page
     assert client.get(f"/persons/{person.id}").status_code == 404
@@ -81,7 +81,7 @@ def test_anonymous_person(app, client, agent):
     answer = _form_post(client, "/persons/new", {"anonymous": "y", "pseudonym": "Jo"})
     assert answer.status_code == 302
     number = _persons(app)[0].reception_number
-    page = client.get(f"/persons/search?q={number}").get_data(as_text=True)
+    page = search_persons(client, number).get_data(as_text=True)
     assert "Jo" in page and number in page
 
 
@@ -205,7 +205,7 @@ def test_partners_and_admins_never_see_accueil_pages(client, build, role):
     person = build.person(agent)
     visit = build.visit(person)
     login(client, build.user(role))
-    for path in ("/persons/search?q=marie", "/persons/new", f"/persons/{person.id}/edit",
+    for path in ("/persons/search", "/persons/new", f"/persons/{person.id}/edit",
                  f"/persons/{person.id}/visits/new", f"/visits/{visit.id}/slip", "/site/day",
                  f"/persons/{person.id}/break-glass", "/break-glass"):
         assert client.get(path).status_code == 403, path
@@ -214,8 +214,120 @@ def test_partners_and_admins_never_see_accueil_pages(client, build, role):
 
 def test_pages_with_personal_data_redirect_to_the_charter(client, build):
     login(client, build.user("accueil", charter=False))
-    answer = client.get("/persons/search?q=x")
+    answer = client.get("/persons/search")
     assert answer.status_code == 302 and answer.headers["Location"].startswith("/charter")
     assert client.get("/").status_code == 200  # the home page itself asks, without data
     post_form(client, "/charter/accept", {"next": "/persons/search"}, token_from="/charter")
-    assert client.get("/persons/search?q=x").status_code == 200
+    assert search_persons(client, "x").status_code == 200
+
+
+def test_duplicate_confirmation_holds_only_for_the_identity_confirmed(app, client, build, agent):
+    build.person(agent, first_name="Jean", last_name="Dupont", birth_date="1970-01-01")
+    build.person(agent, first_name="Paul", last_name="Martin", birth_date="1980-05-05")
+    data = {"first_name": "Jean", "last_name": "Dupond", "birth_date": "1970-01-01"}
+    warned = _form_post(client, "/persons/new", data).get_data(as_text=True)
+    token = re.search(r'name="confirm_duplicate"[^>]*value="([^"]*)"', warned).group(1)
+    assert token and token != "1"
+    # The agent then types another identity, itself a possible duplicate: asked again.
+    other = {"first_name": "Paul", "last_name": "Martin", "birth_date": "1980-05-05"}
+    again = _form_post(client, "/persons/new", {**other, "confirm_duplicate": token})
+    text = again.get_data(as_text=True)
+    assert again.status_code == 200 and "peut-être déjà connue" in text and "MARTIN" in text
+    assert len(_persons(app)) == 2
+    # A spelling that normalises to the same identity keeps the confirmation.
+    same = {"first_name": "jean", "last_name": " DUPOND ", "birth_date": "1970-01-01"}
+    confirmed = _form_post(client, "/persons/new", {**same, "confirm_duplicate": token})
+    assert confirmed.status_code == 302 and len(_persons(app)) == 3
+
+
+def _oriented_visit(build, agent):
+    person = build.person(agent, first_name="Marie", last_name="Slip")
+    visit = build.visit(person, outcome="oriented")
+    return person, visit
+
+
+def test_slip_says_the_partner_has_the_request_only_once_sent(client, build, agent):
+    person, visit = _oriented_visit(build, agent)
+    before = html.unescape(client.get(f"/visits/{visit.id}/slip").get_data(as_text=True))
+    assert "Il a reçu votre demande" not in before
+    assert "Nous préparons votre orientation" in before
+    build.orientation(person, build.structure(name="CCAS Slip"), visit_id=str(visit.id))
+    after = html.unescape(client.get(f"/visits/{visit.id}/slip").get_data(as_text=True))
+    assert "Il a reçu votre demande" in after and "CCAS Slip" in after
+    assert "Nous préparons votre orientation" not in after
+
+
+def test_slip_in_english(client, build, agent):
+    _person, visit = _oriented_visit(build, agent)
+    french = client.get(f"/visits/{visit.id}/slip").get_data(as_text=True)
+    assert "English version" in french and f"/visits/{visit.id}/slip?lang=en" in french
+    english = client.get(f"/visits/{visit.id}/slip?lang=en").get_data(as_text=True)
+    assert '<html lang="en">' in english
+    assert "What we looked at together" in english and "Housing and shelter" in english
+    assert "Version française" in english and "Ce que nous avons vu ensemble" not in english
+    # Only for this page: the agent's next page is in French again.
+    assert "Ce que nous avons vu ensemble" in client.get(
+        f"/visits/{visit.id}/slip?lang=xx").get_data(as_text=True)
+
+
+def test_search_page_says_when_the_list_is_cut(client, build, agent, monkeypatch):
+    from app.accueil import search
+
+    monkeypatch.setattr(search, "MAX_CANDIDATES", 3)
+    for _ in range(4):
+        build.person(agent, first_name="Luc", last_name="Lefebvre")
+    page = html.unescape(search_persons(client, "lefevre").get_data(as_text=True))
+    assert "Plus de 3 personnes correspondent" in page
+    assert "Ajoutez un prénom ou une date de naissance" in page
+    narrow = html.unescape(search_persons(client, "lefevre", "1970-01-01")
+                           .get_data(as_text=True))
+    assert "Plus de 3 personnes" not in narrow
+
+
+def test_merging_two_files_with_open_parcours_is_refused_clearly(app, client, build):
+    agent = build.user("accueil")
+    referent = build.user("referent_parcours", site=str(agent.site_id))
+    kept = build.person(agent, first_name="Ana", last_name="Silva")
+    duplicate = build.person(agent, first_name="Anna", last_name="Silva")
+    build.parcours(kept, referent)
+    build.parcours(duplicate, referent)
+    coordinator = build.user("coordinateur")
+    login(client, coordinator)
+    for person in (kept, duplicate):
+        _form_post(client, f"/persons/{person.id}/break-glass",
+                   {"reason": "Fusion de deux dossiers de la même personne"})
+    answer = _form_post(client, f"/persons/{kept.id}/merge",
+                        {"other": duplicate.reception_number, "confirm": str(duplicate.id)})
+    assert answer.status_code == 200
+    assert "parcours en cours" in html.unescape(answer.get_data(as_text=True))
+    from app.accueil.models import Person
+    from app.core.db import db
+
+    with app.app_context():
+        assert db.session.get(Person, duplicate.id).merged_into_id is None
+
+
+def test_a_searched_name_never_travels_in_a_url(client, build, agent):
+    """Names are sent by POST, pages too, and the "create" button carries the name by POST."""
+    for _ in range(3):
+        build.person(agent, first_name="Inès", last_name="Garnier")
+    page = html.unescape(search_persons(client, "garnier").get_data(as_text=True))
+    assert "GARNIER" in page and "garnier" not in " ".join(
+        re.findall(r'(?:href|action)="([^"]*)"', page)).lower()
+    assert client.get("/persons/search?q=garnier").get_data(as_text=True).count("Garnier") == 0
+    prefilled = post_form(client, "/persons/new", {"prefill": "1", "last_name": "Garnier"},
+                          token_from="/persons/search")
+    assert prefilled.status_code == 200 and 'value="Garnier"' in prefilled.get_data(as_text=True)
+    assert "Dossier créé" not in prefilled.get_data(as_text=True)
+
+
+def test_search_pages_are_asked_by_post(client, build, agent, monkeypatch):
+    from app.accueil import views
+
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    for first in ("Ana", "Bea", "Cléo"):
+        build.person(agent, first_name=first, last_name="Perrin")
+    first_page = html.unescape(search_persons(client, "perrin").get_data(as_text=True))
+    assert "Page 1 sur 2" in first_page and 'name="page" value="2"' in first_page
+    second = html.unescape(search_persons(client, "perrin", page=2).get_data(as_text=True))
+    assert "Page 2 sur 2" in second

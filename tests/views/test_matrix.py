@@ -105,7 +105,8 @@ EXPECTED = {
     # pilotage pages
     "pilotage.stalled": "a=404 p=404 r=404 c=ok x=404",
     "pilotage.indicators_page": HIDDEN_PILOTAGE, "pilotage.indicators_csv": HIDDEN_PILOTAGE,
-    "pilotage.escalate": REMIND, "pilotage.comment": REMIND,
+    "pilotage.escalate": "a=404 p=404 r=404 c=ok/404 x=404",
+    "pilotage.comment": "a=404 p=404 r=404 c=ok/404 x=404",
     # API
     "api-docs.openapi_json": ALL_OK,
     "api_auth.issue_token": ALL_OK, "api_auth.me": ALL_OK, "api_auth.revoke_token": ALL_OK,

@@ -75,3 +75,109 @@ def test_withdrawal_from_the_page(app, client, build):
     with app.app_context():
         assert db.session.get(Parcours, parcours.id).status == "withdrawn"
         assert db.session.scalar(sa.select(Parcours.withdrawn_at)) is not None
+
+
+def _team(build):
+    agent = build.user("accueil")
+    referent = build.user("referent_parcours", site=str(agent.site_id))
+    structure = build.structure(name="CAF Pages")
+    member = build.user("partenaire", structure=str(structure.id))
+    person = build.person(agent, first_name="Inès", last_name="Parcourspage")
+    build.orientation(person, structure)
+    parcours = build.parcours(person, referent, [member])
+    return type("Team", (), dict(agent=agent, referent=referent, member=member, person=person,
+                                 parcours=parcours))
+
+
+def _write(app, parcours_id, author_id, **data):
+    from app.auth.models import User
+    from app.core.db import db
+    from app.referents.models import Parcours
+    from app.referents.services import add_entry
+
+    with app.app_context():
+        entry = add_entry(db.session.get(Parcours, parcours_id),
+                          {"kind": "note", "visibility": "members", "content": "x", **data},
+                          db.session.get(User, author_id))
+        db.session.commit()
+        return entry.id
+
+
+def test_my_parcours_names_the_person_and_the_next_step(app, client, build):
+    team = _team(build)
+    other = build.person(team.agent, first_name="Jules", last_name="Autrepage")
+    build.parcours(other, team.referent)
+    _write(app, team.parcours.id, team.referent.id, kind="decision",
+           content="Dépôt du dossier FSL avant vendredi")
+    _write(app, team.parcours.id, team.referent.id, kind="decision", visibility="referent",
+           content="Décision réservée au référent")
+    login(client, team.member)
+    page = _text(client.get("/parcours"))
+    assert "Inès PARCOURSPAGE" in page and f'href="/persons/{team.person.id}"' in page
+    assert "Dépôt du dossier FSL avant vendredi" in page and "réservée" not in page
+    assert "Jules" not in page  # not a member of that one
+    post_form(client, "/logout", token_from="/")
+    login(client, team.referent)
+    page = _text(client.get("/parcours"))
+    assert "Inès PARCOURSPAGE" in page and "Jules AUTREPAGE" in page
+    assert f'href="/persons/{other.id}"' in page
+    assert "Décision réservée au référent" in page and "aucune décision" in page
+
+
+def test_show_names_the_person_and_the_referents_history(app, client, build):
+    team = _team(build)
+    successor = build.user("referent_parcours", site=str(team.agent.site_id))
+    login(client, team.referent)
+    show = f"/parcours/{team.parcours.id}"
+    page = _text(client.get(show))
+    assert "Inès PARCOURSPAGE" in page and f'href="/persons/{team.person.id}"' in page
+    answer = post_form(client, show + "/handover", {"referent_id": str(successor.id),
+                                                    "reason": "Départ en congé long"},
+                       token_from=show)
+    assert answer.status_code == 302
+    page = _text(client.get(show))  # the former référent, still reading
+    assert "Référents successifs" in page and team.referent.display_name in page
+    assert successor.display_name in page and "Départ en congé long" in page
+    post_form(client, "/logout", token_from="/")
+    login(client, team.member)
+    page = _text(client.get(show))
+    assert "Référents successifs" in page and successor.display_name in page
+    assert "Départ en congé long" not in page  # the reason stays with the référents
+
+
+def test_correcting_an_entry_from_the_journal(app, client, build):
+    team = _team(build)
+    show = f"/parcours/{team.parcours.id}"
+    wrong = _write(app, team.parcours.id, team.member.id, kind="call",
+                   content="Rendez-vous CAF le 3")
+    private = _write(app, team.parcours.id, team.referent.id, visibility="referent",
+                     content="Note du référent")
+    login(client, team.member)
+    page = client.get(show).get_data(as_text=True)
+    assert f"corrects={wrong}" in page and f"corrects={private}" not in page
+    form = _text(client.get(f"{show}?corrects={wrong}"))
+    assert f'name="corrects_id" type="hidden" value="{wrong}"' in form
+    assert "Rendez-vous CAF le 3" in form and "Vous corrigez l'entrée" in form
+    # An entry the member may not correct does not open the form.
+    assert "Vous corrigez" not in _text(client.get(f"{show}?corrects={private}"))
+    answer = post_form(client, show + "/entries", {
+        "kind": "call", "visibility": "members", "content": "Rendez-vous CAF le 4",
+        "person_present": "", "corrects_id": str(wrong)}, token_from=show)
+    assert answer.status_code == 302
+    from app.core.db import db
+    from app.referents.models import ParcoursEntry
+
+    with app.app_context():
+        fix = db.session.scalars(sa.select(ParcoursEntry).where(
+            ParcoursEntry.corrects_id == wrong)).one()
+        assert fix.content == "Rendez-vous CAF le 4" and fix.author_id == team.member.id
+    page = _text(client.get(show))
+    assert f'href="#entry-{wrong}"' in page and f'href="#entry-{fix.id}"' in page
+    assert "Rendez-vous CAF le 3" in page  # the original stays
+    # A forged target is refused with a message, and writes nothing.
+    refused = post_form(client, show + "/entries", {
+        "kind": "call", "visibility": "members", "content": "x", "person_present": "",
+        "corrects_id": str(private)}, token_from=show)
+    assert refused.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ParcoursEntry)) == 3

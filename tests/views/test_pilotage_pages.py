@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 from datetime import date, timedelta
 
 import pytest
@@ -113,3 +115,151 @@ def test_indicators_api(client, build, stalled):
     admin = bearer(api_token(client, build.user("admin")))
     assert client.get("/api/v1/indicators?territory=Diois", headers=admin).get_json()[
         "totals"]["orientations_sent"] == 0
+
+
+# -- periods out of range ------------------------------------------------------------------------
+def _last_calendar_day(app):
+    from app.core.db import db
+    from app.pilotage.models import CalendarDay
+
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.max(CalendarDay.day)))
+
+
+def test_dates_out_of_range_are_refused_before_the_calendar_grows(app, client, build):
+    before = _last_calendar_day(app)
+    coordinator = build.user("coordinateur", territory="Valence")
+    headers = bearer(api_token(client, coordinator))
+    answer = client.get("/api/v1/indicators?from=9990-01-02&to=9999-12-31", headers=headers)
+    assert answer.status_code == 422
+    error = answer.get_json()["error"]
+    assert error["code"] == "validation_error" and set(error["fields"]) == {"from", "to"}
+    early = client.get("/api/v1/indicators?from=1999-12-31", headers=headers)
+    assert early.status_code == 422 and set(early.get_json()["error"]["fields"]) == {"from"}
+    assert client.get("/api/v1/indicators?to=0001-01-01", headers=headers).status_code == 422
+    next_year = date.today() + timedelta(days=400)
+    assert client.get(f"/api/v1/indicators?to={next_year}", headers=headers).status_code == 422
+    assert client.get("/api/v1/indicators?from=2000-01-01&to=2009-12-31",
+                      headers=headers).status_code == 200
+    login(client, coordinator)
+    page = client.get("/pilotage/indicators?from=9990-01-02&to=9999-12-31")
+    assert page.status_code == 200
+    text = _text(page)
+    assert 'id="to-error"' in text and 'aria-invalid="true"' in text
+    assert "Choisissez une date entre le" in text and 'class="error-summary"' in text
+    assert client.get("/pilotage/indicators.csv?to=9999-12-31").status_code == 422
+    assert _last_calendar_day(app) == before
+
+
+# -- the page: charts with their tables, unique ids, groups -------------------------------------
+def test_every_chart_has_its_table_and_ids_are_unique(client, build, stalled):
+    import re
+
+    login(client, build.user("coordinateur", territory="Valence"))
+    page = _text(client.get("/pilotage/indicators?by=domain"))
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    assert 'aria-labelledby="delays-chart-title"' in page
+    assert 'aria-labelledby="months-chart-title"' in page
+    delays = page.split('id="delays-title"')[1].split("</section>")[0]
+    assert "<table" in delays and "Accusé de réception (jours ouvrés)" in delays
+    assert "<td>30</td>" in delays                      # the referent designation target
+    groups = page.split('id="groups-title"')[1].split("</section>")[0]
+    assert "Logement et hébergement" in groups
+    assert "<td>—</td>" in groups                      # parcours are not split by domain
+
+
+# -- CSV --------------------------------------------------------------------------------------
+def test_csv_cells_cannot_be_formulas():
+    from app.pilotage.views import csv_safe
+
+    for text in ("=1+2", "+33 6", "-2", "@SUM(A1)", "\tx", "\rx"):
+        assert csv_safe(text) == "'" + text
+    assert csv_safe("Bailleur") == "Bailleur" and csv_safe("< 5") == "< 5"
+
+
+def test_grouped_csv_is_safe_labelled_and_audited(app, client, build):
+    agent = build.user("accueil")
+    structure = build.structure(name="=HYPERLINK(\"http://evil.test\")")
+    person = build.person(agent)
+    visit = build.visit(person, channel="phone")
+    build.orientation(person, structure, visit_id=str(visit.id))
+    coordinator = build.user("coordinateur", territory="Valence")
+    login(client, coordinator)
+
+    def rows(by):
+        answer = client.get(f"/pilotage/indicators.csv?table=groups&by={by}")
+        assert answer.status_code == 200
+        return list(csv.reader(io.StringIO(answer.get_data().decode("utf-8-sig")),
+                               delimiter=";"))
+
+    by_structure = rows("structure")
+    assert by_structure[1][0].startswith("'=HYPERLINK")
+    assert by_structure[1][by_structure[0].index("Passages")] == ""   # does not apply
+    assert rows("domain")[1][0] == "Logement et hébergement"
+    assert rows("channel")[1][0] == "Téléphone"
+    from app.core.audit import AuditEntry
+    from app.core.db import db
+
+    with app.app_context():
+        entries = db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action == "indicators.export")).all()
+    assert len(entries) == 3
+    assert {e.actor_id for e in entries} == {coordinator.id}
+    assert {e.object_id for e in entries} == {"groups"}
+    assert '"by":"channel"' in entries[-1].details
+
+
+# -- stalled list: age, silent parcours paged ---------------------------------------------------
+def test_stalled_orientations_show_their_age(app, client, build, stalled):
+    orientation, _person = stalled
+    from app.core.db import db
+    from app.orientation.models import Orientation
+
+    with app.app_context():
+        db.session.get(Orientation, orientation.id).sent_on = date.today() - timedelta(days=12)
+        db.session.commit()
+    coordinator = build.user("coordinateur", territory="Valence")
+    [row] = client.get("/api/v1/orientations/stalled",
+                       headers=bearer(api_token(client, coordinator))).get_json()
+    assert row["age_days"] == 12
+    login(client, coordinator)
+    page = _text(client.get("/pilotage/stalled"))
+    assert "Âge (jours depuis l'envoi)" in page and "<td>12</td>" in page
+
+
+def test_silent_parcours_are_paged_with_their_total(app, client, build, monkeypatch):
+    from app.core.db import db, utcnow
+    from app.pilotage import views
+    from app.referents.models import Parcours
+
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    agent = build.user("accueil")
+    referent = build.user("referent_parcours", site=str(agent.site_id))
+    people = [build.person(agent) for _ in range(4)]
+    opened = [build.parcours(p, referent) for p in people]
+    with app.app_context():
+        for days, parcours in zip((100, 90, 80), opened[:3], strict=True):  # not the fourth
+            db.session.get(Parcours, parcours.id).opened_at = utcnow() - timedelta(days=days)
+        db.session.commit()
+    login(client, build.user("coordinateur", territory="Valence"))
+    first = _text(client.get("/pilotage/stalled"))
+    silent = first.split('id="silent-title"')[1]
+    assert "3 parcours silencieux" in silent and "Page 1 sur 2" in silent
+    shown = [p.reception_number for p in people if p.reception_number in silent]
+    assert shown == [people[0].reception_number, people[1].reception_number]
+    second = _text(client.get("/pilotage/stalled?silent_page=2")).split('id="silent-title"')[1]
+    assert people[2].reception_number in second and people[0].reception_number not in second
+    assert people[3].reception_number not in first + second
+
+
+# -- the coordinator's actions do not exist for other roles --------------------------------------
+@pytest.mark.parametrize("role", ["accueil", "partenaire", "referent_parcours", "admin"])
+def test_escalate_and_comment_are_404_for_other_roles(client, build, stalled, role):
+    orientation, _person = stalled
+    login(client, build.user(role))
+    token = csrf_token(client, "/charter")
+    for action in ("escalate", "comment"):
+        answer = client.post(f"/pilotage/orientations/{orientation.id}/{action}",
+                             data={"csrf_token": token, "reason": "x"})
+        assert answer.status_code == 404, action

@@ -1,0 +1,115 @@
+"""A few demo persons for ``demo seed``, created once through the app's own services.
+
+Each screen has something to show on the first ``make run``: persons to find (with a spelling
+variant), visits, orientations in several states (two past their acknowledgement date, so the
+coordinator's stalled list is not empty), and a coordinated parcours left silent for months.
+Dates in the past are set on the rows after the services created them, since the services only
+write "now".
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from app.accueil import persons as person_services
+from app.accueil import visits as visit_services
+from app.accueil.models import Person
+from app.auth.models import User
+from app.core.db import db, utcnow
+from app.directory.models import Structure
+from app.orientation import services as orientation_services
+from app.orientation.deadlines import add_working_days
+from app.referents import services as parcours_services
+
+PERSONS = [
+    {"first_name": "Nathalie", "last_name": "Lefèvre", "birth_date": date(1979, 3, 14),
+     "phone": "06 12 34 56 78"},
+    {"first_name": "Karim", "last_name": "Benali", "birth_date": date(1988, 11, 2)},
+    {"first_name": "Josiane", "last_name": "Moreau", "birth_date": date(1956, 7, 23)},
+    {"first_name": "Lucas", "last_name": "Fabre", "birth_date": date(2004, 1, 9)},
+    {"anonymous": True, "pseudonym": "Monsieur au chien"},
+]
+
+# (person index, structure, domain, motive, days ago it was sent, what happened next)
+ORIENTATIONS = [
+    (0, "CAF de la Drôme", "logement", "Demande d'aide au logement après une séparation.",
+     12, "sent"),
+    (1, "CCAS de Valence", "alimentation", "Besoin d'une aide alimentaire d'urgence.", 9, "sent"),
+    (2, "CPAM Drôme", "sante", "Renouvellement de la complémentaire santé solidaire.", 1,
+     "sent"),
+    (3, "CAF de la Drôme", "acces_droits", "Ouverture des droits au RSA.", 6, "acknowledged"),
+    (0, "CCAS de Valence", "budget", "Accompagnement budgétaire, dettes de loyer.", 20,
+     "taken_charge"),
+]
+
+
+def _user(email: str) -> User:
+    return db.session.scalars(sa.select(User).where(User.email == email)).one()
+
+
+def _structure(name: str) -> Structure:
+    return db.session.scalars(sa.select(Structure).where(Structure.name == name)).one()
+
+
+def _backdate(orientation, days: int) -> None:
+    sent_at = utcnow() - timedelta(days=days)
+    ack_delay, take_delay = orientation_services.delays(db.session.get(Structure,
+                                                                       orientation.structure_id))
+    orientation.sent_at = sent_at
+    orientation.sent_on = sent_at.date()
+    orientation.acknowledge_due = add_working_days(orientation.sent_on, ack_delay)
+    orientation.take_charge_due = add_working_days(orientation.sent_on, take_delay)
+    for event in orientation.events:
+        event.at = sent_at
+
+
+def seed_persons() -> int:
+    """Create the demo persons and their story if there are no persons at all; return how many
+    records were created."""
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Person)):
+        return 0
+    agent = _user("accueil@demo.passerelle.local")
+    partners = {"CAF de la Drôme": _user("partenaire@demo.passerelle.local"),
+                "CCAS de Valence": _user("partenaire.ccas@demo.passerelle.local")}
+    for name, user in partners.items():
+        orientation_services.designate_referent(_structure(name), user, None, agent)
+    persons = [person_services.create_person(data, agent, agent.site_id) for data in PERSONS]
+    created = len(persons)
+    visits = {}
+    for index, person in enumerate(persons):
+        domains = [o[2] for o in ORIENTATIONS if o[0] == index]
+        needs = [{"domain": d, "urgency": "urgent" if d == "alimentation" else "standard"}
+                 for d in domains] or [{"domain": "acces_droits", "urgency": "standard"}]
+        visits[index] = visit_services.record_visit(person, {
+            "channel": "phone" if index == 2 else "in_person",
+            "outcome": "oriented" if domains else "answered",
+            "answered_actions": [] if domains else ["information"],
+            "summary": "Premier accueil : situation évaluée avec la personne.",
+            "needs": needs}, agent)
+        created += 1
+    db.session.flush()
+    for index, structure, domain, motive, days, state in ORIENTATIONS:
+        orientation = orientation_services.send_orientation(persons[index], {
+            "structure_id": str(_structure(structure).id), "domain": domain, "motive": motive,
+            "visit_id": str(visits[index].id),
+            "consent": {"given": True, "shared_fields": ["first_name", "last_name", "phone"],
+                        "purpose": "Instruction de la demande par la structure."}}, agent)
+        db.session.flush()
+        _backdate(orientation, days)
+        partner = partners.get(structure)
+        if state in ("acknowledged", "taken_charge") and partner is not None:
+            orientation_services.acknowledge(orientation, partner)
+        if state == "taken_charge" and partner is not None:
+            orientation_services.take_charge(orientation, partner)
+        created += 1
+    parcours = parcours_services.open_parcours(persons[0], {
+        "consent": {"given": True}, "referent_id": str(_user("referent@demo.passerelle.local").id),
+        "member_ids": [str(partners["CCAS de Valence"].id)],
+        "goals": "Retrouver un logement stable et apurer la dette de loyer."}, agent)
+    db.session.flush()
+    silent_since = utcnow() - timedelta(days=75)  # nobody wrote in it for two and a half months
+    parcours.opened_at = parcours.consent_given_at = silent_since
+    parcours.opened_on = silent_since.date()
+    return created + 1

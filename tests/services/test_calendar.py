@@ -1,0 +1,58 @@
+"""The calendar table: two requests extending it at the same time do not fail on the unique day,
+and working-day differences stay right across the days each one added."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from app.core.db import db
+from app.orientation.deadlines import is_working_day
+from app.pilotage import calendar
+
+
+class _StaleConnection:
+    """A connection whose first read of the calendar's bounds is the one made before another
+    request extended it (what a concurrent request sees)."""
+
+    def __init__(self, connection, bounds):
+        self.connection, self.bounds, self.first = connection, bounds, True
+
+    def execute(self, statement, *args, **kwargs):
+        if self.first:
+            self.first = False
+            bounds = self.bounds
+            return type("Result", (), {"one": lambda _self: bounds})()
+        return self.connection.execute(statement, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.connection, name)
+
+
+def _as_date(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def test_a_concurrent_fill_skips_the_days_already_inserted(app):
+    table = calendar._TABLE
+    with app.app_context(), db.engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            first, last = (_as_date(v) for v in conn.execute(
+                sa.select(sa.func.min(table.c.day), sa.func.max(table.c.day))).one())
+            start, end = first - timedelta(days=30), last + timedelta(days=60)
+            # another request extends both ends first...
+            calendar.ensure_calendar(conn, first - timedelta(days=10), last + timedelta(days=40))
+            # ...while this one had read the bounds before: it must not fail on the unique day
+            calendar.ensure_calendar(_StaleConnection(conn, (first, last)), start, end)
+            rows = conn.execute(sa.select(table.c.day, table.c.working_index, table.c.is_working)
+                                .where(table.c.day.between(start, end))
+                                .order_by(table.c.day)).all()
+        finally:
+            transaction.rollback()
+    days = [_as_date(r.day) for r in rows]
+    assert days == [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    for before, after in zip(rows, rows[1:], strict=False):
+        assert after.working_index - before.working_index == int(is_working_day(
+            _as_date(after.day))), after.day

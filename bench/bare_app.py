@@ -113,11 +113,8 @@ def send():
 
 @app.get("/api/v1/orientations")
 def inbox():
-    today = date.today()
     found = rows("SELECT * FROM orientations WHERE structure_id = %s AND status = %s ORDER BY "
-                 "CASE WHEN status = 'sent' AND acknowledge_due < %s THEN 0 ELSE 1 END, "
-                 "acknowledge_due, sent_at LIMIT 20", STRUCTURE, request.args.get("status", "sent"),
-                 today)
+                 "sent_at DESC LIMIT 20", STRUCTURE, request.args.get("status", "sent"))
     rows("SELECT count(*) FROM orientations WHERE structure_id = %s AND status = %s", STRUCTURE,
          request.args.get("status", "sent"))
     rows("SELECT * FROM persons WHERE id = ANY(%s)", [r[1] for r in found])

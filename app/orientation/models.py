@@ -43,13 +43,16 @@ class Orientation(Model):
     __table_args__ = (
         sa.CheckConstraint(_in("status", STATUSES), name="status"),
         sa.CheckConstraint(_in("domain", [d.value for d in Domain]), name="domain"),
-        sa.Index("ix_orientations_structure_status", "structure_id", "status"),
+        # A structure's inbox: filtered by status, newest first, read from the index in order.
+        sa.Index("ix_orientations_structure_status_sent", "structure_id", "status", "sent_at"),
         sa.Index("ix_orientations_territory_status", "territory", "status"),
         sa.Index("ix_orientations_territory_sent_on", "territory", "sent_on"),
         sa.Index("ix_orientations_sender_site_sent", "sender_site_id", "sent_at"),
-        # The stalled list, read in order of due date (see reminders.stall_due).
+        # The stalled list, read in order of due date (see reminders.stall_due); on PostgreSQL it
+        # carries the columns of the due expression, so that its count is an index-only scan.
         sa.Index("ix_orientations_stall_due", "territory", sa.text(STALL_DUE_SQL), "id",
                  postgresql_where=sa.text(STALL_STATUSES_SQL),
+                 postgresql_include=["status", "acknowledge_due", "take_charge_due"],
                  sqlite_where=sa.text(STALL_STATUSES_SQL)),
     )
 

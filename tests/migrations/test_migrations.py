@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -56,3 +57,16 @@ def test_first_migration_seeds_the_charter(app):
         version = current_version()
         assert version.version == 1
         assert "L.121-6-2" in version.text and "secret professionnel" in version.text
+
+
+def test_stalled_index_covers_its_count_on_postgresql(app):
+    """The stalled count is an index-only scan: the index carries the due expression's columns."""
+    from app.core.db import db
+
+    with app.app_context(), db.engine.connect() as conn:
+        if conn.dialect.name != "postgresql":
+            pytest.skip("INCLUDE columns are a PostgreSQL feature")
+        definition = conn.execute(sa.text(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_orientations_stall_due'"
+        )).scalar_one()
+    assert "INCLUDE (status, acknowledge_due, take_charge_due)" in definition

@@ -77,8 +77,11 @@ def rotate(batch_size: int = 500, max_batches: int | None = None,
     for model in encrypted_models():
         stale = _stale_filter(model, prefix)
         while max_batches is None or batches < max_batches:
+            # Locked until the batch commits (PostgreSQL; SQLite serialises writers anyway), so
+            # that an edit made meanwhile is not overwritten by the value read here.
             rows = db.session.scalars(
                 sa.select(model).where(stale).order_by(model.id).limit(batch_size)
+                .with_for_update(of=model)
             ).all()
             if not rows:
                 break

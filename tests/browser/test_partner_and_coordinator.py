@@ -163,7 +163,7 @@ def test_coordinator_reminds_then_redirects_a_stalled_orientation(app, page, bui
     checked(page)
     row = page.get_by_role("region", name="Orientations en retard").get_by_role("row").filter(
         has=page.get_by_role("link", name="Bailleur lent"))
-    expect(row.get_by_role("cell").nth(3)).to_have_text("1")  # one reminder sent
+    expect(row.get_by_role("cell").nth(4)).to_have_text("1")  # one reminder sent (after the age)
     row.get_by_role("link", name="Réorienter").click()
     expect(page).to_have_url(re.compile(rf"/orientations/{orientation.id}#actions-title$"))
     checked(page)

@@ -104,9 +104,10 @@ def test_relinked_forgery_in_the_middle_is_detected(ctx):
 
 
 @pytest.mark.postgres_only
-def test_postgres_forbids_update_and_delete(ctx):
+def test_postgres_forbids_update_delete_and_truncate(ctx):
     _write(2)
-    for statement in ("UPDATE audit_entries SET action = 'x'", "DELETE FROM audit_entries"):
+    for statement in ("UPDATE audit_entries SET action = 'x'", "DELETE FROM audit_entries",
+                      "TRUNCATE audit_entries"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
             db.session.execute(sa.text(statement))
         db.session.rollback()

@@ -103,4 +103,18 @@ def _partner_view_of_person(user: Any, person: Person) -> set[str] | None:
     return shared or None
 
 
-register_person_view(_partner_view_of_person)
+def _partner_view_of_persons(user: Any, persons: list[Person]) -> dict[Any, set[str] | None]:
+    """``_partner_view_of_person`` for a list, in one query."""
+    if user.role != Role.PARTENAIRE or not user.structure_id or not persons:
+        return {}
+    shared: dict[Any, set[str]] = {}
+    for person_id, fields in db.session.execute(sa.select(
+            Orientation.person_id, Orientation.shared_fields).where(
+            Orientation.person_id.in_([p.id for p in persons]),
+            Orientation.structure_id == user.structure_id,
+            Orientation.consent_given.is_(True))):
+        shared.setdefault(person_id, set()).update(f for f in (fields or "").split(",") if f)
+    return {person_id: fields or None for person_id, fields in shared.items()}
+
+
+register_person_view(_partner_view_of_person, many=_partner_view_of_persons)

@@ -151,5 +151,19 @@ def open_parcours_of(person_id) -> Parcours | None:
         Parcours.person_id == person_id, Parcours.status == OPEN)).first()
 
 
-register_person_view(_referent_view)
+def _referent_view_many(user: Any, persons: list[Person]) -> dict[Any, str | None]:
+    """``_referent_view`` for a list, in two queries."""
+    if not getattr(user, "is_authenticated", False) or user.role not in (
+            Role.REFERENT_PARCOURS, Role.PARTENAIRE) or not persons:
+        return {}
+    rows = db.session.execute(sa.select(Parcours.id, Parcours.person_id, Parcours.referent_id)
+                              .where(Parcours.person_id.in_([p.id for p in persons]))).all()
+    former = set(db.session.scalars(sa.select(ReferentChange.parcours_id).where(
+        ReferentChange.parcours_id.in_([r.id for r in rows]),
+        ReferentChange.from_user_id == user.id,
+        ReferentChange.former_access_until > utcnow()))) if rows else set()
+    return {r.person_id: FULL for r in rows if r.referent_id == user.id or r.id in former}
+
+
+register_person_view(_referent_view, many=_referent_view_many)
 register_referent_check(_referent_of)

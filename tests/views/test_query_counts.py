@@ -57,7 +57,7 @@ def world(app, client, build):
         build.visit(person)
         orientation = build.orientation(person, structure)
         _stall(app, orientation.id)
-        build.parcours(person, referent)
+        build.parcours(person, referent, members=[partner])
         build.structure(domains=["logement"])
         build.user("accueil", site=str(agent.site_id))
 
@@ -73,6 +73,7 @@ PAGES = [
     ("partner", "/inbox"),
     ("coordinator", "/pilotage/stalled"),
     ("referent", "/parcours"),
+    ("partner", "/parcours"),  # a member: the person's name through the partner's shares
     ("admin", "/admin/users"),
     ("admin", "/admin/structures"),
 ]
@@ -82,6 +83,7 @@ API = [
     ("partner", "/api/v1/orientations?status=sent"),
     ("coordinator", "/api/v1/orientations/stalled"),
     ("referent", "/api/v1/parcours"),
+    ("partner", "/api/v1/parcours"),
 ]
 
 

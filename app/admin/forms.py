@@ -86,3 +86,11 @@ class CharterForm(FlaskForm):
     text = TextAreaField(_l("Texte de la nouvelle version"), validators=[DataRequired()],
                          description=_l("Titres : une ligne commençant par « # ». Paragraphes séparés par une ligne vide."),
                          render_kw={"rows": 20})
+
+
+class ContactAccountForm(FlaskForm):
+    display_name = StringField(_l("Nom affiché"), validators=[Optional(), Length(max=120)],
+                               description=_l("Laisser vide pour reprendre le nom de la structure."))
+    password = PasswordField(_l("Mot de passe provisoire"), validators=[DataRequired()],
+                             description=_l("Au moins 12 caractères ; la personne le changera à sa première connexion."),
+                             render_kw={"autocomplete": "new-password"})

@@ -11,8 +11,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
+from app.admin import services
 from app.admin.forms import (
     CharterForm,
+    ContactAccountForm,
     ResetPasswordForm,
     SiteForm,
     StructureForm,
@@ -123,7 +125,29 @@ def edit_structure(structure_id: uuid.UUID):
     done = _save(form, lambda: directory.update_structure(structure, _structure_data(form),
                                                           actor=current_user),
                  _("La structure a été modifiée."), url_for("admin.structures"))
-    return done or render_template("admin/structure_form.html", form=form, structure=structure)
+    return done or render_template(
+        "admin/structure_form.html", form=form, structure=structure,
+        can_convert_contact=services.contact_conversion_problem(structure) is None)
+
+
+@bp.route("/structures/<uuid:structure_id>/contact-account", methods=["GET", "POST"])
+@access("user.manage")
+def convert_contact(structure_id: uuid.UUID):
+    structure = db.get_or_404(Structure, structure_id)
+    form = ContactAccountForm()
+    problem = services.contact_conversion_problem(structure)
+    if problem is None:
+        done = _save(form, lambda: services.convert_contact(
+            structure, form.password.data, form.display_name.data, actor=current_user),
+            _("Le compte du contact est créé et désigné référent de la structure ; les liens de "
+              "réponse sans compte de la structure ne fonctionnent plus. Transmettez le mot de "
+              "passe provisoire par un autre canal."),
+            url_for("admin.structure_referents", structure_id=structure.id))
+        if done:
+            return done
+    status = 409 if problem and request.method == "POST" else 200
+    return render_template("admin/contact_account.html", form=form, structure=structure,
+                           problem=problem), status
 
 
 @bp.route("/structures/<uuid:structure_id>/active", methods=["POST"])
@@ -265,7 +289,8 @@ def structure_referents(structure_id: uuid.UUID):
         StructureReferent.structure_id == structure.id)).all()
     users = {u.id: u for u in candidates}
     return render_template("admin/structure_referents.html", structure=structure, form=form,
-                           rows=rows, users=users, confirm=ConfirmForm())
+                           rows=rows, users=users, confirm=ConfirmForm(),
+                           can_convert_contact=services.contact_conversion_problem(structure) is None)
 
 
 @bp.route("/structures/<uuid:structure_id>/referents/<uuid:row_id>/remove", methods=["POST"])

@@ -13,6 +13,7 @@ from app.core.db import db
 from app.core.errors import ServiceError
 from app.core.permissions import public
 from app.directory import services as directory
+from app.directory.models import Site
 from app.orientation import contact, services
 from app.orientation.forms import RedirectForm, RefuseForm, TakeChargeForm
 from app.orientation.models import Orientation
@@ -101,8 +102,10 @@ def orientation(token: str):
     redirect_form.structure_id.choices = [
         SelectChoice(str(s.id), s.name) for s in directory.search_structures()
         if s.id != row.structure_id]
+    sender_site = db.session.get(Site, row.sender_site_id) if row.sender_site_id else None
     return render_template("contact/orientation.html", view=orientation_view(row, None, who=PARTNER),
                            orientation=row, token=token, confirm=ConfirmForm(),
+                           sender_site=sender_site,
                            take_form=TakeChargeForm(), refuse_form=RefuseForm(),
                            redirect_form=redirect_form)
 

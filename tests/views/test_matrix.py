@@ -54,7 +54,7 @@ EXPECTED = {
     "admin.sites": ADMIN, "admin.new_site": ADMIN, "admin.edit_site": ADMIN,
     "admin.toggle_site": ADMIN, "admin.structures": ADMIN, "admin.new_structure": ADMIN,
     "admin.edit_structure": ADMIN, "admin.toggle_structure": ADMIN,
-    "admin.structure_referents": ADMIN,
+    "admin.structure_referents": ADMIN, "admin.convert_contact": ADMIN,
     "admin.remove_structure_referent": "a=403 p=403 r=403 c=403 x=404",
     "admin.users": ADMIN, "admin.new_user": ADMIN, "admin.edit_user": ADMIN,
     "admin.deactivate_user": ADMIN, "admin.reactivate_user": ADMIN,

@@ -65,8 +65,9 @@ def page(page, live_server):
     """Playwright's page, with axe-core served from the app's own origin (the pages' Content
     Security Policy allows same-origin scripts only, and stays on during the tests)."""
     page.set_default_timeout(10_000)
+    source = _axe_source()  # here, not in the route handler, where a failure would just hang
     page.route(f"{live_server}{AXE_PATH}", lambda route: route.fulfill(
-        status=200, content_type="text/javascript", body=_axe_source()))
+        status=200, content_type="text/javascript", body=source))
     yield page
 
 

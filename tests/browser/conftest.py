@@ -65,10 +65,15 @@ def page(page, live_server):
     """Playwright's page, with axe-core served from the app's own origin (the pages' Content
     Security Policy allows same-origin scripts only, and stays on during the tests)."""
     page.set_default_timeout(10_000)
-    source = _axe_source()  # here, not in the route handler, where a failure would just hang
-    page.route(f"{live_server}{AXE_PATH}", lambda route: route.fulfill(
-        status=200, content_type="text/javascript", body=source))
+    serve_axe(page, live_server)
     yield page
+
+
+def serve_axe(page, base_url: str) -> None:
+    """axe-core answered at ``AXE_PATH`` of the app's origin, for this page."""
+    source = _axe_source()  # here, not in the route handler, where a failure would just hang
+    page.route(f"{base_url}{AXE_PATH}", lambda route: route.fulfill(
+        status=200, content_type="text/javascript", body=source))
 
 
 @pytest.fixture(scope="session")

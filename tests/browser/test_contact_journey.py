@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.browser.conftest import AXE_PATH, _axe_source, check_page, login
+from tests.browser.conftest import check_page, login, serve_axe
 
 SECRET_NAME = "Bérénice"
 HIDDEN_NAME = "Confidentielle"
@@ -87,9 +87,7 @@ def test_contact_answers_from_the_email_link(app, page, browser, browser_context
     stranger_context = browser.new_context(**browser_context_args)
     try:
         stranger = stranger_context.new_page()
-        stranger.route(f"{browser_context_args['base_url']}{AXE_PATH}",
-                       lambda route: route.fulfill(status=200, content_type="text/javascript",
-                                                   body=_axe_source()))
+        serve_axe(stranger, browser_context_args["base_url"])
         stranger.goto(f"/contact/{token}/orientation")
         expect(stranger).to_have_url(re.compile(rf"/contact/{token}$"))
         _checked(stranger, titles_seen)

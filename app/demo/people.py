@@ -17,6 +17,7 @@ from app.accueil import persons as person_services
 from app.accueil import visits as visit_services
 from app.accueil.models import Person
 from app.auth.models import User
+from app.core import append_only
 from app.core.db import db, utcnow
 from app.directory.models import Structure
 from app.orientation import services as orientation_services
@@ -61,6 +62,7 @@ def _backdate(orientation, days: int) -> None:
     orientation.sent_on = sent_at.date()
     orientation.acknowledge_due = add_working_days(orientation.sent_on, ack_delay)
     orientation.take_charge_due = add_working_days(orientation.sent_on, take_delay)
+    append_only.allow_purge(db.session)  # demo set-up: the story's events happened back then
     for event in orientation.events:
         event.at = sent_at
 

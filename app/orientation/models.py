@@ -8,6 +8,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.core import append_only
 from app.core.db import Encrypted, Model, utcnow
 from app.core.enums import Domain
 
@@ -126,6 +127,10 @@ class OrientationEvent(Model):
     reason = Encrypted()
 
     orientation: Mapped[Orientation] = relationship(back_populates="events")
+
+
+# Events are a history: never changed or deleted (a correction is a new event).
+append_only.register(OrientationEvent)
 
 
 class ContactLink(Model):

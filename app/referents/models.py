@@ -6,9 +6,10 @@ import uuid
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Encrypted, Model, key_ring, utcnow
+from app.core import append_only
+from app.core.db import Encrypted, Model, utcnow
 
 OPEN, CLOSED, WITHDRAWN = "open", "closed", "withdrawn"
 PARCOURS_STATUSES = (OPEN, CLOSED, WITHDRAWN)
@@ -111,82 +112,9 @@ class ParcoursEntry(Model):
     corrects_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("parcours_entries.id"))
 
 
-# -- The journal is append-only --------------------------------------------------------------
-# No route edits or deletes an entry; these guards make sure no code does either, whether
-# through the unit of work or through a bulk UPDATE/DELETE. Two writes stay possible: re-encrypting
-# an entry's content unchanged (key rotation), and erasing it (retention). Anything else needs
-# ``session.info[JOURNAL_PURGE] = True``, which holds until the session's transaction ends.
-JOURNAL_PURGE = "parcours_journal_purge"
-
-
-class JournalIsAppendOnly(RuntimeError):
-    """Code tried to change or delete a journal entry: a correction is a new entry."""
-
-
-def _same_plaintext(entry: ParcoursEntry, old: str | None, new: str | None) -> bool:
-    if old is None or new is None:
-        return new is None  # erasing is allowed, writing content into an erased entry is not
-    ring = key_ring()
-    aad = ParcoursEntry.__encrypted__["content"].aad(entry)
-    return ring.decrypt(old, aad) == ring.decrypt(new, aad)
-
-
-def _changes_content(entry: ParcoursEntry) -> bool:
-    state = sa.inspect(entry)
-    storage = ParcoursEntry.__encrypted__["content"].storage
-    for attr in state.attrs:
-        history = attr.history
-        if not history.has_changes():
-            continue
-        if attr.key != storage or not _same_plaintext(
-                entry, (history.deleted or history.unchanged or [None])[0],
-                (history.added or [None])[0]):
-            return True
-    return False
-
-
-@sa.event.listens_for(Session, "before_flush")
-def _refuse_journal_changes(session: Session, _context, _instances) -> None:
-    if session.info.get(JOURNAL_PURGE):
-        return
-    for obj in session.deleted:
-        if isinstance(obj, ParcoursEntry):
-            raise JournalIsAppendOnly("journal entries are never deleted")
-    for obj in session.dirty:
-        if isinstance(obj, ParcoursEntry) and _changes_content(obj):
-            raise JournalIsAppendOnly("journal entries are never changed: add a correction")
-
-
-def _erases_only(statement) -> bool:
-    """A bulk UPDATE that only sets encrypted columns to NULL (retention's erasure)."""
-    fields = ParcoursEntry.__encrypted__.values()
-    attributes, columns = {f.storage for f in fields}, {f.name for f in fields}
-    values = getattr(statement, "_values", None) or {}
-    if not values or getattr(statement, "_multi_values", None) or getattr(
-            statement, "_ordered_values", None):
-        return False
-    for key, value in values.items():
-        if not (key in attributes if isinstance(key, str) else (
-                getattr(key, "table", None) is ParcoursEntry.__table__ and key.name in columns)):
-            return False
-        if not (isinstance(value, sa.sql.elements.Null) or (
-                isinstance(value, sa.sql.elements.BindParameter) and value.value is None)):
-            return False
-    return True
-
-
-@sa.event.listens_for(Session, "do_orm_execute")
-def _refuse_bulk_journal_changes(state) -> None:
-    if not (state.is_update or state.is_delete) or state.session.info.get(JOURNAL_PURGE):
-        return
-    mapper = state.bind_mapper
-    if mapper is None or not issubclass(mapper.class_, ParcoursEntry):
-        return
-    if state.is_delete or not _erases_only(state.statement):
-        raise JournalIsAppendOnly("journal entries are never changed or deleted in bulk")
-
-
-@sa.event.listens_for(Session, "after_transaction_end")
-def _end_purge(session: Session, transaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(JOURNAL_PURGE, None)
+# -- The journal is append-only (app/core/append_only.py) ----------------------------------
+# No route edits or deletes an entry, and the guard makes sure no code does either; a correction
+# is a new entry pointing back. The names below are kept for the callers.
+JOURNAL_PURGE = append_only.PURGE
+JournalIsAppendOnly = append_only.AppendOnlyViolation
+append_only.register(ParcoursEntry)

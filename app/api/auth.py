@@ -44,7 +44,7 @@ class MeSchema(StrictSchema):
 def issue_token(body):
     """Exchange e-mail and password for a bearer token (12 hours)."""
     user = services.authenticate(body["email"], body["password"], request.remote_addr,
-                                 channel="api", totp=body.get("totp"), second_factor=True)
+                                 channel="api", totp=body.get("totp"))
     raw, token = services.issue_token(user)
     return {"token": raw, "expires_at": token.expires_at}
 

@@ -123,19 +123,6 @@ def create_user(data: dict[str, Any], actor: Any = None) -> User:
     return user
 
 
-def structure_referents(structure_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[User]]:
-    """The active partner referents of each structure."""
-    if not structure_ids:
-        return {}
-    found: dict[uuid.UUID, list[User]] = {}
-    for user in db.session.scalars(
-        sa.select(User).where(User.structure_id.in_(structure_ids), User.active.is_(True),
-                              User.role == Role.PARTENAIRE).order_by(User.display_name)
-    ):
-        found.setdefault(user.structure_id, []).append(user)
-    return found
-
-
 def update_user(user: User, data: dict[str, Any], actor: Any = None) -> User:
     errors = FieldErrors()
     display_name = clean_text(errors, "display_name", data.get("display_name"), required=True,
@@ -264,11 +251,10 @@ def complete_login(user: User, ip: str | None, channel: str = "page",
 
 
 def authenticate(email: str, password: str, ip: str | None, channel: str = "page",
-                 totp: str | None = None, second_factor: bool = True) -> User:
+                 totp: str | None = None) -> User:
     """Both steps at once, when the code comes with the password (the API's ``totp``): an
-    account with the second factor on always needs its code here. ``second_factor`` is kept
-    for existing callers and changes nothing; pages ask for the code on a page of its own
-    (``check_credentials``, then ``complete_login``)."""
+    account with the second factor on always needs its code here. Pages ask for the code on a
+    page of its own (``check_credentials``, then ``complete_login``)."""
     user = check_credentials(email, password, ip, channel)
     return complete_login(user, ip, channel, totp)
 

@@ -147,12 +147,14 @@ def _now():
     return utcnow()
 
 
-def _page_url(number: int) -> str:
-    """The current page's address with another page number, other filters kept."""
+def _page_url(number: int, param: str = "page", anchor: str | None = None) -> str:
+    """The current page's address with another page number (in ``param``: a page may hold two
+    paged lists), other filters kept; ``anchor``: the list's heading."""
     from flask import url_for
 
-    args = {k: v for k, v in request.args.items() if k != "page"}
-    return url_for(request.endpoint, **(request.view_args or {}), **args, page=number)
+    args = {k: v for k, v in request.args.items() if k != param}
+    return url_for(request.endpoint, **(request.view_args or {}), **args, **{param: number},
+                   _anchor=anchor)
 
 
 def _register_features(app: Flask) -> None:

@@ -246,6 +246,7 @@ def test_silent_parcours_are_paged_with_their_total(app, client, build, monkeypa
     first = _text(client.get("/pilotage/stalled"))
     silent = first.split('id="silent-title"')[1]
     assert "3 parcours silencieux" in silent and "Page 1 sur 2" in silent
+    assert "silent_page=2#silent-title" in silent  # its own parameter, back to its heading
     shown = [p.reception_number for p in people if p.reception_number in silent]
     assert shown == [people[0].reception_number, people[1].reception_number]
     second = _text(client.get("/pilotage/stalled?silent_page=2")).split('id="silent-title"')[1]

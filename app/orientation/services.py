@@ -35,6 +35,7 @@ from app.directory.models import Site, Structure
 from app.directory.services import find_structure
 from app.orientation import notify
 from app.orientation.deadlines import add_working_days, local_date
+from app.orientation.designated import referents_by_structure
 from app.orientation.models import (
     ACKNOWLEDGED,
     CANCELLED,
@@ -71,19 +72,8 @@ def delays(structure: Structure) -> tuple[int, int]:
 
 def referents(structure_id: uuid.UUID, domain: str | None = None) -> list[User]:
     """The structure's designated referents for ``domain`` (or for every domain); when none is
-    designated, every active partner user of the structure."""
-    designated = list(db.session.scalars(
-        sa.select(User).join(StructureReferent, StructureReferent.user_id == User.id).where(
-            StructureReferent.structure_id == structure_id, User.active.is_(True),
-            User.role == Role.PARTENAIRE, User.structure_id == structure_id,
-            sa.or_(StructureReferent.domain.is_(None), StructureReferent.domain == domain)
-            if domain else sa.true(),
-        ).order_by(User.display_name).distinct()))
-    if designated:
-        return designated
-    return list(db.session.scalars(sa.select(User).where(
-        User.structure_id == structure_id, User.active.is_(True), User.role == Role.PARTENAIRE
-    ).order_by(User.display_name)))
+    designated, every active partner user of the structure (``designated`` holds the rule)."""
+    return referents_by_structure([structure_id], domain).get(structure_id, [])
 
 
 def designate_referent(structure: Structure, user: User, domain: str | None, actor: Any

@@ -30,6 +30,13 @@ class ReceptionCounter(Model):
 
 class Person(Model):
     __tablename__ = "persons"
+    __table_args__ = (
+        # The indicators' "new persons" (first visit within the period) and anonymous share,
+        # both read as sets of identifiers from an index.
+        sa.Index("ix_persons_first_visit_on", "first_visit_on", "id"),
+        sa.Index("ix_persons_anonymous", "id", postgresql_where=sa.text("anonymous"),
+                 sqlite_where=sa.text("anonymous")),
+    )
 
     reception_number: Mapped[str] = mapped_column(sa.String(20), unique=True)
     anonymous: Mapped[bool] = mapped_column(default=False)
@@ -54,6 +61,9 @@ class Person(Model):
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("persons.id"),
                                                              index=True)
     anonymised_at: Mapped[datetime | None]  # retention: identity and notes erased
+    # The Paris date of the person's earliest visit, kept by the database (triggers of
+    # migration 0015) whatever moves or changes visits: read by the indicators only.
+    first_visit_on: Mapped[date | None]
 
     visits: Mapped[list[Visit]] = relationship(
         back_populates="person", order_by="Visit.occurred_at.desc()", lazy="select")
@@ -123,7 +133,9 @@ class Visit(Model):
         sa.CheckConstraint(_values_check("channel", CHANNELS), name="channel"),
         sa.CheckConstraint(_values_check("outcome", OUTCOMES), name="outcome"),
         sa.Index("ix_visits_site_occurred", "site_id", "occurred_at"),
-        sa.Index("ix_visits_site_occurred_on", "site_id", "occurred_on"),
+        # A site's period; on PostgreSQL it carries what the indicators count (index-only).
+        sa.Index("ix_visits_site_occurred_on", "site_id", "occurred_on",
+                 postgresql_include=["person_id", "outcome", "channel"]),
         sa.Index("ix_visits_person_occurred_on", "person_id", "occurred_on"),
     )
 
@@ -154,6 +166,8 @@ class Need(Model):
     __table_args__ = (
         sa.CheckConstraint(_values_check("domain", [d.value for d in Domain]), name="domain"),
         sa.CheckConstraint(_values_check("urgency", URGENCIES), name="urgency"),
+        sa.Index("ix_needs_site_occurred_on", "site_id", "occurred_on",
+                 postgresql_include=["domain", "visit_id"]),
     )
 
     visit_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("visits.id", ondelete="CASCADE"),
@@ -162,6 +176,10 @@ class Need(Model):
     urgency: Mapped[str] = mapped_column(sa.String(20))
     note = Encrypted()
     position: Mapped[int] = mapped_column(default=0)
+    # The visit's site and Paris date, copied by the database (triggers of migration 0015), so
+    # that the indicators count needs by domain without joining every need to its visit.
+    site_id: Mapped[uuid.UUID | None]
+    occurred_on: Mapped[date | None]
 
     visit: Mapped[Visit] = relationship(back_populates="needs")
 

@@ -34,7 +34,9 @@ def seed():
 @click.option("--persons", type=click.IntRange(1, 20_000_000), required=True)
 @click.option("--visits-per-person", type=click.IntRange(1, 20), default=3, show_default=True)
 @click.option("--seed", type=int, default=1, show_default=True)
-def generate(persons: int, visits_per_person: int, seed: int):
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes generating batches (PostgreSQL; default: one per core, up to 4).")
+def generate(persons: int, visits_per_person: int, seed: int, workers: int | None):
     """Synthetic persons, visits, orientations and parcours, encrypted and indexed as the app
     does (run `demo seed` first)."""
     import sys
@@ -51,7 +53,8 @@ def generate(persons: int, visits_per_person: int, seed: int):
     started = time.monotonic()
     try:
         with click.progressbar(length=persons, label="generating", file=sys.stderr) as bar:
-            report = generator.generate(persons, visits_per_person, seed, on_batch=bar.update)
+            report = generator.generate(persons, visits_per_person, seed, on_batch=bar.update,
+                                        workers=workers)
     except RuntimeError as error:
         raise click.ClickException(str(error)) from None
     elapsed = time.monotonic() - started

@@ -9,11 +9,14 @@ differ, their plaintexts do not), inserted in bulk (COPY on PostgreSQL).
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -111,10 +114,9 @@ def _moment(ctx: Context, day: date) -> datetime:
     return datetime.combine(day, time(), UTC) + timedelta(seconds=seconds)
 
 
-def _person(ctx: Context, out: Tables) -> tuple[uuid.UUID, date, dict]:
+def _person(ctx: Context, out: Tables, created: date) -> tuple[uuid.UUID, date, dict]:
     rng, fake = ctx.rng, ctx.fake
     pid = _uuid(rng)
-    created = ctx.today - timedelta(days=rng.randint(0, 3 * 365))
     year = created.year
     ctx.counters[year] = ctx.counters.get(year, 0) + 1
     anonymous = rng.random() < 0.05
@@ -123,7 +125,10 @@ def _person(ctx: Context, out: Tables) -> tuple[uuid.UUID, date, dict]:
                            "anonymous": anonymous, "created_at": _moment(ctx, created),
                            "updated_at": _moment(ctx, created), "created_site_id": site.id,
                            "created_by_id": ctx.agents[site.id], "merged_into_id": None,
-                           "anonymised_at": None}
+                           "anonymised_at": None,
+                           # the first visit is on the creation day (_visits), as the
+                           # database's trigger would have recorded it
+                           "first_visit_on": created}
     names: list[str] = []
     if anonymous:
         pseudonym = rng.choice(fake.first)
@@ -186,6 +191,7 @@ def _visits(ctx: Context, out: Tables, pid: uuid.UUID, created: date, site, coun
         for position, domain in enumerate(domains):
             nid = _uuid(rng)
             out.add("needs", {"id": nid, "visit_id": vid, "domain": domain,
+                              "site_id": visit_site.id, "occurred_on": day,
                               "urgency": rng.choice(("urgent", "standard", "standard", "info")),
                               "note_ct": ctx.enc("needs", "note", nid, ctx.rng.choice(ctx.fake.sentences))
                               if rng.random() < 0.3 else None, "position": position})
@@ -315,60 +321,175 @@ class Report:
     orientations: int = 0
     parcours: int = 0
 
+    def add(self, other: Report) -> None:
+        for name in vars(self):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
-def generate(persons: int, visits_per_person: int = 3, seed: int = 1,
-             on_batch: Callable[[int], None] | None = None) -> Report:
-    """Generate ``persons`` persons and their history; needs the demo sites, structures and
-    users (``demo seed``) and uses them all."""
+
+@dataclass(frozen=True)
+class Setup:
+    """What every batch draws from, read once from the database (plain values: batches may run
+    in other processes)."""
+
+    seed: int
+    visits_per_person: int
+    today: date
+    sites: list[Any]
+    structures: list[Any]
+    agents: dict[uuid.UUID, uuid.UUID]
+    partners: dict[uuid.UUID, uuid.UUID]
+    referents: list[uuid.UUID]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch of persons: its index (its random stream), its size, and for each year the
+    last reception number used before it, so that numbers are unique and without gaps whatever
+    order, or process, the batches run in."""
+
+    index: int
+    size: int
+    numbers: dict[int, int]
+
+
+def _creation_days(setup: Setup, index: int, size: int) -> list[date]:
+    """The creation day of each person of a batch, from a stream of its own: the plan reads
+    them to reserve reception numbers, the batch reads them again to make its persons."""
+    rng = random.Random(f"{setup.seed}:{index}:created")
+    return [setup.today - timedelta(days=rng.randint(0, 3 * 365)) for _i in range(size)]
+
+
+def plan(setup: Setup, persons: int, counters: dict[int, int], batch: int = BATCH
+         ) -> tuple[list[Batch], dict[int, int]]:
+    """The batches and, per year, the last reception number once they have all run."""
+    batches, last = [], dict(counters)
+    for index, start in enumerate(range(0, persons, batch)):
+        size = min(batch, persons - start)
+        numbers: dict[int, int] = {}
+        for day in _creation_days(setup, index, size):
+            numbers.setdefault(day.year, last.get(day.year, 0))
+            last[day.year] = last.get(day.year, 0) + 1
+        batches.append(Batch(index, size, numbers))
+    return batches, last
+
+
+def read_setup(seed: int, visits_per_person: int) -> Setup:
+    """The demo sites, structures and users (``demo seed``) the synthetic data uses."""
     from app.auth.models import User
     from app.directory.models import Site, Structure
 
-    ring = key_ring()
-    rng = random.Random(seed)
-    fake = Pools.make(seed)
-    sites = list(db.session.scalars(sa.select(Site).order_by(Site.name)))
-    structures = list(db.session.scalars(sa.select(Structure).where(Structure.active.is_(True))
-                                         .order_by(Structure.name)))
     users = list(db.session.scalars(sa.select(User).where(User.active.is_(True))))
     agents = {u.site_id: u.id for u in users if u.role == "accueil" and u.site_id}
     partners = {u.structure_id: u.id for u in users if u.role == "partenaire"}
     referents = [u.id for u in users if u.role == "referent_parcours"] or \
         [u.id for u in users if u.role == "partenaire"]
-    sites = [s for s in sites if s.id in agents]
+    sites = [SimpleNamespace(id=s.id, territory=s.territory)
+             for s in db.session.scalars(sa.select(Site).order_by(Site.name)) if s.id in agents]
+    structures = [SimpleNamespace(id=s.id) for s in db.session.scalars(
+        sa.select(Structure).where(Structure.active.is_(True)).order_by(Structure.name))]
     if not sites or not structures or not referents:
         raise RuntimeError("run `demo seed` first: sites with agents, structures and referents")
+    return Setup(seed=seed, visits_per_person=visits_per_person, today=date.today(),
+                 sites=sites, structures=structures, agents=agents, partners=partners,
+                 referents=referents)
+
+
+def make_batch(setup: Setup, batch: Batch, fake: Pools) -> tuple[Tables, Report]:
+    """The rows of one batch: deterministic for (seed, batch index)."""
+    rng = random.Random(f"{setup.seed}:{batch.index}")
+    ctx = Context(rng=rng, fake=fake, sites=setup.sites, structures=setup.structures,
+                  agents=setup.agents, partners=setup.partners, referents=setup.referents,
+                  counters=dict(batch.numbers), today=setup.today, ring=key_ring())
+    out, report = Tables(), Report(persons=batch.size)
+    per_person = setup.visits_per_person
+    for created in _creation_days(setup, batch.index, batch.size):
+        pid, created, extra = _person(ctx, out, created)
+        count = max(1, min(per_person * 2, round(rng.expovariate(1 / per_person)) or 1))
+        made = _visits(ctx, out, pid, created, extra["site"], count)
+        report.visits += len(made)
+        oriented = [v for v in made if v[3] == "oriented"] or made[:1]
+        _orientation(ctx, out, pid, oriented[0])
+        report.orientations += 1
+        if rng.random() < 0.03:
+            _parcours(ctx, out, pid, created, extra["site"])
+            report.parcours += 1
+    return out, report
+
+
+def _load_batch(setup: Setup, batch: Batch, fake: Pools) -> Report:
+    """Make one batch and write it in one transaction."""
+    out, report = make_batch(setup, batch, fake)
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # The rows carry the values the triggers of migration 0015 would derive; a lost batch
+        # of synthetic data is generated again, so its commit need not wait for the disk.
+        connection.exec_driver_sql("SET LOCAL passerelle.bulk_load = 'on'")
+        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    _write(connection, out)
+    db.session.commit()
+    return report
+
+
+# A forked worker's state: the application and what its batches share (set before the fork).
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_start() -> None:
+    _WORKER["context"] = _WORKER["app"].app_context()
+    _WORKER["context"].push()
+    db.engine.dispose(close=False)  # never share the parent's connections
+    _WORKER["fake"] = Pools.make(_WORKER["setup"].seed)
+
+
+def _worker_batch(batch: Batch) -> Report:
+    return _load_batch(_WORKER["setup"], batch, _WORKER["fake"])
+
+
+def default_workers() -> int:
+    """One process per core on PostgreSQL (encryption is the bottleneck); one on SQLite,
+    which takes one writer at a time."""
+    if db.engine.dialect.name != "postgresql":
+        return 1
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def generate(persons: int, visits_per_person: int = 3, seed: int = 1,
+             on_batch: Callable[[int], None] | None = None, workers: int | None = None,
+             batch_size: int = BATCH) -> Report:
+    """Generate ``persons`` persons and their history; needs the demo sites, structures and
+    users (``demo seed``) and uses them all. The data depends on the seed only, not on the
+    number of worker processes (each batch has its own random streams and reserved numbers)."""
+    from flask import current_app
+
     from app.accueil.models import ReceptionCounter
 
+    setup = read_setup(seed, visits_per_person)
     counters = {row.year: row.last for row in db.session.scalars(sa.select(ReceptionCounter))}
-    today = date.today()
-    ctx = Context(rng=rng, fake=fake, sites=sites, structures=structures, agents=agents,
-                  partners=partners, referents=referents, counters=counters, today=today,
-                  ring=ring)
+    batches, last = plan(setup, persons, counters, batch_size)
+    workers = default_workers() if workers is None else workers
+    if db.engine.dialect.name != "postgresql":
+        workers = 1
     db.session.commit()
     report = Report()
-    connection = db.session.connection()
-    for start in range(0, persons, BATCH):
-        out = Tables()
-        size = min(BATCH, persons - start)
-        for _i in range(size):
-            pid, created, extra = _person(ctx, out)
-            count = max(1, min(visits_per_person * 2, round(rng.expovariate(1 / visits_per_person))
-                               or 1))
-            made = _visits(ctx, out, pid, created, extra["site"], count)
-            report.visits += len(made)
-            oriented = [v for v in made if v[3] == "oriented"] or made[:1]
-            _orientation(ctx, out, pid, oriented[0])
-            report.orientations += 1
-            if rng.random() < 0.03:
-                _parcours(ctx, out, pid, created, extra["site"])
-                report.parcours += 1
-        _write(connection, out)
-        db.session.commit()
-        connection = db.session.connection()
-        report.persons += size
-        if on_batch:
-            on_batch(size)
-    _save_counters(counters)
+    if workers <= 1 or len(batches) <= 1:
+        fake = Pools.make(seed)
+        for batch in batches:
+            part = _load_batch(setup, batch, fake)
+            report.add(part)
+            if on_batch:
+                on_batch(part.persons)
+    else:
+        db.session.remove()
+        db.engine.dispose()  # the workers are forked without open connections
+        _WORKER.update(app=current_app._get_current_object(), setup=setup)
+        forked = multiprocessing.get_context("fork")
+        with forked.Pool(workers, initializer=_worker_start) as pool:
+            for part in pool.imap_unordered(_worker_batch, batches):
+                report.add(part)
+                if on_batch:
+                    on_batch(part.persons)
+        _WORKER.clear()
+    _save_counters(last)
     db.session.commit()
     return report
 

@@ -47,7 +47,11 @@ class Orientation(Model):
         # A structure's inbox: filtered by status, newest first, read from the index in order.
         sa.Index("ix_orientations_structure_status_sent", "structure_id", "status", "sent_at"),
         sa.Index("ix_orientations_territory_status", "territory", "status"),
-        sa.Index("ix_orientations_territory_sent_on", "territory", "sent_on"),
+        # A territory's period; on PostgreSQL it carries what the indicators count.
+        sa.Index("ix_orientations_territory_sent_on", "territory", "sent_on",
+                 postgresql_include=["status", "acknowledged_on", "acknowledge_due",
+                                     "taken_charge_on", "domain", "refusal_code",
+                                     "redirected_from_id"]),
         sa.Index("ix_orientations_sender_site_sent", "sender_site_id", "sent_at"),
         # The stalled list, read in order of due date (see reminders.stall_due); on PostgreSQL it
         # carries the columns of the due expression, so that its count is an index-only scan.

@@ -1,7 +1,7 @@
 """The schémas' indicators over a period, computed by SQL aggregation in the database.
 
-Nothing here loads rows into Python: every figure is a COUNT, a SUM of a CASE, or a median
-computed with window functions (portable to SQLite and PostgreSQL). Working-day delays use the
+Nothing here loads rows into Python: every figure is a COUNT or a SUM of a CASE, and a median
+is read from a histogram of whole days (a few dozen rows); portable to SQLite and PostgreSQL. Working-day delays use the
 ``calendar_days`` table (French public holidays), joined on the Paris dates stored with each step.
 """
 
@@ -105,18 +105,31 @@ def _count_if(condition) -> sa.ColumnElement:
 
 
 def _median(values: sa.Select) -> dict[Any, float]:
-    """Median of ``value`` per ``g`` for a select of (g, value); SQL window functions only."""
+    """Median of ``value`` per ``g`` for a select of (g, value).
+
+    The values are whole days, so the database returns their histogram (one row per group and
+    distinct value, a few dozen) and the median is read from its cumulative counts: the same
+    figure as sorting every value, without sorting them.
+    """
     v = values.subquery()
-    ranked = sa.select(
-        v.c.g, v.c.value,
-        sa.func.row_number().over(partition_by=v.c.g, order_by=v.c.value).label("rn"),
-        sa.func.count().over(partition_by=v.c.g).label("n"),
-    ).subquery()
-    rows = db.session.execute(
-        sa.select(ranked.c.g, sa.func.avg(ranked.c.value)).where(sa.or_(
-            ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2))
-        .group_by(ranked.c.g)).all()
-    return {g: round(float(m), 1) for g, m in rows}
+    histograms: dict[Any, list[tuple[int, int]]] = {}
+    for g, value, n in db.session.execute(
+            sa.select(v.c.g, v.c.value, sa.func.count()).group_by(v.c.g, v.c.value)):
+        if value is not None:
+            histograms.setdefault(g, []).append((value, n))
+    return {g: _median_of(sorted(pairs)) for g, pairs in histograms.items()}
+
+
+def _median_of(histogram: list[tuple[int, int]]) -> float:
+    """The median of a sorted histogram of (value, count): the mean of the two middle ranks."""
+    total = sum(n for _value, n in histogram)
+    middle = ((total + 1) // 2, (total + 2) // 2)  # 1-based ranks; equal when total is odd
+    found, seen = [], 0
+    for value, n in histogram:
+        seen += n
+        while len(found) < 2 and seen >= middle[len(found)]:
+            found.append(value)
+    return round(float(found[0] + found[1]) / 2, 1)
 
 
 # -- the group key of each source, for a grouping -----------------------------------------------
@@ -148,8 +161,10 @@ def _parcours_key(by: str | None):
 # -- sources ------------------------------------------------------------------------------------
 def _visits(q: Query) -> dict[Any, dict]:
     """Visits of the period grouped per person first (one row per person and group), then
-    counted per group; a person is new when no visit of theirs precedes the period (an
-    index-only probe of ``ix_visits_person_occurred_on`` per person)."""
+    counted per group. A person is new when no visit of theirs precedes the period, that is when
+    their first visit (``persons.first_visit_on``, kept by the database) falls within it; the
+    new and the anonymous are read as sets of identifiers from two indexes and joined by hash,
+    instead of probing each person's visits."""
     key = _visit_key(q.by)
     if key is None:
         return {}
@@ -169,16 +184,19 @@ def _visits(q: Query) -> dict[Any, dict]:
     if q.territory:
         per_person = per_person.where(Site.territory == q.territory)
     per_person = per_person.subquery()
-    earlier = aliased(Visit)
-    seen_before = sa.exists().where(earlier.person_id == per_person.c.person_id,
-                                    earlier.occurred_on < q.date_from)
+    first_here = (sa.select(Person.id.label("id"))
+                  .where(Person.first_visit_on.between(q.date_from, q.date_to)).subquery())
+    anonymous = sa.select(Person.id.label("id")).where(Person.anonymous).subquery()  # partial index
     query = (sa.select(
         per_person.c.g, sa.func.sum(per_person.c.visits).label("visits"),
         sa.func.count().label("persons"),
-        _count_if(~seen_before).label("new"),
-        _count_if(Person.anonymous.is_(True)).label("anonymous"),
+        sa.func.count(first_here.c.id).label("new"),
+        sa.func.count(anonymous.c.id).label("anonymous"),
         sa.func.sum(per_person.c.answered).label("answered"),
-    ).join(Person, Person.id == per_person.c.person_id).group_by(per_person.c.g))
+    ).select_from(per_person)
+        .outerjoin(first_here, first_here.c.id == per_person.c.person_id)
+        .outerjoin(anonymous, anonymous.c.id == per_person.c.person_id)
+        .group_by(per_person.c.g))
     out = {}
     for row in db.session.execute(query):
         visits, answered = int(row.visits or 0), int(row.answered or 0)
@@ -352,9 +370,10 @@ def _domains(q: Query) -> list[dict]:
     orient_q = (sa.select(Orientation.domain, sa.func.count())
                 .where(Orientation.sent_on.between(q.date_from, q.date_to))
                 .group_by(Orientation.domain))
+    # Needs carry their visit's site and date (migration 0015): read from their own index.
     needs_q = (sa.select(Need.domain, sa.func.count()).select_from(Need)
-               .join(Visit, Visit.id == Need.visit_id).join(Site, Site.id == Visit.site_id)
-               .where(Visit.occurred_on.between(q.date_from, q.date_to)).group_by(Need.domain))
+               .join(Site, Site.id == Need.site_id)
+               .where(Need.occurred_on.between(q.date_from, q.date_to)).group_by(Need.domain))
     if q.territory:
         orient_q = orient_q.where(Orientation.territory == q.territory)
         needs_q = needs_q.where(Site.territory == q.territory)

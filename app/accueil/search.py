@@ -11,6 +11,7 @@ query is logged or stored.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,16 +23,31 @@ from app.accueil.models import Person, PersonSearchKey
 from app.accueil.persons import birth_key, parse_reception_number, sound_key, word_key
 from app.accueil.scopes import FULL, visible_fields_many
 from app.core import audit
-from app.core.db import db
+from app.core.db import db, load_many
 from app.core.names import normalise, phonetic_key, tokens
 
 MAX_CANDIDATES = 200  # beyond, the agent is asked to add a birth date
 EXACT, APPROXIMATE = "exact", "approximate"
+NAMES = ("first_name", "last_name", "birth_name", "pseudonym")
+
+
+@dataclass
+class Candidate:
+    """What ranking reads of a person: their id and names, decrypted from a query of these
+    columns only. At 1 M persons a common surname fills the cap, and building 200 whole persons
+    cost more than finding them (BENCHMARKS.md): the persons of the page shown are loaded by
+    ``with_access``."""
+
+    id: uuid.UUID
+    first_name: str | None
+    last_name: str | None
+    birth_name: str | None
+    pseudonym: str | None
 
 
 @dataclass
 class Hit:
-    person: Person
+    person: Person | Candidate  # a Candidate until ``with_access`` loads the person
     match: str
     score: float
     access: str | set[str] | None  # FULL, shared fields, or None ("known at another site");
@@ -49,14 +65,15 @@ class SearchResult:
     # birth date
 
 
-def _candidates(words: list[str], birth: date | None) -> tuple[list[Person], dict, bool]:
+def _candidates(words: list[str], birth: date | None) -> tuple[list[Candidate], dict, bool]:
     """Persons matching every word, at most ``MAX_CANDIDATES``: those matching every word
     exactly first, then those matching by sound; whether each was exact; whether the cap cut."""
     exact_keys = {w: word_key(w) for w in words}
     sound_keys = {w: sound_key(w) for w in words if phonetic_key(w)}
 
     def matching(values_of) -> sa.Select:
-        query = sa.select(Person).where(Person.merged_into_id.is_(None))
+        query = (sa.select(Person.id, *(getattr(Person, f"{name}_ct") for name in NAMES))
+                 .where(Person.merged_into_id.is_(None)))
         for word in words:
             query = query.where(Person.id.in_(
                 sa.select(PersonSearchKey.person_id).where(
@@ -68,26 +85,44 @@ def _candidates(words: list[str], birth: date | None) -> tuple[list[Person], dic
         # cap. When the cap cuts, the agent is asked to narrow the search anyway.
         return query
 
-    exact = list(db.session.scalars(
+    exact = _decrypted(db.session.execute(
         matching(lambda w: [exact_keys[w]]).limit(MAX_CANDIDATES + 1)))
     truncated = len(exact) > MAX_CANDIDATES
     exact = exact[:MAX_CANDIDATES]
     room = MAX_CANDIDATES - len(exact)
-    close: list[Person] = []
+    close: list[Candidate] = []
     if not truncated and sound_keys:
         query = matching(lambda w: [exact_keys[w]] + ([sound_keys[w]] if w in sound_keys else []))
         if exact:
             query = query.where(Person.id.not_in([p.id for p in exact]))
-        close = list(db.session.scalars(query.limit(room + 1)))
+        close = _decrypted(db.session.execute(query.limit(room + 1)))
         truncated = len(close) > room
         close = close[:room]
     is_exact = {p.id: True for p in exact} | {p.id: False for p in close}
     return exact + close, is_exact, truncated
 
 
+def _decrypted(rows) -> list[Candidate]:
+    fields = [Person.__encrypted__[name] for name in NAMES]
+    return [Candidate(row_id, *(f.decrypt(row_id, token) for f, token in zip(fields, tokens,
+                                                                             strict=True)))
+            for row_id, *tokens in rows]
+
+
+def _load_persons(hits: list[Hit]) -> None:
+    """Put the whole person in each hit, in one query."""
+    persons = {p.id: p for p in load_many(Person, [h.person.id for h in hits
+                                                   if not isinstance(h.person, Person)])}
+    for hit in hits:
+        hit.person = persons.get(hit.person.id, hit.person)
+
+
 def search_persons(user: Any, q: str | None, birth_date: date | None = None) -> list[Hit]:
-    """Every match of ``q`` (and ``birth_date``), exact ones first, then by closeness."""
-    return find_persons(user, q, birth_date).hits
+    """Every match of ``q`` (and ``birth_date``), exact ones first, then by closeness; the
+    persons loaded whole."""
+    hits = find_persons(user, q, birth_date).hits
+    _load_persons(hits)
+    return hits
 
 
 def find_persons(user: Any, q: str | None, birth_date: date | None = None) -> SearchResult:
@@ -105,14 +140,25 @@ def find_persons(user: Any, q: str | None, birth_date: date | None = None) -> Se
             return SearchResult([])
         persons, exact, truncated = _candidates(words, birth_date)
         query_text = normalise(q)
-        hits = []
+        folded: dict[str, str] = {}  # names repeat among candidates: each folded once
+
+        def fold(name: str | None) -> str:
+            if not name:
+                return ""
+            if name not in folded:
+                folded[name] = normalise(name)
+            return folded[name]
+
+        hits, order = [], {}
         for person in persons:
-            names = normalise(" ".join(filter(None, (person.first_name, person.last_name,
-                                                     person.birth_name, person.pseudonym))))
+            first, last = fold(person.first_name), fold(person.last_name)
+            # normalise works word by word: the parts folded apart, joined, are the whole folded
+            names = " ".join(filter(None, (first, last, fold(person.birth_name),
+                                           fold(person.pseudonym))))
             score = fuzz.token_set_ratio(query_text, names)
             hits.append(Hit(person, EXACT if exact[person.id] else APPROXIMATE, score, None))
-        hits.sort(key=lambda h: (h.match != EXACT, -h.score, normalise(h.person.last_name or ""),
-                                 normalise(h.person.first_name or "")))
+            order[person.id] = (last, first)
+        hits.sort(key=lambda h: (h.match != EXACT, -h.score, *order[h.person.id]))
     audit.record("person.search", actor=user, details={"results": len(hits),
                                                        "with_birth_date": birth_date is not None,
                                                        "truncated": truncated})
@@ -120,7 +166,9 @@ def find_persons(user: Any, q: str | None, birth_date: date | None = None) -> Se
 
 
 def with_access(user: Any, hits: list[Hit]) -> list[Hit]:
-    """Fill in what the user may open of each hit (call it on the page shown, not all hits)."""
+    """Fill in what the user may open of each hit (call it on the page shown, not all hits);
+    the page's persons are loaded whole, in one query."""
+    _load_persons(hits)
     access = visible_fields_many(user, [h.person for h in hits])
     for hit in hits:
         hit.access = access[hit.person.id]

@@ -36,7 +36,11 @@ def seed():
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Processes generating batches (PostgreSQL; default: one per core, up to 4).")
-def generate(persons: int, visits_per_person: int, seed: int, workers: int | None):
+@click.option("--defer-indexes", is_flag=True,
+              help="PostgreSQL: drop the loaded tables' plain indexes and build them at the end "
+                   "(faster; for a database nobody uses meanwhile).")
+def generate(persons: int, visits_per_person: int, seed: int, workers: int | None,
+             defer_indexes: bool):
     """Synthetic persons, visits, orientations and parcours, encrypted and indexed as the app
     does (run `demo seed` first)."""
     import sys
@@ -54,7 +58,7 @@ def generate(persons: int, visits_per_person: int, seed: int, workers: int | Non
     try:
         with click.progressbar(length=persons, label="generating", file=sys.stderr) as bar:
             report = generator.generate(persons, visits_per_person, seed, on_batch=bar.update,
-                                        workers=workers)
+                                        workers=workers, defer_indexes=defer_indexes)
     except RuntimeError as error:
         raise click.ClickException(str(error)) from None
     elapsed = time.monotonic() - started

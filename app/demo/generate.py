@@ -453,14 +453,41 @@ def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+def _drop_secondary_indexes() -> list[str]:
+    """PostgreSQL: drop the plain indexes of the tables loaded (primary keys and unique
+    constraints stay) and return their definitions, to build them once the rows are in: one
+    sorted build instead of a random insertion per row and index."""
+    rows = db.session.execute(sa.text(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+        "JOIN pg_class c ON c.relname = i.indexname AND c.relnamespace = "
+        "(SELECT oid FROM pg_namespace WHERE nspname = i.schemaname) "
+        "JOIN pg_index x ON x.indexrelid = c.oid "
+        "WHERE i.schemaname = current_schema() AND i.tablename = ANY(:tables) "
+        "AND NOT x.indisprimary AND NOT x.indisunique ORDER BY i.indexname"),
+        {"tables": list(ORDER)}).all()
+    for name, _definition in rows:
+        db.session.execute(sa.text(f'DROP INDEX "{name}"'))
+    db.session.commit()
+    return [definition for _name, definition in rows]
+
+
+def _build_indexes(definitions: list[str]) -> None:
+    db.session.rollback()
+    db.session.execute(sa.text("SET maintenance_work_mem = '512MB'"))
+    for definition in definitions:
+        db.session.execute(sa.text(definition))
+    db.session.commit()
+
+
 def generate(persons: int, visits_per_person: int = 3, seed: int = 1,
              on_batch: Callable[[int], None] | None = None, workers: int | None = None,
-             batch_size: int = BATCH) -> Report:
+             batch_size: int = BATCH, defer_indexes: bool = False) -> Report:
     """Generate ``persons`` persons and their history; needs the demo sites, structures and
     users (``demo seed``) and uses them all. The data depends on the seed only, not on the
-    number of worker processes (each batch has its own random streams and reserved numbers)."""
-    from flask import current_app
+    number of worker processes (each batch has its own random streams and reserved numbers).
 
+    ``defer_indexes`` (PostgreSQL, for a database that serves nothing meanwhile): the plain
+    indexes of the loaded tables are dropped and built again at the end, even on failure."""
     from app.accueil.models import ReceptionCounter
 
     setup = read_setup(seed, visits_per_person)
@@ -470,9 +497,25 @@ def generate(persons: int, visits_per_person: int = 3, seed: int = 1,
     if db.engine.dialect.name != "postgresql":
         workers = 1
     db.session.commit()
+    deferred = _drop_secondary_indexes() if defer_indexes and \
+        db.engine.dialect.name == "postgresql" else []
+    try:
+        report = _run(setup, batches, workers, on_batch)
+    finally:
+        if deferred:
+            _build_indexes(deferred)
+    _save_counters(last)
+    db.session.commit()
+    return report
+
+
+def _run(setup: Setup, batches: list[Batch], workers: int,
+         on_batch: Callable[[int], None] | None) -> Report:
+    from flask import current_app
+
     report = Report()
     if workers <= 1 or len(batches) <= 1:
-        fake = Pools.make(seed)
+        fake = Pools.make(setup.seed)
         for batch in batches:
             part = _load_batch(setup, batch, fake)
             report.add(part)
@@ -489,8 +532,6 @@ def generate(persons: int, visits_per_person: int = 3, seed: int = 1,
                 if on_batch:
                     on_batch(part.persons)
         _WORKER.clear()
-    _save_counters(last)
-    db.session.commit()
     return report
 
 

@@ -52,6 +52,13 @@ class Orientation(Model):
                  postgresql_include=["status", "acknowledged_on", "acknowledge_due",
                                      "taken_charge_on", "domain", "refusal_code",
                                      "redirected_from_id"]),
+        # The links of a redirection chain, mostly empty: deleting an orientation probes them.
+        sa.Index("ix_orientations_redirected_from_id", "redirected_from_id",
+                 postgresql_where=sa.text("redirected_from_id IS NOT NULL"),
+                 sqlite_where=sa.text("redirected_from_id IS NOT NULL")),
+        sa.Index("ix_orientations_redirected_to_id", "redirected_to_id",
+                 postgresql_where=sa.text("redirected_to_id IS NOT NULL"),
+                 sqlite_where=sa.text("redirected_to_id IS NOT NULL")),
         sa.Index("ix_orientations_sender_site_sent", "sender_site_id", "sent_at"),
         # The stalled list, read in order of due date (see reminders.stall_due); on PostgreSQL it
         # carries the columns of the due expression, so that its count is an index-only scan.
@@ -62,7 +69,8 @@ class Orientation(Model):
     )
 
     person_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("persons.id"), index=True)
-    visit_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("visits.id"))
+    # Indexed: deleting a visit checks that no orientation refers to it (one probe, not a scan).
+    visit_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("visits.id"), index=True)
     structure_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("structures.id"))
     domain: Mapped[str] = mapped_column(sa.String(40))
     motive = Encrypted()

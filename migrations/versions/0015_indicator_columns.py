@@ -1,5 +1,5 @@
 """Indicators read from indexes: each person's first visit, needs carrying their visit's site and
-day, covering indexes for a territory's period
+day, covering indexes for a territory's period, orientations indexed by visit and redirection
 
 At 1 M persons (BENCHMARKS.md) a territory's year of indicators took 10 s: "new persons" probed
 the visits of each person welcomed (one index probe per person), the needs by domain joined every
@@ -142,6 +142,12 @@ def upgrade():
                     postgresql_where=sa.text('anonymous'), sqlite_where=sa.text('anonymous'))
     op.create_index('ix_needs_site_occurred_on', 'needs', ['site_id', 'occurred_on'],
                     postgresql_include=NEED_INCLUDE if postgresql else [])
+    # A visit deleted (the bench's clean-up, a test) checked every orientation for a reference.
+    op.create_index('ix_orientations_visit_id', 'orientations', ['visit_id'])
+    for column in ('redirected_from_id', 'redirected_to_id'):  # mostly empty: partial
+        op.create_index(f'ix_orientations_{column}', 'orientations', [column],
+                        postgresql_where=sa.text(f'{column} IS NOT NULL'),
+                        sqlite_where=sa.text(f'{column} IS NOT NULL'))
     if postgresql:
         op.drop_index('ix_visits_site_occurred_on', table_name='visits')
         op.drop_index('ix_orientations_territory_sent_on', table_name='orientations')
@@ -154,6 +160,9 @@ def downgrade():
         op.drop_index('ix_visits_site_occurred_on', table_name='visits')
         op.drop_index('ix_orientations_territory_sent_on', table_name='orientations')
         _covering(False)
+    op.drop_index('ix_orientations_redirected_to_id', table_name='orientations')
+    op.drop_index('ix_orientations_redirected_from_id', table_name='orientations')
+    op.drop_index('ix_orientations_visit_id', table_name='orientations')
     op.drop_index('ix_needs_site_occurred_on', table_name='needs')
     op.drop_index('ix_persons_anonymous', table_name='persons')
     op.drop_index('ix_persons_first_visit_on', table_name='persons')

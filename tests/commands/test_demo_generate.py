@@ -108,3 +108,33 @@ def test_parallel_generation_gives_the_same_data(app, ctx):
     assert report.persons == 120 and report.orientations == 120
     assert _plaintexts() == alone
     assert _derived_mismatches() == (0, 0)
+
+
+def test_deferred_indexes_are_built_again(app, ctx):
+    """PostgreSQL: with --defer-indexes, the indexes dropped for the load are all back."""
+    import pytest
+
+    from app.core.db import db
+    from app.demo import seed
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("index deferral is for PostgreSQL loads")
+
+    from app.core.db import EXPRESSION_INDEXES
+
+    def definitions() -> set[str]:
+        """Every index (PostgreSQL rewrites the text of an expression index: its name only)."""
+        rows = db.session.execute(sa.text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"))
+        return {name if name in EXPRESSION_INDEXES else definition for name, definition in rows}
+
+    before = definitions()
+    seed.seed(with_persons=False)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "generate", "--persons", "50", "--defer-indexes",
+                                 "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    db.session.remove()
+    assert definitions() == before
+    assert any("ix_visits_site_occurred_on" in d and "INCLUDE" in d for d in before)
+    assert _derived_mismatches() == (0, 0)

@@ -473,7 +473,7 @@ def _drop_secondary_indexes() -> list[str]:
 
 def _build_indexes(definitions: list[str]) -> None:
     db.session.rollback()
-    db.session.execute(sa.text("SET maintenance_work_mem = '512MB'"))
+    db.session.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))  # this transaction
     for definition in definitions:
         db.session.execute(sa.text(definition))
     db.session.commit()

@@ -39,11 +39,21 @@ def _date(value) -> str:
 def partner_recipients(orientation: Orientation, structure: Structure,
                        requested: User | None = None) -> list[str]:
     """The requested referent, else the designated referents, else the structure's address."""
+    return _addresses(structure, _partner_users(orientation, structure, requested))
+
+
+def _partner_users(orientation: Orientation, structure: Structure,
+                   requested: User | None) -> list[User]:
+    """The requested referent, else the designated referents; with no designated referent,
+    every active partner of the structure: empty only for a structure without an account."""
     from app.orientation.services import referents
 
     if requested is not None:
-        return [requested.email]
-    users = referents(structure.id, orientation.domain)
+        return [requested]
+    return referents(structure.id, orientation.domain)
+
+
+def _addresses(structure: Structure, users: list[User]) -> list[str]:
     if users:
         return [u.email for u in users]
     return [structure.contact_email] if structure.contact_email else []
@@ -56,11 +66,12 @@ CONTACT_HOOKS: list[Any] = []
 
 def new_orientation(orientation: Orientation, structure: Structure, requested: User | None) -> None:
     site = db.session.get(Site, orientation.sender_site_id) if orientation.sender_site_id else None
-    if requested is None and not _has_partner_users(structure):
+    users = _partner_users(orientation, structure, requested)
+    if not users:  # no partner account (the referents fall back to every active partner)
         for hook in CONTACT_HOOKS:
             if hook(orientation, structure):
                 return
-    for address in partner_recipients(orientation, structure, requested):
+    for address in _addresses(structure, users):
         queue(address, f"Nouvelle orientation pour {structure.name}",
               "Bonjour,\n\n"
               f"Une nouvelle orientation a été adressée à votre structure"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.util import identity_key
 
 from app.accueil.models import Need, Person
 from app.auth.models import User
@@ -16,9 +17,23 @@ from app.orientation.scopes import COORDINATION, PARTNER, audience
 IDENTITY = ("first_name", "last_name", "birth_date", "phone", "email", "address")
 
 
+def _display_names(ids: set) -> dict:
+    """Users' names, from the session when it holds them (the caller, often the actor)."""
+    names, missing = {}, set()
+    for user_id in ids:
+        user = db.session.identity_map.get(identity_key(User, user_id))
+        if user is not None:
+            names[user_id] = user.display_name
+        else:
+            missing.add(user_id)
+    if missing:
+        names.update(db.session.execute(
+            sa.select(User.id, User.display_name).where(User.id.in_(missing))).all())
+    return names
+
+
 def events_view(orientation: Orientation, free_text: bool) -> list[dict[str, Any]]:
-    users = {u.id: u.display_name for u in db.session.scalars(sa.select(User).where(
-        User.id.in_({e.actor_id for e in orientation.events if e.actor_id})))}
+    users = _display_names({e.actor_id for e in orientation.events if e.actor_id})
     return [{"at": e.at, "kind": e.kind,
              "actor": users.get(e.actor_id) or e.actor_label or "Passerelle",
              "from_status": e.from_status, "to_status": e.to_status,

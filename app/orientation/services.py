@@ -223,11 +223,13 @@ def send_orientation(person: Person, data: dict[str, Any], actor: Any) -> Orient
     orientation.motive = motive
     orientation.consent_purpose = purpose
     orientation.coverage_override = override
+    orientation.events = []  # new: nothing to load, the first event is appended below
     db.session.add(orientation)
     if visit is not None and visit.outcome != "oriented":
         visit.outcome = "oriented"
     db.session.flush()
-    _event(orientation, "transition", actor, from_status=None, to_status=SENT)
+    orientation.events.append(_event(orientation, "transition", actor, from_status=None,
+                                     to_status=SENT))
     audit.record("orientation.send", actor=actor, object_type="orientation",
                  object_id=orientation.id, person_id=person.id,
                  details={"structure": structure.id, "domain": domain, "shared": shared})

@@ -472,11 +472,18 @@ def _drop_secondary_indexes() -> list[str]:
 
 
 def _build_indexes(definitions: list[str]) -> None:
+    """Build each index in its own transaction, so that one failure loses no other; the error
+    names what is left to build, to be run by hand."""
     db.session.rollback()
-    db.session.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))  # this transaction
-    for definition in definitions:
-        db.session.execute(sa.text(definition))
-    db.session.commit()
+    for done, definition in enumerate(definitions):
+        try:
+            db.session.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
+            db.session.execute(sa.text(definition))
+            db.session.commit()
+        except Exception as error:
+            db.session.rollback()
+            left = ";\n".join(definitions[done:])
+            raise RuntimeError(f"indexes not rebuilt, run them by hand:\n{left};") from error
 
 
 def generate(persons: int, visits_per_person: int = 3, seed: int = 1,

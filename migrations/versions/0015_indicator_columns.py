@@ -36,7 +36,11 @@ BEGIN
     IF current_setting('passerelle.bulk_load', true) = 'on' THEN
         RETURN NULL;
     END IF;
+    -- The person's row is locked first, by every branch: a visit recorded while another of
+    -- the person's visits is deleted or moved (a merge) is then seen by the recomputation that
+    -- follows, whichever transaction commits first (each statement reads a fresh snapshot).
     IF TG_OP = 'INSERT' THEN
+        PERFORM 1 FROM persons WHERE id = NEW.person_id FOR UPDATE;
         UPDATE persons SET first_visit_on = NEW.occurred_on
          WHERE id = NEW.person_id AND (first_visit_on IS NULL OR first_visit_on > NEW.occurred_on);
         RETURN NULL;
@@ -49,12 +53,15 @@ BEGIN
         END IF;
         IF NEW.person_id IS DISTINCT FROM OLD.person_id
            OR NEW.occurred_on IS DISTINCT FROM OLD.occurred_on THEN
+            PERFORM 1 FROM persons WHERE id IN (NEW.person_id, OLD.person_id)
+              ORDER BY id FOR UPDATE;
             UPDATE persons p SET first_visit_on =
                    (SELECT min(v.occurred_on) FROM visits v WHERE v.person_id = p.id)
              WHERE p.id IN (NEW.person_id, OLD.person_id);
         END IF;
         RETURN NULL;
     END IF;
+    PERFORM 1 FROM persons WHERE id = OLD.person_id FOR UPDATE;
     UPDATE persons p SET first_visit_on =
            (SELECT min(v.occurred_on) FROM visits v WHERE v.person_id = p.id)
      WHERE p.id = OLD.person_id;

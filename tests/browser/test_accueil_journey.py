@@ -8,6 +8,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.browser.conftest import check_page, login
@@ -151,6 +152,16 @@ def _focused(page) -> str:
     return page.evaluate("document.activeElement.outerHTML")[:200]
 
 
+def _focus_lands(page, predicate: str) -> None:
+    """Wait for the focus a new page gives by its ``autofocus`` attribute: the browser applies
+    it after the load event, at its next rendering step, so reading the focus at once raced
+    with it (the search box was sometimes still unfocused). Fails if it never lands there."""
+    try:
+        page.wait_for_function(f"(({predicate}))(document.activeElement)", timeout=5000)
+    except PlaywrightTimeout:
+        raise AssertionError(f"the focus did not land as expected: {_focused(page)}") from None
+
+
 def _by_text(text: str) -> str:
     return f"el => el.textContent.trim().startsWith({text!r}) || el.value === {text!r}"
 
@@ -163,14 +174,14 @@ def test_accueil_journey_with_the_keyboard_only(app, page, desk):
     agent, structure, person = desk
     page.goto("/login")
     # The e-mail field has the focus on arrival; type, Tab to the password, Enter submits.
-    assert page.evaluate("document.activeElement.id") == "email"
+    _focus_lands(page, _by_id("email"))
     page.keyboard.type(agent.email)
     _tab_to(page, _by_id("password"))
     page.keyboard.type(agent.password)
     _navigate(page, "Enter")
 
     # The confirmation of the login has the focus; the next Tab goes on from there.
-    assert "Bienvenue" in page.evaluate("document.activeElement.textContent"), _focused(page)
+    _focus_lands(page, "el => el.textContent.includes('Bienvenue')")
     page.keyboard.press("Tab")
     assert "Lire et accepter la charte" in page.evaluate("document.activeElement.textContent")
     _navigate(page, "Enter")
@@ -187,7 +198,7 @@ def test_accueil_journey_with_the_keyboard_only(app, page, desk):
     _tab_to(page, _by_text("Rechercher une personne"))
     _navigate(page, "Enter")
     # The search box has the focus: the agent types at once.
-    assert page.evaluate("document.activeElement.id") == "q", _focused(page)
+    _focus_lands(page, _by_id("q"))
     page.keyboard.type("lefevre nathalie")
     _navigate(page, "Enter")
     _tab_to(page, _by_text("Nathalie LEFEBVRE"))
@@ -201,7 +212,7 @@ def test_accueil_journey_with_the_keyboard_only(app, page, desk):
     page.keyboard.type("Sans domaine")
     _tab_to(page, _by_text("Enregistrer le passage"))
     _navigate(page, "Enter")
-    assert page.evaluate("document.activeElement.id") == "error-summary", _focused(page)
+    _focus_lands(page, _by_id("error-summary"))
     # Two needs, with the keyboard: the first select takes a letter, the arrows choose.
     _tab_to(page, _by_id("needs-0-domain"))
     page.keyboard.type("Logement")
@@ -213,7 +224,7 @@ def test_accueil_journey_with_the_keyboard_only(app, page, desk):
     _tab_to(page, _by_text("Enregistrer le passage"))
     _navigate(page, "Space")
     # The confirmation has the focus.
-    assert "Passage enregistré" in page.evaluate("document.activeElement.textContent")
+    _focus_lands(page, "el => el.textContent.includes('Passage enregistré')")
 
     _tab_to(page, _by_text("Orienter vers un partenaire"))
     _navigate(page, "Enter")
@@ -237,7 +248,7 @@ def test_accueil_journey_with_the_keyboard_only(app, page, desk):
     _tab_to(page, _by_id("consent_given"), backwards=True)
     _tab_to(page, _by_text("Envoyer l'orientation"))
     _navigate(page, "Enter")
-    assert "Orientation envoyée" in page.evaluate("document.activeElement.textContent")
+    _focus_lands(page, "el => el.textContent.includes('Orientation envoyée')")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Votre passage")
 
     _outcomes, needs, orientations = _visits_and_orientations(app, person.id)

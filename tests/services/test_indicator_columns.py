@@ -75,3 +75,49 @@ def test_needs_carry_their_visits_site_and_day(ctx, build):
     _set_day(visit.id, date(2025, 6, 1))
     assert set(db.session.scalars(sa.select(Need.occurred_on)
                                   .where(Need.visit_id == visit.id))) == {date(2025, 6, 1)}
+
+
+def test_first_visit_survives_a_concurrent_insert_and_delete(app, build):
+    """PostgreSQL: a visit recorded while another visit of the person is deleted. Each trigger
+    locks the person first, so the recomputation that waits sees the other's visit."""
+    import threading
+    import uuid
+
+    import pytest
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite takes one writer at a time")
+    agent = build.user("accueil")
+    person = build.person(agent)
+    january, march = build.visit(person), build.visit(person)
+    with app.app_context():
+        _set_day(january.id, date(2026, 1, 5))
+        _set_day(march.id, date(2026, 3, 5))
+        engine = db.engine
+    copy = sa.text(
+        "INSERT INTO visits (id, person_id, site_id, agent_id, channel, occurred_at, occurred_on,"
+        " outcome, answered_actions, created_at) SELECT :new, person_id, site_id, agent_id,"
+        " channel, occurred_at, :day, outcome, answered_actions, created_at FROM visits"
+        " WHERE id = :source")
+
+    def delete_january():
+        with engine.begin() as deleting:
+            deleting.execute(sa.text("DELETE FROM visits WHERE id = :id"), {"id": january.id})
+
+    deleter = threading.Thread(target=delete_january)
+    inserting = engine.connect()
+    try:
+        inserting.begin()
+        inserting.execute(copy, {"new": uuid.uuid4(), "day": date(2026, 2, 5),
+                                 "source": march.id})
+        deleter.start()
+        deleter.join(timeout=1)
+        assert deleter.is_alive()  # waiting for the person's row, locked by the insert
+        inserting.commit()
+    finally:
+        inserting.close()  # a failed run rolls back: the clean-up must not wait for it
+        if deleter.is_alive() or deleter.ident:
+            deleter.join(timeout=10)
+    with app.app_context():
+        assert _first_visit(person.id) == date(2026, 2, 5)  # not March: February was seen

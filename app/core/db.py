@@ -153,7 +153,7 @@ class Encrypted:
         cached = cache.get(self.name)
         if cached is not None and cached[0] == token:
             return cached[1]
-        value = self._decode(key_ring().decrypt(token, self.aad(obj)))
+        value = self.decrypt(obj.id, token)
         cache[self.name] = (token, value)
         return value
 

@@ -114,7 +114,7 @@ def _moment(ctx: Context, day: date) -> datetime:
     return datetime.combine(day, time(), UTC) + timedelta(seconds=seconds)
 
 
-def _person(ctx: Context, out: Tables, created: date) -> tuple[uuid.UUID, date, dict]:
+def _person(ctx: Context, out: Tables, created: date) -> tuple[uuid.UUID, dict]:
     rng, fake = ctx.rng, ctx.fake
     pid = _uuid(rng)
     year = created.year
@@ -167,7 +167,7 @@ def _person(ctx: Context, out: Tables, created: date) -> tuple[uuid.UUID, date, 
         out.add("person_search_keys", {"id": _uuid(rng), "person_id": pid, "kind": kind,
                                        "value": value})
     out.add("persons", row)
-    return pid, created, {"site": site}
+    return pid, {"site": site}
 
 
 def _visits(ctx: Context, out: Tables, pid: uuid.UUID, created: date, site, count: int
@@ -403,7 +403,7 @@ def make_batch(setup: Setup, batch: Batch, fake: Pools) -> tuple[Tables, Report]
     out, report = Tables(), Report(persons=batch.size)
     per_person = setup.visits_per_person
     for created in _creation_days(setup, batch.index, batch.size):
-        pid, created, extra = _person(ctx, out, created)
+        pid, extra = _person(ctx, out, created)
         count = max(1, min(per_person * 2, round(rng.expovariate(1 / per_person)) or 1))
         made = _visits(ctx, out, pid, created, extra["site"], count)
         report.visits += len(made)
@@ -446,10 +446,7 @@ def _worker_batch(batch: Batch) -> Report:
 
 
 def default_workers() -> int:
-    """One process per core on PostgreSQL (encryption is the bottleneck); one on SQLite,
-    which takes one writer at a time."""
-    if db.engine.dialect.name != "postgresql":
-        return 1
+    """One process per core on PostgreSQL (encryption is the bottleneck), up to 4."""
     return max(1, min(os.cpu_count() or 1, 4))
 
 
@@ -500,12 +497,11 @@ def generate(persons: int, visits_per_person: int = 3, seed: int = 1,
     setup = read_setup(seed, visits_per_person)
     counters = {row.year: row.last for row in db.session.scalars(sa.select(ReceptionCounter))}
     batches, last = plan(setup, persons, counters, batch_size)
-    workers = default_workers() if workers is None else workers
-    if db.engine.dialect.name != "postgresql":
-        workers = 1
+    postgresql = db.engine.dialect.name == "postgresql"
+    # SQLite takes one writer at a time: its batches run in this process.
+    workers = (default_workers() if workers is None else workers) if postgresql else 1
     db.session.commit()
-    deferred = _drop_secondary_indexes() if defer_indexes and \
-        db.engine.dialect.name == "postgresql" else []
+    deferred = _drop_secondary_indexes() if defer_indexes and postgresql else []
     try:
         report = _run(setup, batches, workers, on_batch)
     finally:

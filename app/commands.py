@@ -1,4 +1,5 @@
-"""Command-line entry points (``flask --app wsgi …``), and how they report refusals."""
+"""Command-line entry points (``flask --app wsgi …``): the groups, and their one-line usage errors
+(a service's refusal is reported by ``app.core.cli.run_service``)."""
 
 from __future__ import annotations
 
@@ -10,26 +11,6 @@ import click
 from click.exceptions import NoArgsIsHelpError
 from flask import Flask
 from flask.cli import AppGroup
-
-from app.core.db import db
-from app.core.errors import ServiceError
-
-
-def describe(error: ServiceError) -> str:
-    """One line: the message, then each field and what is wrong with it."""
-    details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.fields.items())
-    return f"{error.message} {details}".strip() if details else error.message
-
-
-def run_service(service: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run a service and commit; on refusal, roll back and exit 1 with one line."""
-    try:
-        result = service(*args, **kwargs)
-        db.session.commit()
-    except ServiceError as error:
-        db.session.rollback()
-        raise click.ClickException(describe(error).replace("\n", " ")) from None
-    return result
 
 
 def register_commands(app: Flask) -> None:

@@ -8,7 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from app.auth import services
-from app.commands import run_service
+from app.core.cli import run_service
 
 users_cli = AppGroup("users", help="User accounts.")
 

@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from app.charter import services
-from app.commands import run_service
+from app.core.cli import run_service
 
 charter_cli = AppGroup("charter", help="The confidentiality charter.")
 

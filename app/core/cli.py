@@ -1,8 +1,11 @@
-"""Commands of the shared core: ``keys rotate`` and ``audit verify``."""
+"""Commands of the shared core: ``keys rotate`` and ``audit verify``; and how every feature's
+command runs a service and reports its refusal (``run_service``)."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 from flask.cli import AppGroup
@@ -10,6 +13,25 @@ from flask.cli import AppGroup
 from app.core import audit, keys
 from app.core.crypto import CryptoError
 from app.core.db import db
+from app.core.errors import ServiceError
+
+
+def describe(error: ServiceError) -> str:
+    """One line: the message, then each field and what is wrong with it."""
+    details = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.fields.items())
+    return f"{error.message} {details}".strip() if details else error.message
+
+
+def run_service(service: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run a service and commit; on refusal, roll back and exit 1 with one line."""
+    try:
+        result = service(*args, **kwargs)
+        db.session.commit()
+    except ServiceError as error:
+        db.session.rollback()
+        raise click.ClickException(describe(error).replace("\n", " ")) from None
+    return result
+
 
 keys_cli = AppGroup("keys", help="Encryption keys.")
 audit_cli = AppGroup("audit", help="The audit trail.")

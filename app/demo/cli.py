@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.commands import run_service
+from app.core.cli import run_service
 from app.demo import seed as demo_seed
 
 demo_cli = AppGroup("demo", help="Demo and synthetic data.")

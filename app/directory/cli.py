@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from app.commands import run_service
+from app.core.cli import run_service
 from app.directory import services
 
 sites_cli = AppGroup("sites", help="Reception sites.")

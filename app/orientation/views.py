@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -17,6 +15,7 @@ from app.accueil.models import Person, Visit
 from app.accueil.views import load_person
 from app.auth.forms import ConfirmForm
 from app.core import audit
+from app.core.csv import csv_response
 from app.core.db import db, utcnow
 from app.core.enums import DOMAIN_LABELS, STRUCTURE_KIND_LABELS, Domain
 from app.core.errors import ServiceError
@@ -80,21 +79,18 @@ def directory_page():
 @bp.route("/directory.csv")
 @access("directory.read")
 def directory_csv():
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([_("Nom"), _("Type"), _("Domaines"), _("Territoires"), _("Adresse"),
-                     _("Téléphone"), _("Adresse électronique de contact"),
-                     _("Horaires d'ouverture"), _("Délai d'accusé de réception (jours ouvrés)"),
-                     _("Délai de prise en charge (jours ouvrés)")])
+    header = [_("Nom"), _("Type"), _("Domaines"), _("Territoires"), _("Adresse"), _("Téléphone"),
+              _("Adresse électronique de contact"), _("Horaires d'ouverture"),
+              _("Délai d'accusé de réception (jours ouvrés)"),
+              _("Délai de prise en charge (jours ouvrés)")]
+    rows = []
     for s in _directory_query():
         ack, take = services.delays(s)
-        writer.writerow([s.name, str(STRUCTURE_KIND_LABELS.get(s.kind, s.kind)),
-                         ", ".join(str(DOMAIN_LABELS[d]) for d in s.domains),
-                         ", ".join(s.territories), s.address or "", s.phone or "",
-                         s.contact_email or "", s.opening_hours or "", ack, take])
-    body = "\ufeff" + buffer.getvalue()  # UTF-8 with BOM, as French spreadsheets expect
-    return Response(body.encode("utf-8"), mimetype="text/csv", headers={
-        "Content-Disposition": "attachment; filename=annuaire-partenaires.csv"})
+        rows.append([s.name, str(STRUCTURE_KIND_LABELS.get(s.kind, s.kind)),
+                     ", ".join(str(DOMAIN_LABELS[d]) for d in s.domains),
+                     ", ".join(s.territories), s.address, s.phone, s.contact_email,
+                     s.opening_hours, ack, take])
+    return csv_response(header, rows, "annuaire-partenaires.csv")
 
 
 @bp.route("/directory/<uuid:structure_id>")

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accueil.models import Person
 from app.auth.forms import ConfirmForm
+from app.core.csv import csv_response
 from app.core.db import db, utcnow
 from app.core.enums import CHANNEL_LABELS, DOMAIN_LABELS, Role
 from app.core.errors import Forbidden, ServiceError, ValidationFailed
@@ -237,15 +236,6 @@ def _cell(name: str, value: Any) -> str:
     return str(value).replace(".", ",") if isinstance(value, float) else str(value)
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula: a leading apostrophe when it starts like
-    one (a structure or site name is typed by users)."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def _table(report: indicators.Report, table: str) -> tuple[list[str], list[list[str]]]:
     metrics = list(indicators.METRICS)
     if table == "totals":
@@ -283,10 +273,4 @@ def indicators_csv():
     table = request.args.get("table", "totals")
     header, rows = _table(indicators.compute(query), table)
     indicators.record_export(query, table, current_user)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    for row in [header, *rows]:
-        writer.writerow([csv_safe(cell) for cell in row])
-    name = f"indicateurs-{table}-{query.date_from}-{query.date_to}.csv"
-    return Response(("\ufeff" + buffer.getvalue()).encode("utf-8"), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+    return csv_response(header, rows, f"indicateurs-{table}-{query.date_from}-{query.date_to}.csv")

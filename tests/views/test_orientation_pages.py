@@ -34,6 +34,25 @@ def test_directory_page_filters_and_csv(client, build):
     assert "Mission locale;" in text and "CCAS de Crest" not in text
 
 
+def test_directory_csv_lets_no_formula_through(client, build):
+    """Review finding 5: an imported record's name or address ran as a spreadsheet formula."""
+    import csv
+    import io
+
+    build.structure(name='=HYPERLINK("http://evil.test","Annuaire")', address="@SUM(A1)",
+                    phone="+33 4 75 00 00 00", opening_hours="-lun. 9h-12h",
+                    territories=["Valence"])
+    login(client, build.user("partenaire"))
+    answer = client.get("/directory.csv?territory=Valence")
+    assert answer.status_code == 200
+    rows = list(csv.reader(io.StringIO(answer.get_data().decode("utf-8-sig")), delimiter=";"))
+    [row] = [r for r in rows[1:] if "HYPERLINK" in r[0]]
+    assert row[0] == '\'=HYPERLINK("http://evil.test","Annuaire")'
+    assert row[4] == "'@SUM(A1)" and row[5] == "'+33 4 75 00 00 00"
+    assert row[7] == "'-lun. 9h-12h"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r)
+
+
 def test_send_from_a_visit_then_partner_acknowledges_and_sender_sees_it(app, client, build):
     agent = build.user("accueil")
     structure = build.structure(name="CAF Test", domains=["logement"])

@@ -21,7 +21,6 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.admin.forms import MultiCheckboxField
 from app.core.enums import (
     ANSWERED_ACTION_LABELS,
     CHANNEL_LABELS,
@@ -29,6 +28,7 @@ from app.core.enums import (
     OUTCOME_LABELS,
     URGENCY_LABELS,
 )
+from app.core.forms import MultiCheckboxField
 
 
 def _options(labels: dict, blank: object | None = None) -> list[SelectChoice]:

@@ -26,12 +26,11 @@ from app.accueil.forms import (
 )
 from app.accueil.models import Person, PersonMerge, Visit
 from app.accueil.panels import SLIP_ORIENTATIONS, panels_for
-from app.auth.forms import ConfirmForm
 from app.auth.models import User
 from app.core import audit
 from app.core.db import db, utcnow
 from app.core.errors import ServiceError
-from app.core.forms import apply_errors
+from app.core.forms import ConfirmForm, apply_errors
 from app.core.i18n import LANGUAGES
 from app.core.pagination import ListPage
 from app.core.permissions import access, can, require
@@ -325,7 +324,7 @@ def revert_merge(merge_id: uuid.UUID):
 @bp.route("/break-glass")
 @access("break_glass.review")
 def break_glass_log():
-    grants = scopes.recent_grants(territory=current_user.territory)
+    grants = scopes.grants_to_review(current_user)
     users = {u.id: u for u in db.session.scalars(
         sa.select(User).where(User.id.in_({g.user_id for g in grants})))}
     people = {p.id: p for p in db.session.scalars(

@@ -22,13 +22,12 @@ from app.admin.forms import (
     UserEditForm,
 )
 from app.auth import services as accounts
-from app.auth.forms import ConfirmForm
 from app.auth.models import User
 from app.charter import services as charter
 from app.core.db import db
 from app.core.enums import Role
 from app.core.errors import ServiceError
-from app.core.forms import apply_errors
+from app.core.forms import ConfirmForm, apply_errors
 from app.core.permissions import access
 from app.directory import services as directory
 from app.directory.models import Site, Structure

@@ -35,10 +35,6 @@ class LanguageForm(FlaskForm):
     next = HiddenField()
 
 
-class ConfirmForm(FlaskForm):
-    """A form with nothing but its CSRF token, for actions behind a button."""
-
-
 class SecondFactorForm(FlaskForm):
     code = StringField(_l("Code à 6 chiffres (ou code de secours)"),
                        validators=[DataRequired(), Length(max=20)],

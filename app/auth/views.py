@@ -11,12 +11,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from app.auth import mfa, services, sessions
-from app.auth.forms import ConfirmForm, LanguageForm, LoginForm, PasswordChangeForm, SecondFactorForm
+from app.auth.forms import LanguageForm, LoginForm, PasswordChangeForm, SecondFactorForm
 from app.auth.models import User
 from app.core import audit
 from app.core.db import db
 from app.core.errors import ServiceError, TooManyRequests
-from app.core.forms import apply_errors, safe_next
+from app.core.forms import ConfirmForm, apply_errors, safe_next
 from app.core.i18n import LANGUAGES
 from app.core.permissions import access, public
 

@@ -6,9 +6,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.auth.forms import ConfirmForm
 from app.charter import services
-from app.core.forms import safe_next
+from app.core.forms import ConfirmForm, safe_next
 from app.core.permissions import access
 
 bp = Blueprint("charter", __name__, template_folder="templates")

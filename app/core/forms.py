@@ -1,12 +1,25 @@
-"""Glue between service errors and WTForms, and safe redirects."""
+"""The forms and fields every feature uses, glue between service errors and WTForms, and safe
+redirects."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField, widgets
 
 from app.core.errors import ServiceError
+
+
+class ConfirmForm(FlaskForm):
+    """A form with nothing but its CSRF token, for actions behind a button."""
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
 
 
 def apply_errors(form: FlaskForm, error: ServiceError, aliases: dict[str, str] | None = None) -> None:

@@ -14,9 +14,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.accueil.panels import Panel, register_panel
-from app.auth.forms import ConfirmForm
 from app.core.db import db
 from app.core.errors import ServiceError
+from app.core.forms import ConfirmForm
 from app.core.permissions import access, public, require
 from app.followup import services
 from app.orientation.models import Orientation

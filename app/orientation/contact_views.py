@@ -6,11 +6,12 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
-from app.auth.forms import ConfirmForm, SecondFactorForm
+from app.auth.forms import SecondFactorForm
 from app.charter import services as charter
 from app.core import audit
 from app.core.db import db
 from app.core.errors import ServiceError
+from app.core.forms import ConfirmForm
 from app.core.permissions import public
 from app.directory import services as directory
 from app.directory.models import Site

@@ -8,8 +8,8 @@ from wtforms import BooleanField, DateField, HiddenField, SelectField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.admin.forms import MultiCheckboxField
 from app.core.enums import DOMAIN_LABELS
+from app.core.forms import MultiCheckboxField
 
 SHARE_LABELS = {
     "first_name": _l("Prénom"), "last_name": _l("Nom"), "birth_date": _l("Date de naissance"),

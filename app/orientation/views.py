@@ -13,13 +13,12 @@ from wtforms.fields.choices import SelectChoice
 
 from app.accueil.models import Person, Visit
 from app.accueil.views import load_person
-from app.auth.forms import ConfirmForm
 from app.core import audit
 from app.core.csv import csv_response
 from app.core.db import db, utcnow
 from app.core.enums import DOMAIN_LABELS, STRUCTURE_KIND_LABELS, Domain
 from app.core.errors import ServiceError
-from app.core.forms import apply_errors
+from app.core.forms import ConfirmForm, apply_errors
 from app.core.pagination import ListPage
 from app.core.permissions import access, can, require
 from app.directory import services as directory

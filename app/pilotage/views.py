@@ -12,11 +12,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accueil.models import Person
-from app.auth.forms import ConfirmForm
 from app.core.csv import csv_response
 from app.core.db import db, utcnow
 from app.core.enums import CHANNEL_LABELS, DOMAIN_LABELS, Role
 from app.core.errors import Forbidden, ServiceError, ValidationFailed
+from app.core.forms import ConfirmForm
 from app.core.i18n import fdate
 from app.core.pagination import ListPage
 from app.core.permissions import access, require

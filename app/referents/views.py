@@ -12,12 +12,11 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.accueil.views import load_person
-from app.auth.forms import ConfirmForm
 from app.auth.models import User
 from app.core import audit
 from app.core.db import db
 from app.core.errors import ServiceError
-from app.core.forms import apply_errors
+from app.core.forms import ConfirmForm, apply_errors
 from app.core.permissions import access, can, require
 from app.referents import services
 from app.referents.forms import (

@@ -74,8 +74,15 @@ class Orientation(Model):
     structure_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("structures.id"))
     domain: Mapped[str] = mapped_column(sa.String(40))
     motive = Encrypted()
+    # False only while a redirect the person did not accept awaits the sender's re-confirmation
+    # (the new structure then sees no personal data).
     consent_given: Mapped[bool]
     shared_fields: Mapped[str] = mapped_column(sa.String(200), default="")
+    # The domains of the visit's needs the person agreed to share (one need per domain).
+    shared_needs: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Whether the person accepted, at consent, that another structure may receive the
+    # orientation if this one redirects it.
+    accepts_redirect: Mapped[bool] = mapped_column(default=False)
     consent_purpose = Encrypted()
     coverage_override = Encrypted()  # why a structure not covering the domain was chosen
     status: Mapped[str] = mapped_column(sa.String(20), default=SENT)
@@ -100,6 +107,8 @@ class Orientation(Model):
     taken_charge_at: Mapped[datetime | None]
     first_appointment_on: Mapped[date | None]
     closed_at: Mapped[datetime | None]
+    # When it left the open statuses (closed, refused, redirected, cancelled).
+    ended_at: Mapped[datetime | None]
     outcome = Encrypted()
     refusal_code: Mapped[str | None] = mapped_column(sa.String(40))
     redirected_to_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("orientations.id"))
@@ -114,6 +123,10 @@ class Orientation(Model):
     @property
     def shared(self) -> set[str]:
         return {f for f in (self.shared_fields or "").split(",") if f}
+
+    @property
+    def shared_need_domains(self) -> set[str]:
+        return {d for d in (self.shared_needs or "").split(",") if d}
 
     @property
     def is_open(self) -> bool:

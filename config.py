@@ -63,6 +63,7 @@ class Settings:
     PASSERELLE_LOGIN_MAX_FAILURES: int = 5
     PASSERELLE_LOGIN_MAX_FAILURES_PER_ADDRESS: int = 30
     PASSERELLE_LOGIN_WINDOW_MINUTES: int = 15
+    PASSERELLE_PROXY_HOPS: int = 0
     PASSERELLE_BREAK_GLASS_HOURS: int = 24
     MAIL_SERVER: str | None = None
     MAIL_PORT: int = 25
@@ -128,7 +129,9 @@ def from_environment(env: str | None = None) -> Settings:
         PASSERELLE_ENCRYPTION_KEYS=os.environ.get("PASSERELLE_ENCRYPTION_KEYS") or None,
         PASSERELLE_INDEX_KEY=os.environ.get("PASSERELLE_INDEX_KEY") or None,
         PASSERELLE_KEY_FILE=os.environ.get("PASSERELLE_KEY_FILE") or None,
-        PASSERELLE_BASE_URL=os.environ.get("PASSERELLE_BASE_URL", "http://localhost:5000"),
+        # Production has no default: links in e-mails must not say localhost (check below).
+        PASSERELLE_BASE_URL=os.environ.get(
+            "PASSERELLE_BASE_URL", "" if env == "production" else "http://localhost:5000"),
         PASSERELLE_INSTANCE_PATH=instance,
         PASSERELLE_MFA_REQUIRED_ROLES=os.environ.get(
             "PASSERELLE_MFA_REQUIRED_ROLES", "coordinateur,admin"
@@ -140,6 +143,7 @@ def from_environment(env: str | None = None) -> Settings:
             "PASSERELLE_LOGIN_MAX_FAILURES_PER_ADDRESS", 30
         ),
         PASSERELLE_LOGIN_WINDOW_MINUTES=_env_int("PASSERELLE_LOGIN_WINDOW_MINUTES", 15),
+        PASSERELLE_PROXY_HOPS=_env_int("PASSERELLE_PROXY_HOPS", 0),
         PASSERELLE_BREAK_GLASS_HOURS=_env_int("PASSERELLE_BREAK_GLASS_HOURS", 24),
         MAIL_SERVER=os.environ.get("MAIL_SERVER") or None,
         MAIL_PORT=_env_int("MAIL_PORT", 25),
@@ -167,8 +171,25 @@ def from_environment(env: str | None = None) -> Settings:
     return settings
 
 
+MIN_SECRET_KEY_LENGTH = 32
+
+
+def key_file_problem(path: str) -> str | None:
+    """Why a key file may not be used (group or other may read or write it), or None."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None  # a missing file is reported by the key ring, with its own message
+    if mode & 0o077:
+        return (f"PASSERELLE_KEY_FILE {path} is readable or writable by others (mode "
+                f"{mode & 0o777:04o}): chmod 600 it")
+    return None
+
+
 def check(settings: Settings) -> None:
     """Fail closed: production needs every secret spelled out, nothing is generated for it."""
+    if settings.PASSERELLE_PROXY_HOPS < 0:
+        raise ConfigError("PASSERELLE_PROXY_HOPS must be 0 or more")
     if settings.PASSERELLE_ENV != "production":
         return
     missing = [
@@ -179,6 +200,7 @@ def check(settings: Settings) -> None:
             ("PASSERELLE_ENCRYPTION_KEYS", settings.PASSERELLE_ENCRYPTION_KEYS
              or settings.PASSERELLE_KEY_FILE),
             ("PASSERELLE_INDEX_KEY", settings.PASSERELLE_INDEX_KEY or settings.PASSERELLE_KEY_FILE),
+            ("PASSERELLE_BASE_URL", settings.PASSERELLE_BASE_URL),
         )
         if not value
     ]
@@ -187,3 +209,15 @@ def check(settings: Settings) -> None:
             "production refuses to start: missing " + ", ".join(missing)
             + " (see README.md, Settings)"
         )
+    if len(settings.SECRET_KEY) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(f"production refuses to start: SECRET_KEY must be at least "
+                          f"{MIN_SECRET_KEY_LENGTH} characters (python -c 'import secrets; "
+                          f"print(secrets.token_hex(32))')")
+    if not settings.PASSERELLE_BASE_URL.startswith(("https://", "http://")):
+        raise ConfigError("production refuses to start: PASSERELLE_BASE_URL must be an "
+                          "http(s):// address")
+    if settings.PASSERELLE_KEY_FILE and not (settings.PASSERELLE_ENCRYPTION_KEYS
+                                             and settings.PASSERELLE_INDEX_KEY):
+        problem = key_file_problem(settings.PASSERELLE_KEY_FILE)
+        if problem:
+            raise ConfigError("production refuses to start: " + problem)

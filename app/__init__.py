@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask, request
 
-from config import ConfigError, Settings, from_environment
+from config import ConfigError, Settings, check, from_environment
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,10 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     from app.core.crypto import KeyConfigurationError, load_key_ring
 
     settings = _settings(config)
+    check(settings)  # again: overrides given to the factory are checked like the environment
     if not settings.SQLALCHEMY_DATABASE_URI:
         raise ConfigError("no database: set DATABASE_URL")
-    Path(settings.PASSERELLE_INSTANCE_PATH).mkdir(parents=True, exist_ok=True)
+    _private_instance(settings)
     app = Flask(__name__, instance_path=str(Path(settings.PASSERELLE_INSTANCE_PATH).resolve()))
     from app.core.http import IsoJSONProvider
 
@@ -71,7 +72,38 @@ def create_app(config: Settings | dict | None = None) -> Flask:
 
     _init_extensions(app)
     _register_features(app)
+    _trust_proxies(app, settings.PASSERELLE_PROXY_HOPS)
     return app
+
+
+def _private_instance(settings: Settings) -> None:
+    """The instance folder (development's database, keys, secret key and outbox) is the owner's
+    only: the folder 0700, the SQLite database created 0600 before SQLAlchemy creates it 0644."""
+    instance = Path(settings.PASSERELLE_INSTANCE_PATH)
+    created = not instance.exists()
+    instance.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if created or settings.PASSERELLE_ENV == "development":
+        try:
+            instance.chmod(0o700)
+        except OSError:  # a folder mounted from elsewhere: its owner decides
+            log.warning("could not make %s private (chmod 700)", instance)
+    url = settings.SQLALCHEMY_DATABASE_URI or ""
+    if url.startswith("sqlite:///") and settings.PASSERELLE_ENV == "development":
+        database = Path(url[len("sqlite:///"):])
+        if not database.exists():
+            database.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Behind ``hops`` reverse proxies (PASSERELLE_PROXY_HOPS), the client's address and scheme
+    are taken from the last ``hops`` entries of X-Forwarded-For / X-Forwarded-Proto, the ones
+    our own proxies appended: whatever a client writes before them is ignored. With 0 (the
+    default) no forwarded header is trusted, and the address is the connection's."""
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
 
 from app.core.db import db
@@ -16,6 +16,8 @@ CSP = (
     "frame-ancestors 'none'"
 )
 
+HSTS = "max-age=31536000; includeSubDomains"
+
 
 def security_headers(response: Response) -> Response:
     headers = response.headers
@@ -25,6 +27,9 @@ def security_headers(response: Response) -> Response:
     headers["X-Frame-Options"] = "DENY"
     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if current_app.config.get("PASSERELLE_ENV") == "production":
+        # TLS only, for a year, subdomains included (the balancer may add it too: same value).
+        headers["Strict-Transport-Security"] = HSTS
     if request.endpoint != "static":
         # Pages and answers hold personal data: never kept by a browser or a proxy.
         headers["Cache-Control"] = "no-store"

@@ -11,6 +11,7 @@ all the same (a body may hold a one-time link or code), and a failure keeps no t
 from __future__ import annotations
 
 import logging
+import os
 import smtplib
 import uuid
 from dataclasses import dataclass
@@ -81,9 +82,12 @@ class FileTransport:
     directory: Path
 
     def send(self, message: EmailMessage) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         name = f"{utcnow():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:8]}.eml"
-        (self.directory / name).write_bytes(bytes(message))
+        # 0600: a message may hold a code or a link (the owner only, like the keys).
+        fd = os.open(self.directory / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(bytes(message))
 
 
 class NotConfigured(RuntimeError):

@@ -14,7 +14,7 @@ from app.core.db import db
 class PasserelleApi(Api):
     """flask-smorest's Api documenting Passerelle's error body (API.md) as the default error."""
 
-    from app.api.base import ErrorSchema as ERROR_SCHEMA  # noqa: N811
+    from app.core.errors import ErrorSchema as ERROR_SCHEMA  # noqa: N811
 
 
 migrate = Migrate()

@@ -19,16 +19,6 @@ from webargs.flaskparser import FlaskParser
 from app.core.errors import ServiceError, ValidationFailed
 
 
-class ErrorBodySchema(ma.Schema):
-    code = fields.String(required=True)
-    message = fields.String(required=True)
-    fields = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
-
-
-class ErrorSchema(ma.Schema):
-    error = fields.Nested(ErrorBodySchema, required=True)
-
-
 def _wrong_type(field: fields.Field, value: Any) -> bool:
     if value is None:
         return False

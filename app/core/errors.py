@@ -9,11 +9,25 @@ from __future__ import annotations
 
 import logging
 
+import marshmallow as ma
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+
+
+class ErrorBodySchema(ma.Schema):
+    code = ma.fields.String(required=True)
+    message = ma.fields.String(required=True)
+    fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))
+
+
+class ErrorSchema(ma.Schema):
+    """The error body of API.md, documented in the OpenAPI document as every route's default
+    error (``app.extensions.PasserelleApi``)."""
+
+    error = ma.fields.Nested(ErrorBodySchema, required=True)
 
 STATUS_CODES = {
     400: "bad_request",

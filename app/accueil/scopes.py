@@ -21,7 +21,6 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from app.accueil.models import BreakGlassAccess, Person, Visit
-from app.auth.models import User
 from app.core import audit
 from app.core.db import db, utcnow
 from app.core.enums import Role
@@ -195,11 +194,37 @@ def break_glass(user: Any, person: Person, reason: Any) -> BreakGlassAccess:
     return grant
 
 
-def recent_grants(limit: int = 100, territory: str | None = None) -> list[BreakGlassAccess]:
-    """The latest break-the-glass accesses, for coordinators (of a territory when given)."""
-    query = sa.select(BreakGlassAccess).order_by(BreakGlassAccess.granted_at.desc()).limit(limit)
-    if territory:
-        query = query.join(User, User.id == BreakGlassAccess.user_id).outerjoin(
-            Site, Site.id == User.site_id).where(
-            sa.or_(Site.territory == territory, User.territory == territory))
+def _persons_of_territory(territory: str) -> sa.ColumnElement[bool]:
+    """Persons created at, or welcomed at, a site of ``territory`` (the territory that answers
+    for their file)."""
+    sites = sa.select(Site.id).where(Site.territory == territory)
+    return sa.or_(Person.created_site_id.in_(sites),
+                  sa.exists().where(Visit.person_id == Person.id, Visit.site_id.in_(sites)))
+
+
+def person_territories(person_id: uuid.UUID) -> set[str]:
+    """The territories of the sites where the person was created or welcomed."""
+    created = sa.select(Site.territory).join(Person, Person.created_site_id == Site.id).where(
+        Person.id == person_id)
+    visited = sa.select(Site.territory).join(Visit, Visit.site_id == Site.id).where(
+        Visit.person_id == person_id)
+    return set(db.session.scalars(sa.union(created, visited)))
+
+
+@rule_for("break_glass.review")
+def _review(user: Any, grant: BreakGlassAccess) -> bool:
+    """A break-the-glass is reviewed by the coordinators of the person's territory (wherever the
+    professional who broke it works), not by those of the professional's own territory."""
+    return bool(user.territory) and user.territory in person_territories(grant.person_id)
+
+
+def grants_to_review(user: Any, limit: int = 100) -> list[BreakGlassAccess]:
+    """The latest break-the-glass accesses to the files of ``user``'s territory, whoever broke
+    the glass (the same rule as ``break_glass.review``, as a query)."""
+    if not user.territory:
+        return []
+    query = (sa.select(BreakGlassAccess)
+             .join(Person, Person.id == BreakGlassAccess.person_id)
+             .where(_persons_of_territory(user.territory))
+             .order_by(BreakGlassAccess.granted_at.desc()).limit(limit))
     return list(db.session.scalars(query))

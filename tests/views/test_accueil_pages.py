@@ -199,6 +199,55 @@ def test_merge_and_revert(app, client, build):
     assert "Fusion de deux dossiers" in log
 
 
+def test_break_glass_is_reviewed_by_the_persons_territory(app, build):
+    """Review finding 6: a break-the-glass on a person of another territory showed only to the
+    coordinators of the professional's own territory; it belongs to the person's territory."""
+    def signed_in(user):
+        client = app.test_client()
+        login(client, user)
+        return client
+
+    diois_site = build.site(territory="Diois")
+    diois_agent = build.user("accueil", site=str(diois_site.id))
+    person = build.person(diois_agent, first_name="Odile", last_name="Drôme")
+    valence_person = build.person(build.user("accueil"))
+    valence_coordinator = build.user("coordinateur", territory="Valence")
+    by_coordinator = signed_in(valence_coordinator)
+    assert _form_post(by_coordinator, f"/persons/{person.id}/break-glass",
+                      {"reason": "Signalement urgent reçu par téléphone"}).status_code == 302
+    by_agent = signed_in(build.user("accueil"))                  # an agent of a Valence site
+    assert _form_post(by_agent, f"/persons/{person.id}/break-glass",
+                      {"reason": "Personne venue au guichet de Valence"}).status_code == 302
+    assert _form_post(by_agent, f"/persons/{valence_person.id}/break-glass",
+                      {"reason": "Dossier ouvert sur un autre site du territoire"}
+                      ).status_code == 302
+
+    diois_coordinator = build.user("coordinateur", territory="Diois")
+    diois_log = html.unescape(signed_in(diois_coordinator).get("/break-glass")
+                              .get_data(as_text=True))
+    assert "Signalement urgent reçu par téléphone" in diois_log
+    assert "Personne venue au guichet de Valence" in diois_log
+    assert person.reception_number in diois_log
+    assert "Dossier ouvert sur un autre site" not in diois_log
+    valence_log = html.unescape(signed_in(build.user("coordinateur", territory="Valence"))
+                                .get("/break-glass").get_data(as_text=True))
+    assert "Signalement urgent" not in valence_log and "guichet de Valence" not in valence_log
+    assert "Dossier ouvert sur un autre site" in valence_log
+
+    from app.accueil.models import BreakGlassAccess
+    from app.auth.models import User
+    from app.core.db import db
+    from app.core.permissions import can
+
+    with app.app_context():
+        grant = db.session.scalars(sa.select(BreakGlassAccess).where(
+            BreakGlassAccess.person_id == person.id)).first()
+        diois = db.session.get(User, diois_coordinator.id)
+        valence = db.session.get(User, valence_coordinator.id)
+        assert can(diois, "break_glass.review", grant)
+        assert not can(valence, "break_glass.review", grant)
+
+
 @pytest.mark.parametrize("role", ["partenaire", "admin"])
 def test_partners_and_admins_never_see_accueil_pages(client, build, role):
     agent = build.user("accueil")

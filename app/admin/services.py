@@ -17,8 +17,7 @@ from app.core.db import db
 from app.core.enums import Role
 from app.core.errors import Conflict
 from app.directory.models import Structure
-from app.orientation import contact
-from app.orientation import services as orientations
+from app.orientation import contact, designated
 from app.orientation.models import ContactLink, Orientation
 
 
@@ -57,7 +56,7 @@ def convert_contact(structure: Structure, password: str, display_name: str | Non
         "display_name": (display_name or "").strip() or structure.name[:120],
         "structure": str(structure.id)}, actor=actor)
     db.session.flush()
-    orientations.designate_referent(structure, user, None, actor)
+    designated.designate_referent(structure, user, None, actor)
     linked = sa.select(ContactLink.orientation_id).where(ContactLink.revoked_at.is_(None))
     for orientation in db.session.scalars(sa.select(Orientation).where(
             Orientation.structure_id == structure.id, Orientation.id.in_(linked))):

@@ -262,7 +262,7 @@ def charter_page():
 @bp.route("/structures/<uuid:structure_id>/referents", methods=["GET", "POST"])
 @access("structure.referents")
 def structure_referents(structure_id: uuid.UUID):
-    from app.orientation import services as orientation
+    from app.orientation import designated
     from app.orientation.forms import ReferentForm
     from app.orientation.models import StructureReferent
 
@@ -277,7 +277,7 @@ def structure_referents(structure_id: uuid.UUID):
         try:
             if user is None:
                 raise ServiceError(_("Choisissez un référent."), {"user_id": [_("Choisissez un référent.")]})
-            orientation.designate_referent(structure, user, form.domain.data or None, current_user)
+            designated.designate_referent(structure, user, form.domain.data or None, current_user)
         except ServiceError as error:
             db.session.rollback()
             apply_errors(form, error)
@@ -295,14 +295,14 @@ def structure_referents(structure_id: uuid.UUID):
 @bp.route("/structures/<uuid:structure_id>/referents/<uuid:row_id>/remove", methods=["POST"])
 @access("structure.referents")
 def remove_structure_referent(structure_id: uuid.UUID, row_id: uuid.UUID):
-    from app.orientation import services as orientation
+    from app.orientation import designated
     from app.orientation.models import StructureReferent
 
     row = db.get_or_404(StructureReferent, row_id)
     if row.structure_id != structure_id:
         abort(404)
     if ConfirmForm().validate_on_submit():
-        orientation.remove_referent(row, current_user)
+        designated.remove_referent(row, current_user)
         flash(_("Désignation retirée."), "success")
     return redirect(url_for("admin.structure_referents", structure_id=structure_id))
 

@@ -20,6 +20,7 @@ from app.auth.models import User
 from app.core import append_only
 from app.core.db import db, utcnow
 from app.directory.models import Structure
+from app.orientation import designated
 from app.orientation import services as orientation_services
 from app.orientation.deadlines import add_working_days
 from app.referents import services as parcours_services
@@ -76,7 +77,7 @@ def seed_persons() -> int:
     partners = {"CAF de la Drôme": _user("partenaire@demo.passerelle.local"),
                 "CCAS de Valence": _user("partenaire.ccas@demo.passerelle.local")}
     for name, user in partners.items():
-        orientation_services.designate_referent(_structure(name), user, None, agent)
+        designated.designate_referent(_structure(name), user, None, agent)
     persons = [person_services.create_person(data, agent, agent.site_id) for data in PERSONS]
     created = len(persons)
     visits = {}

@@ -1,17 +1,55 @@
-"""The designated referents of many structures at once (the directory API, the send form), by
-the same rule as ``services.referents``, in two queries whatever the number of structures."""
+"""A structure's designated referents: who receives its orientations, designated and removed
+by an administrator. ``referents`` for one structure, ``referents_by_structure`` for many at once
+(the directory API, the send form) in two queries whatever the number of structures."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from app.auth.models import User
+from app.core import audit
 from app.core.db import db
-from app.core.enums import Role
+from app.core.enums import Domain, Role
+from app.core.validation import FieldErrors, clean_code
+from app.directory.models import Structure
 from app.orientation.models import StructureReferent
+
+
+def referents(structure_id: uuid.UUID, domain: str | None = None) -> list[User]:
+    """The structure's designated referents for ``domain`` (or for every domain); when none is
+    designated, every active partner user of the structure."""
+    return referents_by_structure([structure_id], domain).get(structure_id, [])
+
+
+def designate_referent(structure: Structure, user: User, domain: str | None, actor: Any
+                       ) -> StructureReferent:
+    errors = FieldErrors()
+    if user.role != Role.PARTENAIRE or user.structure_id != structure.id or not user.active:
+        errors.add("user_id", _("Seul un référent partenaire actif de cette structure peut être désigné."))
+    domain = clean_code(errors, "domain", domain, [d.value for d in Domain], required=False)
+    errors.raise_if_any()
+    existing = db.session.scalars(sa.select(StructureReferent).where(
+        StructureReferent.structure_id == structure.id, StructureReferent.user_id == user.id,
+        StructureReferent.domain.is_(None) if domain is None
+        else StructureReferent.domain == domain)).first()
+    if existing:
+        return existing
+    row = StructureReferent(structure_id=structure.id, user_id=user.id, domain=domain)
+    db.session.add(row)
+    audit.record("structure.referent_designate", actor=actor, object_type="structure",
+                 object_id=structure.id, details={"user": user.id, "domain": domain})
+    return row
+
+
+def remove_referent(row: StructureReferent, actor: Any) -> None:
+    db.session.delete(row)
+    audit.record("structure.referent_remove", actor=actor, object_type="structure",
+                 object_id=row.structure_id, details={"user": row.user_id})
 
 
 def referents_by_structure(structure_ids: Iterable[uuid.UUID], domain: str | None = None

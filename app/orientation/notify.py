@@ -18,6 +18,7 @@ from app.core.db import db
 from app.core.enums import Role
 from app.directory.models import Site, Structure
 from app.notifications.services import queue
+from app.orientation.designated import referents
 from app.orientation.models import Orientation
 
 STATUS_TEXT = {
@@ -46,8 +47,6 @@ def _partner_users(orientation: Orientation, structure: Structure,
                    requested: User | None) -> list[User]:
     """The requested referent, else the designated referents; with no designated referent,
     every active partner of the structure: empty only for a structure without an account."""
-    from app.orientation.services import referents
-
     if requested is not None:
         return [requested]
     return referents(structure.id, orientation.domain)

@@ -35,7 +35,6 @@ from app.directory.models import Site, Structure
 from app.directory.services import find_structure
 from app.orientation import notify
 from app.orientation.deadlines import add_working_days, local_date
-from app.orientation.designated import referents_by_structure
 from app.orientation.models import (
     ACKNOWLEDGED,
     CANCELLED,
@@ -47,7 +46,6 @@ from app.orientation.models import (
     SHAREABLE_FIELDS,
     Orientation,
     OrientationEvent,
-    StructureReferent,
 )
 
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
@@ -63,43 +61,11 @@ REFUSAL_CODES = ("not_competent", "outside_territory", "already_followed", "unre
 MAX_MOTIVE = 5000
 
 
-# -- delays and referents ---------------------------------------------------------------------
+# -- delays -----------------------------------------------------------------------------------
 def delays(structure: Structure) -> tuple[int, int]:
     config = current_app.config
     return (structure.ack_delay or config["ACK_DELAY"],
             structure.take_charge_delay or config["TAKE_CHARGE_DELAY"])
-
-
-def referents(structure_id: uuid.UUID, domain: str | None = None) -> list[User]:
-    """The structure's designated referents for ``domain`` (or for every domain); when none is
-    designated, every active partner user of the structure (``designated`` holds the rule)."""
-    return referents_by_structure([structure_id], domain).get(structure_id, [])
-
-
-def designate_referent(structure: Structure, user: User, domain: str | None, actor: Any
-                       ) -> StructureReferent:
-    errors = FieldErrors()
-    if user.role != Role.PARTENAIRE or user.structure_id != structure.id or not user.active:
-        errors.add("user_id", _("Seul un référent partenaire actif de cette structure peut être désigné."))
-    domain = clean_code(errors, "domain", domain, [d.value for d in Domain], required=False)
-    errors.raise_if_any()
-    existing = db.session.scalars(sa.select(StructureReferent).where(
-        StructureReferent.structure_id == structure.id, StructureReferent.user_id == user.id,
-        StructureReferent.domain.is_(None) if domain is None
-        else StructureReferent.domain == domain)).first()
-    if existing:
-        return existing
-    row = StructureReferent(structure_id=structure.id, user_id=user.id, domain=domain)
-    db.session.add(row)
-    audit.record("structure.referent_designate", actor=actor, object_type="structure",
-                 object_id=structure.id, details={"user": user.id, "domain": domain})
-    return row
-
-
-def remove_referent(row: StructureReferent, actor: Any) -> None:
-    db.session.delete(row)
-    audit.record("structure.referent_remove", actor=actor, object_type="structure",
-                 object_id=row.structure_id, details={"user": row.user_id})
 
 
 # -- events -----------------------------------------------------------------------------------

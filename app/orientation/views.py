@@ -23,7 +23,7 @@ from app.core.pagination import ListPage
 from app.core.permissions import access, can, require
 from app.directory import services as directory
 from app.directory.models import Structure
-from app.orientation import reminders, services
+from app.orientation import designated, reminders, services
 from app.orientation.deadlines import local_date
 from app.orientation.designated import referents_by_structure
 from app.orientation.forms import (
@@ -98,7 +98,7 @@ def structure_page(structure_id: uuid.UUID):
     structure = db.get_or_404(Structure, structure_id)
     ack, take = services.delays(structure)
     return render_template("orientation/structure.html", structure=structure, ack=ack,
-                           take=take, referents=services.referents(structure.id))
+                           take=take, referents=designated.referents(structure.id))
 
 
 # -- sending ----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ def _designate(app, structure, user, domain=None):
     from app.auth.models import User
     from app.core.db import db
     from app.directory.models import Structure
-    from app.orientation.services import designate_referent
+    from app.orientation.designated import designate_referent
 
     with app.app_context():
         designate_referent(db.session.get(Structure, structure.id), db.session.get(User, user.id),

@@ -146,7 +146,7 @@ def test_admin_designates_referents(app, client, build):
     answer = _form_post(client, path, {"user_id": str(first.id), "domain": "logement"})
     assert answer.status_code == 302
     from app.core.db import db
-    from app.orientation.services import referents
+    from app.orientation.designated import referents
 
     with app.app_context():
         assert [u.id for u in referents(structure.id, "logement")] == [first.id]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
@@ -14,7 +15,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.accueil.panels import Panel, register_panel
-from app.core.db import db
+from app.core.crypto import DecryptionError
+from app.core.db import db, key_ring
 from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm
 from app.core.permissions import access, public, require
@@ -66,6 +68,39 @@ def stop(token: str):
                            done=done or (followup is not None and followup.withdrawn_at))
 
 
+# A new code goes from the desk's action to the slip that prints it through the session, which
+# is a signed cookie (readable by whoever holds it): the code is encrypted there, bound to the
+# agent and the orientation, for a few minutes, and removed once the slip has shown it.
+CODE_SHOWN_FOR_SECONDS = 600
+
+
+def _aad(orientation: Orientation) -> str:
+    return f"followup-code-slip:{current_user.get_id()}:{orientation.id}"
+
+
+def _keep_for_the_slip(orientation: Orientation, code: str) -> None:
+    codes = dict(session.get(SESSION_KEY) or {})
+    codes[str(orientation.id)] = [key_ring().encrypt(services.pretty(code), _aad(orientation)),
+                                  time.time() + CODE_SHOWN_FOR_SECONDS]
+    session[SESSION_KEY] = codes
+
+
+def _shown_once(orientation: Orientation) -> str | None:
+    """The new code of ``orientation`` to print, once; None when there is none (or no more)."""
+    codes = dict(session.get(SESSION_KEY) or {})
+    kept = codes.pop(str(orientation.id), None)
+    if kept is None:
+        return None
+    session[SESSION_KEY] = codes
+    try:
+        token, until = kept
+        if float(until) < time.time():
+            return None
+        return key_ring().decrypt(token, _aad(orientation))
+    except (TypeError, ValueError, DecryptionError):
+        return None
+
+
 def _load(orientation_id: uuid.UUID) -> Orientation:
     orientation = db.session.get(Orientation, orientation_id)
     if orientation is None:
@@ -98,9 +133,7 @@ def setup(orientation_id: uuid.UUID):
         db.session.rollback()
         flash(" ".join([error.message] + [m for ms in error.fields.values() for m in ms]), "error")
         return _back(orientation)
-    codes = dict(session.get(SESSION_KEY) or {})
-    codes[str(orientation.id)] = services.pretty(code)
-    session[SESSION_KEY] = codes
+    _keep_for_the_slip(orientation, code)
     flash(_("Code de suivi créé : il figure sur le récapitulatif à imprimer."), "success")
     return _back(orientation)
 
@@ -125,9 +158,8 @@ def _slip_panel(person, user, slip: bool = False, visit=None) -> Panel | None:
         Orientation.visit_id == visit.id).order_by(Orientation.sent_at)))
     if not rows:
         return None
-    codes = session.get(SESSION_KEY) or {}
     return Panel("followup", "followup/_slip_panel.html", {
-        "items": [(o, codes.get(str(o.id)), services.followup_of(o)) for o in rows],
+        "items": [(o, _shown_once(o), services.followup_of(o)) for o in rows],
         "form": ConsentForm(), "confirm": ConfirmForm()})
 
 

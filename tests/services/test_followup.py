@@ -341,3 +341,27 @@ def test_codes_are_stored_under_a_keyed_hash_and_old_codes_still_work(app, clien
         row.code_hash = token_digest(f"followup:{code}")
         db.session.commit()
     assert "CAF Suivi" in _text(_look(client, code))
+
+
+def test_the_code_is_not_in_clear_in_the_session_cookie_and_is_shown_once(app, client, build):
+    """Finding 9 of issue 23: the session is a signed cookie, not an encrypted one."""
+    agent = build.user("accueil")
+    person = build.person(agent)
+    visit = build.visit(person)
+    orientation = build.orientation(person, build.structure(), visit_id=str(visit.id))
+    login(client, agent)
+    token = csrf_token(client, f"/visits/{visit.id}/slip")
+    answer = client.post(f"/orientations/{orientation.id}/followup",
+                         data={"csrf_token": token, "updates_channel": ""})
+    assert answer.status_code == 302
+    cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session")).value
+    stored = app.session_interface.get_signing_serializer(app).loads(cookie)
+    slip = _text(client.get(f"/visits/{visit.id}/slip"))
+    code = re.search(r"[A-Z0-9]{5}-[A-Z0-9]{5}", slip).group(0)
+    for form in (code, code.replace("-", "")):
+        assert form not in json.dumps(stored)
+    assert "une fois" in slip
+    # Shown once: the next rendering of the slip no longer has it (the code still works).
+    again = _text(client.get(f"/visits/{visit.id}/slip"))
+    assert code not in again and "Un code de suivi a été créé" in again
+    assert "Où en est votre demande" in _text(_look(app.test_client(), code))

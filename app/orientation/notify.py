@@ -129,12 +129,29 @@ def status_changed(orientation: Orientation) -> None:
           dedupe_key=f"orientation.{orientation.status}:{orientation.id}")
 
 
-def reminder(orientation: Orientation, structure: Structure, step: str, due) -> list[str]:
-    what = "d'accuser réception de" if step == "acknowledge" else "de prendre en charge"
-    intro = (f"Une orientation adressée à votre structure attend depuis le {_date(due)}. "
-             f"Merci {what} cette orientation dès que possible.")
-    contact = contact_reminder(orientation, structure, intro,
-                               f"orientation.remind:{step}:{orientation.id}:{structure.contact_email}")
+def consent_needed(orientation: Orientation, structure: Structure) -> None:
+    """A redirect the person had not accepted: the sender is asked to collect their consent
+    again (the new structure sees nothing of the person until then)."""
+    sender = db.session.get(User, orientation.sender_id) if orientation.sender_id else None
+    if sender is None or not sender.active:
+        return
+    queue(sender.email, f"Orientation réorientée vers {structure.name} : accord à recueillir",
+          "Bonjour,\n\n"
+          f"Une orientation que vous avez envoyée a été réorientée vers {structure.name}. "
+          "La personne n'avait pas accepté d'être orientée vers une autre structure : "
+          f"{structure.name} ne voit rien d'elle tant que vous n'avez pas recueilli et confirmé "
+          "son accord, ou annulé l'orientation.\n\n"
+          f"Confirmez-le dans Passerelle : {link(orientation)}\n",
+          kind="orientation.consent_needed", related_type="orientation",
+          related_id=orientation.id, dedupe_key=f"orientation.consent_needed:{orientation.id}")
+
+
+def reminder(orientation: Orientation, structure: Structure, intro: str, key: str) -> list[str]:
+    """The reminder to the structure, written once for the daily run and for a coordinator's:
+    ``intro`` says what is awaited; ``key`` names this reminder, each message's deduplication key
+    is ``key`` and its address (a second run with the same key sends nothing twice). A structure
+    without accounts gets a new contact link instead of the login page. The addresses reached."""
+    contact = contact_reminder(orientation, structure, intro, f"{key}:{structure.contact_email}")
     if contact is not None:
         return contact
     sent = []
@@ -143,10 +160,24 @@ def reminder(orientation: Orientation, structure: Structure, step: str, due) -> 
                  f"Bonjour,\n\n{intro}\n\n"
                  f"Consultez-la dans Passerelle : {link(orientation)}\n",
                  kind="orientation.reminder", related_type="orientation",
-                 related_id=orientation.id,
-                 dedupe_key=f"orientation.remind:{step}:{orientation.id}:{address}"):
+                 related_id=orientation.id, dedupe_key=f"{key}:{address}"):
             sent.append(address)
     return sent
+
+
+def stalled_reminder(orientation: Orientation, structure: Structure, step: str, due) -> list[str]:
+    """The daily run's reminder of a step overdue since ``due`` (once per step)."""
+    what = "d'accuser réception de" if step == "acknowledge" else "de prendre en charge"
+    intro = (f"Une orientation adressée à votre structure attend depuis le {_date(due)}. "
+             f"Merci {what} cette orientation dès que possible.")
+    return reminder(orientation, structure, intro, f"orientation.remind:{step}:{orientation.id}")
+
+
+def coordinator_reminder(orientation: Orientation, structure: Structure, stamp: str) -> list[str]:
+    """A coordinator's reminder, sent whatever was sent before (``stamp`` makes it new)."""
+    return reminder(orientation, structure,
+                    "Un coordinateur vous demande de traiter une orientation adressée à votre "
+                    "structure.", f"orientation.remind:manual:{orientation.id}:{stamp}")
 
 
 def escalation(orientation: Orientation, structure: Structure, step: str, due,

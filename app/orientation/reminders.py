@@ -21,6 +21,7 @@ from app.accueil.models import Person
 from app.auth.models import User
 from app.core import audit
 from app.core.db import db, load_many, utcnow
+from app.core.routing import replica_reads
 from app.core.enums import Role
 from app.core.errors import InvalidTransition
 from app.directory.models import Structure
@@ -91,7 +92,8 @@ def stalls_page(query: sa.Select, today: date | None = None, limit: int = 50,
     stalled = query.where(
         Orientation.status.in_([sa.literal_column(f"'{SENT}'"),
                                 sa.literal_column(f"'{ACKNOWLEDGED}'")]), due < today)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stalled.subquery()))
+    with replica_reads():  # a count that tolerates seconds of lag; the rows: the primary
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(stalled.subquery()))
     rows = db.session.execute(stalled.add_columns(due.label("due"))
                               .order_by(due, Orientation.id).limit(limit).offset(offset)).all()
     return [Stall(o, "acknowledge" if o.status == SENT else "take_charge", d,
@@ -143,7 +145,7 @@ def _remind_one(stall: Stall, delay: int) -> tuple[int, int]:
         return 0, 0  # moved on since the stalled list was read (reloaded after a commit)
     structure = db.session.get(Structure, orientation.structure_id)
     reminded = escalated = 0
-    if notify.reminder(orientation, structure, stall.step, stall.due):
+    if notify.stalled_reminder(orientation, structure, stall.step, stall.due):
         reminded = 1
         append_event(orientation, "reminder", None, actor_label="Passerelle")
         audit.record("orientation.reminder", object_type="orientation",
@@ -165,24 +167,9 @@ def _remind_one(stall: Stall, delay: int) -> tuple[int, int]:
 def remind_now(orientation: Orientation, actor: Any) -> int:
     """A coordinator's reminder, sent now whatever was sent before."""
     structure = db.session.get(Structure, orientation.structure_id)
-    stamp = utcnow().strftime("%Y%m%d%H%M%S%f")
-    count = 0
     # A structure without accounts gets a fresh secure link, not a login link it cannot use.
-    sent = notify.contact_reminder(
-        orientation, structure,
-        "Un coordinateur vous demande de traiter une orientation adressée à votre structure.",
-        f"orientation.remind:manual:{orientation.id}:contact:{stamp}")
-    addresses = [] if sent is not None else notify.partner_recipients(orientation, structure)
-    count += len(sent or [])
-    for address in addresses:
-        if notify.queue(address, f"Relance : orientation en attente pour {structure.name}",
-                        "Bonjour,\n\nUn coordinateur vous demande de traiter une orientation "
-                        f"adressée à votre structure.\n\nConsultez-la dans Passerelle : "
-                        f"{notify.link(orientation)}\n",
-                        kind="orientation.reminder", related_type="orientation",
-                        related_id=orientation.id,
-                        dedupe_key=f"orientation.remind:manual:{orientation.id}:{address}:{stamp}"):
-            count += 1
+    count = len(notify.coordinator_reminder(orientation, structure,
+                                            utcnow().strftime("%Y%m%d%H%M%S%f")))
     append_event(orientation, "reminder", actor)
     audit.record("orientation.reminder", actor=actor, object_type="orientation",
                  object_id=orientation.id, person_id=orientation.person_id,

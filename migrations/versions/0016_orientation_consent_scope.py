@@ -26,12 +26,14 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('orientations') as batch:
-        batch.add_column(sa.Column('shared_needs', sa.String(length=200), nullable=False,
-                                   server_default=''))
-        batch.add_column(sa.Column('accepts_redirect', sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
-        batch.add_column(sa.Column('ended_at', sa.DateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN (no table rebuild on SQLite, which would lose the partial indexes); the
+    # server defaults stay, for rows written by older code during a rolling upgrade.
+    op.add_column('orientations', sa.Column('shared_needs', sa.String(length=200),
+                                            nullable=False, server_default=''))
+    op.add_column('orientations', sa.Column('accepts_redirect', sa.Boolean(), nullable=False,
+                                            server_default=sa.false()))
+    op.add_column('orientations', sa.Column('ended_at', sa.DateTime(timezone=True),
+                                            nullable=True))
     op.execute("UPDATE orientations SET shared_needs = domain "
                "WHERE ',' || shared_fields || ',' LIKE '%,needs,%'")
     op.execute("UPDATE orientations SET ended_at = ("
@@ -40,13 +42,9 @@ def upgrade():
                "WHERE status IN ('closed', 'refused', 'redirected', 'cancelled')")
     op.execute("UPDATE orientations SET ended_at = coalesce(closed_at, updated_at) "
                "WHERE ended_at IS NULL AND status IN ('closed', 'refused', 'redirected', 'cancelled')")
-    with op.batch_alter_table('orientations') as batch:
-        batch.alter_column('shared_needs', server_default=None)
-        batch.alter_column('accepts_redirect', server_default=None)
 
 
 def downgrade():
-    with op.batch_alter_table('orientations') as batch:
-        batch.drop_column('ended_at')
-        batch.drop_column('accepts_redirect')
-        batch.drop_column('shared_needs')
+    op.drop_column('orientations', 'ended_at')
+    op.drop_column('orientations', 'accepts_redirect')
+    op.drop_column('orientations', 'shared_needs')

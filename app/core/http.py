@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -43,6 +44,26 @@ def commit_request(response: Response) -> Response:
     else:
         db.session.rollback()
     return response
+
+
+# -- paths that carry a secret --------------------------------------------------------------------
+# A contact link (/contact/<token>/…) and the link that stops follow-up messages
+# (/suivi/stop/<token>) are the credential themselves: they must not reach an access log. Beside
+# these named routes, any path segment that looks like a random token (20 characters or more of
+# the URL-safe alphabet, not a UUID) is replaced too, so that a route added later is covered.
+REDACTED = "<token>"
+_SECRET_ROUTES = re.compile(r"^(/contact/|/suivi/stop/)[^/?]+")
+_TOKEN_SEGMENT = re.compile(r"(?<=/)[A-Za-z0-9_\-]{20,}(?=/|$)")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def redact_path(path: str | None) -> str:
+    """``path`` as an access log may write it: the secret segments replaced by ``<token>``."""
+    if not path:
+        return path or ""
+    path = _SECRET_ROUTES.sub(lambda m: m.group(1) + REDACTED, path)
+    return _TOKEN_SEGMENT.sub(
+        lambda m: m.group(0) if _UUID.match(m.group(0)) else REDACTED, path)
 
 
 def register(app: Flask) -> None:

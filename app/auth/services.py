@@ -196,17 +196,20 @@ def change_password(user: User, current: str, new: str, confirm: str | None = No
     return user
 
 
-def check_credentials(email: str, password: str, ip: str | None, channel: str = "page") -> User:
+def check_credentials(email: str, password: str, ip: str | None, channel: str = "page",
+                      known_device: bool = False) -> User:
     """The first step of a login: the account whose e-mail and password these are, or
     ``Unauthenticated`` / ``TooManyRequests``.
 
     Failures are recorded and audited; an account or address over its limit is refused without
     the password being checked. A success is not recorded here: the login is complete only once
     ``complete_login`` has run (after the second factor, for an account that has one), so that a
-    right password alone never resets the account's count of failures.
+    right password alone never resets the account's count of failures. ``known_device``: the
+    browser has logged into this account before (``throttle.is_known_device``): the address
+    limit does not apply to it.
     """
     email = (email or "").strip().lower()[:254]
-    _refuse_if_throttled(email, ip, channel)
+    _refuse_if_throttled(email, ip, channel, known_device=known_device)
     user = find_user_by_email(email)
     password_ok = verify_password(user.password_hash if user else None, password or "")
     if user is None or not password_ok or not user.active:
@@ -220,20 +223,27 @@ def check_credentials(email: str, password: str, ip: str | None, channel: str = 
                      else "credentials"},
         )
         raise Unauthenticated(_("Adresse électronique ou mot de passe incorrect."), persist=True)
+    if user.sso_only:
+        # An account set to single sign-on only (app.auth.oidc): its password opens nothing.
+        audit.record("auth.login_failed", actor_kind="anonymous", object_type="user",
+                     object_id=user.id, details={"channel": channel, "reason": "sso_only"})
+        raise Unauthenticated(_("Ce compte se connecte uniquement par l'authentification "
+                                "unique de votre organisation (bouton de la page de connexion)."),
+                              persist=True)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
 
 
 def complete_login(user: User, ip: str | None, channel: str = "page",
-                   code: str | None = None) -> User:
+                   code: str | None = None, known_device: bool = False) -> User:
     """The second step: for an account with the second factor on, check ``code`` (throttled
     like the password; a wrong code is a failed attempt); then record the success: the attempt,
     the last login time and the ``auth.login`` audit entry."""
     if user.totp_enabled:
         from app.auth import mfa
 
-        _refuse_if_throttled(user.email, ip, channel, user)
+        _refuse_if_throttled(user.email, ip, channel, user, known_device=known_device)
         if not mfa.verify_second_factor(user, code):
             throttle.record_attempt(user.email, ip, throttle.FAILURE, user.id)
             audit.record("auth.login_failed", actor_kind="anonymous", object_type="user",
@@ -259,8 +269,9 @@ def authenticate(email: str, password: str, ip: str | None, channel: str = "page
     return complete_login(user, ip, channel, totp)
 
 
-def _refuse_if_throttled(email: str, ip: str | None, channel: str, user: User | None = None) -> None:
-    if throttle.is_throttled(email, ip):
+def _refuse_if_throttled(email: str, ip: str | None, channel: str, user: User | None = None,
+                         known_device: bool = False) -> None:
+    if throttle.is_throttled(email, ip, known_device=known_device):
         throttle.record_attempt(email, ip, throttle.THROTTLED, user.id if user else None)
         audit.record("auth.login_throttled", actor_kind="anonymous", details={"channel": channel})
         raise TooManyRequests(
@@ -325,3 +336,16 @@ def load_session_user(session_id: str) -> User | None:
     if user is None or not user.active or str(user.auth_version) != version:
         return None
     return user
+
+
+# -- coordinators -----------------------------------------------------------------------------
+def coordinators(territories: list[str], exclude: uuid.UUID | None = None) -> list[User]:
+    """The active coordinators of these territories (the ones told of unusual activity)."""
+    wanted = [t for t in territories if t]
+    if not wanted:
+        return []
+    query = sa.select(User).where(User.role == Role.COORDINATEUR, User.active.is_(True),
+                                  User.territory.in_(wanted))
+    if exclude is not None:
+        query = query.where(User.id != exclude)
+    return list(db.session.scalars(query.order_by(User.email)))

@@ -6,6 +6,12 @@ account has 5 failures since its last success, or the address has reached its ow
 (``PASSERELLE_LOGIN_MAX_FAILURES_PER_ADDRESS``, 30 by default: the agents of a reception site
 usually share one public address, and five typos among them must not lock the whole site out).
 Refused attempts are recorded as ``throttled`` and do not extend the window.
+
+The address is the real client's (``PASSERELLE_PROXY_HOPS`` tells how many proxies' forwarded
+headers to trust), so one client's failures never slow another's. And the address limit, an
+anonymous one, never refuses an account to a browser that has already logged into it (a signed
+"known device" cookie set at each login, ``DEVICE_COOKIE``, 90 days): colleagues behind the same
+address as a guesser keep logging in; the account's own limit still protects their password.
 """
 
 from __future__ import annotations
@@ -14,12 +20,16 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app.auth.models import LoginAttempt
 from app.core.db import db, key_ring, utcnow
 from app.core.names import normalise
 
 FAILURE, SUCCESS, THROTTLED = "failure", "success", "throttled"
+DEVICE_COOKIE = "passerelle_device"
+DEVICE_DAYS = 90
+DEVICE_ACCOUNTS = 5  # accounts remembered by one browser (a shared desk computer)
 
 
 def email_index(email: str) -> str:
@@ -30,7 +40,37 @@ def _window_start(now: datetime) -> datetime:
     return now - timedelta(minutes=current_app.config["PASSERELLE_LOGIN_WINDOW_MINUTES"])
 
 
-def is_throttled(email: str, ip: str | None, now: datetime | None = None) -> bool:
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="passerelle-login-device")
+
+
+def known_accounts(cookie: str | None) -> list[str]:
+    """The accounts (blind indexes) this browser has logged into: none when the cookie is
+    missing, forged or older than ``DEVICE_DAYS``."""
+    if not cookie:
+        return []
+    try:
+        value = _device_serializer().loads(cookie, max_age=DEVICE_DAYS * 86400)
+    except (BadSignature, ValueError, TypeError):
+        return []
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def is_known_device(email: str, cookie: str | None) -> bool:
+    return email_index(email) in known_accounts(cookie)
+
+
+def remember_device(email: str, cookie: str | None) -> str:
+    """The new value of the cookie after a login to ``email`` (the latest accounts first)."""
+    index = email_index(email)
+    accounts = [index] + [a for a in known_accounts(cookie) if a != index]
+    return _device_serializer().dumps(accounts[:DEVICE_ACCOUNTS])
+
+
+def is_throttled(email: str, ip: str | None, now: datetime | None = None,
+                 known_device: bool = False) -> bool:
+    """``known_device``: this browser has logged into this account before (see the module's
+    docstring): the address limit does not apply, the account's does."""
     now = now or utcnow()
     since = _window_start(now)
     index = email_index(email)
@@ -50,7 +90,7 @@ def is_throttled(email: str, ip: str | None, now: datetime | None = None) -> boo
     )
     if account_failures >= current_app.config["PASSERELLE_LOGIN_MAX_FAILURES"]:
         return True
-    if ip is None:
+    if ip is None or known_device:
         return False
     address_failures = db.session.scalar(
         sa.select(sa.func.count()).select_from(LoginAttempt).where(

@@ -6,11 +6,11 @@ from __future__ import annotations
 import time
 import uuid
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from app.auth import mfa, services, sessions
+from app.auth import mfa, services, sessions, throttle
 from app.auth.forms import LanguageForm, LoginForm, PasswordChangeForm, SecondFactorForm
 from app.auth.models import User
 from app.core import audit
@@ -24,24 +24,47 @@ bp = Blueprint("auth", __name__, template_folder="templates")
 SECOND_FACTOR_SECONDS = 300
 
 
-def _open_session(user: User, target: str):
-    """A fresh session at login (no fixation), tracked so that the user can end it."""
+def _open_session(user: User, target: str, sso: dict | None = None):
+    """A fresh session at login (no fixation), tracked so that the user can end it. ``sso``:
+    the single sign-on that opened it (provider, ID token for the logout, second factor
+    vouched for by the provider), see ``app.auth.oidc_views``."""
     lang = session.get("lang")
     session.clear()
     if lang:
         session["lang"] = lang
+    if sso:
+        session["sso"] = sso
     row = sessions.start(user, request.remote_addr, request.headers.get("User-Agent"))
     db.session.flush()
     session["sid"] = str(row.id)
     login_user(user)
     flash(_("Bienvenue, %(name)s.", name=user.display_name), "success")
-    if mfa.must_enrol(user):
+    if mfa.must_enrol(user) and not mfa.vouched_by_provider():
         flash(_("Votre rôle exige la double authentification : activez-la maintenant."), "info")
-        return redirect(url_for("auth.mfa"))
-    if user.must_change_password:
+        response = redirect(url_for("auth.mfa"))
+    elif user.must_change_password and not sso:
         flash(_("Choisissez un nouveau mot de passe pour continuer."), "info")
-        return redirect(url_for("auth.change_password"))
-    return redirect(safe_next(target, url_for("home.index")))
+        response = redirect(url_for("auth.change_password"))
+    else:
+        response = redirect(safe_next(target, url_for("home.index")))
+    _remember_device(response, user)
+    return response
+
+
+def _known_device(email: str | None) -> bool:
+    return throttle.is_known_device(email or "", request.cookies.get(throttle.DEVICE_COOKIE))
+
+
+def _remember_device(response, user: User) -> None:
+    """This browser now knows the account: the address limit no longer refuses it (see
+    ``app/auth/throttle.py``)."""
+    from flask import current_app
+
+    response.set_cookie(
+        throttle.DEVICE_COOKIE,
+        throttle.remember_device(user.email, request.cookies.get(throttle.DEVICE_COOKIE)),
+        max_age=throttle.DEVICE_DAYS * 86400, httponly=True, samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"])
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -55,15 +78,16 @@ def login():
     status = 200
     if form.validate_on_submit():
         try:
+            known = _known_device(form.email.data)
             user = services.check_credentials(form.email.data, form.password.data,
-                                              request.remote_addr)
+                                              request.remote_addr, known_device=known)
             if user.totp_enabled:
                 # Nothing of a success is recorded before the code is checked.
                 session["mfa_user"] = f"{user.id}:{user.auth_version}"
                 session["mfa_at"] = time.time()
                 session["mfa_next"] = form.next.data or ""
                 return redirect(url_for("auth.second_factor"))
-            services.complete_login(user, request.remote_addr)
+            services.complete_login(user, request.remote_addr, known_device=known)
         except ServiceError as error:
             form.form_errors.append(error.message)
             status = 429 if isinstance(error, TooManyRequests) else 401
@@ -88,7 +112,8 @@ def second_factor():
     status = 200
     if form.validate_on_submit():
         try:
-            services.complete_login(user, request.remote_addr, code=form.code.data)
+            services.complete_login(user, request.remote_addr, code=form.code.data,
+                                    known_device=_known_device(user.email))
         except TooManyRequests as error:
             # Over the limit: the pending login ends, and the password is asked again.
             for key in ("mfa_user", "mfa_at", "mfa_next"):
@@ -100,7 +125,10 @@ def second_factor():
             form.code.errors = [error.message]
             status = 401
         else:
-            return _open_session(user, session.get("mfa_next", ""))
+            # After a single sign-on (app.auth.oidc_views), the session keeps its provider.
+            sso = session.get("mfa_sso") or {}
+            return _open_session(user, session.get("mfa_next", ""),
+                                 sso=sso if sso.get("user") == pending else None)
     return render_template("auth/second_factor.html", form=form), status
 
 
@@ -109,9 +137,18 @@ def second_factor():
 def logout():
     audit.record("auth.logout", actor=current_user, object_type="user", object_id=current_user.id)
     sessions.end(session.get("sid"), current_user)
+    sso = session.get("sso") or {}
     logout_user()
     session.clear()
     flash(_("Vous êtes déconnecté(e)."), "success")
+    if sso.get("id_token"):
+        # RP-initiated logout: the provider ends its own session, then sends the browser back.
+        from app.auth import oidc
+
+        back = current_app.config["PASSERELLE_BASE_URL"].rstrip("/") + url_for("auth.login")
+        url = oidc.end_session_url(sso.get("provider"), sso["id_token"], back)
+        if url:
+            return redirect(url)
     return redirect(url_for("auth.login"))
 
 

@@ -64,7 +64,13 @@ class Settings:
     PASSERELLE_LOGIN_MAX_FAILURES_PER_ADDRESS: int = 30
     PASSERELLE_LOGIN_WINDOW_MINUTES: int = 15
     PASSERELLE_PROXY_HOPS: int = 0
+    DATABASE_REPLICA_URL: str | None = None
+    PASSERELLE_REPLICA_MAX_LAG_SECONDS: int = 30
     PASSERELLE_BREAK_GLASS_HOURS: int = 24
+    PASSERELLE_SEARCH_MAX_PER_MINUTE: int = 20
+    PASSERELLE_SEARCH_MAX_PER_DAY: int = 600
+    PASSERELLE_EMAIL_LINK_HOURS: int = 72
+    PASSERELLE_INDICATORS_MIN_WINDOW_DAYS: int = 7
     MAIL_SERVER: str | None = None
     MAIL_PORT: int = 25
     MAIL_USE_TLS: bool = False
@@ -144,7 +150,15 @@ def from_environment(env: str | None = None) -> Settings:
         ),
         PASSERELLE_LOGIN_WINDOW_MINUTES=_env_int("PASSERELLE_LOGIN_WINDOW_MINUTES", 15),
         PASSERELLE_PROXY_HOPS=_env_int("PASSERELLE_PROXY_HOPS", 0),
+        DATABASE_REPLICA_URL=normalise_database_url(os.environ["DATABASE_REPLICA_URL"])
+        if os.environ.get("DATABASE_REPLICA_URL") else None,
+        PASSERELLE_REPLICA_MAX_LAG_SECONDS=_env_int("PASSERELLE_REPLICA_MAX_LAG_SECONDS", 30),
         PASSERELLE_BREAK_GLASS_HOURS=_env_int("PASSERELLE_BREAK_GLASS_HOURS", 24),
+        PASSERELLE_SEARCH_MAX_PER_MINUTE=_env_int("PASSERELLE_SEARCH_MAX_PER_MINUTE", 20),
+        PASSERELLE_SEARCH_MAX_PER_DAY=_env_int("PASSERELLE_SEARCH_MAX_PER_DAY", 600),
+        PASSERELLE_EMAIL_LINK_HOURS=_env_int("PASSERELLE_EMAIL_LINK_HOURS", 72),
+        PASSERELLE_INDICATORS_MIN_WINDOW_DAYS=_env_int("PASSERELLE_INDICATORS_MIN_WINDOW_DAYS",
+                                                       7),
         MAIL_SERVER=os.environ.get("MAIL_SERVER") or None,
         MAIL_PORT=_env_int("MAIL_PORT", 25),
         MAIL_USE_TLS=_env_bool("MAIL_USE_TLS", False),
@@ -167,6 +181,10 @@ def from_environment(env: str | None = None) -> Settings:
         PASSERELLE_RETENTION_SESSIONS_DAYS=_env_int("PASSERELLE_RETENTION_SESSIONS_DAYS", 90),
         SESSION_COOKIE_SECURE=env == "production",
     )
+    # Single sign-on (app/auth/oidc.py): PASSERELLE_OIDC_PROVIDERS, then one block of
+    # PASSERELLE_OIDC_<NAME>_* settings per provider, checked when the application starts.
+    settings.extra.update({key: value for key, value in os.environ.items()
+                           if key.startswith("PASSERELLE_OIDC_")})
     check(settings)
     return settings
 
@@ -190,6 +208,19 @@ def check(settings: Settings) -> None:
     """Fail closed: production needs every secret spelled out, nothing is generated for it."""
     if settings.PASSERELLE_PROXY_HOPS < 0:
         raise ConfigError("PASSERELLE_PROXY_HOPS must be 0 or more")
+    if settings.PASSERELLE_INDICATORS_MIN_WINDOW_DAYS < 1:
+        raise ConfigError("PASSERELLE_INDICATORS_MIN_WINDOW_DAYS must be 1 or more")
+    if settings.PASSERELLE_REPLICA_MAX_LAG_SECONDS < 0:
+        raise ConfigError("PASSERELLE_REPLICA_MAX_LAG_SECONDS must be 0 or more")
+    for name in ("PASSERELLE_SEARCH_MAX_PER_MINUTE", "PASSERELLE_SEARCH_MAX_PER_DAY",
+                 "PASSERELLE_EMAIL_LINK_HOURS"):
+        if getattr(settings, name) < 1:
+            raise ConfigError(f"{name} must be 1 or more")
+    if settings.DATABASE_REPLICA_URL and not (
+            settings.DATABASE_REPLICA_URL.startswith("postgresql")
+            and (settings.SQLALCHEMY_DATABASE_URI or "").startswith("postgresql")):
+        raise ConfigError("DATABASE_REPLICA_URL needs PostgreSQL for both DATABASE_URL and "
+                          "the replica (a streaming replica of the primary)")
     if settings.PASSERELLE_ENV != "production":
         return
     missing = [

@@ -14,7 +14,9 @@ class Series:
     values: list[float | None]
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float | None) -> str:
+    if value is None:  # nothing measured, or a masked figure: no bar, no made-up zero
+        return "—"
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
@@ -36,8 +38,8 @@ def bars(categories: list[str], series: list[Series], title: str, target: float 
              'stroke="#4a4a55"/>']
     for i, category in enumerate(categories):
         for j, s in enumerate(series):
-            value = s.values[i] or 0
-            h = plot_h * value / peak
+            value = s.values[i]
+            h = plot_h * (value or 0) / peak
             x = left + i * slot + slot * 0.1 + j * bar_w
             parts.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" '
                          f'height="{h:.1f}" fill="{PALETTE[j % len(PALETTE)]}">'
@@ -62,14 +64,14 @@ def bars(categories: list[str], series: list[Series], title: str, target: float 
     return "".join(parts)
 
 
-def hbars(rows: list[tuple[str, float]], title: str, width: int = 640) -> str:
-    """Horizontal bars, one per row (a breakdown by domain, by reason)."""
+def hbars(rows: list[tuple[str, float | None]], title: str, width: int = 640) -> str:
+    """Horizontal bars, one per row (a breakdown by domain, by reason); None draws no bar."""
     height = 24 * max(len(rows), 1) + 10
-    label_w, peak = 220, max([v for _l, v in rows] + [1])
+    label_w, peak = 220, max([v or 0 for _l, v in rows] + [1])
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
              f'role="img" class="chart"><title>{escape(title)}</title>']
     for i, (label, value) in enumerate(rows):
-        w = (width - label_w - 60) * value / peak
+        w = (width - label_w - 60) * (value or 0) / peak
         y = 5 + i * 24
         parts.append(f'<text x="{label_w - 6}" y="{y + 14}" font-size="12" text-anchor="end" '
                      f'fill="#1b1b1f">{escape(label)}</text>'

@@ -12,17 +12,19 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.orm import aliased
 
 from app.accueil.models import Need, Person, Visit
 from app.core import audit
 from app.core.db import db, utcnow
+from app.core.routing import read_connection, read_primary, replica_reads
 from app.directory.models import Site, Structure
 from app.followup.models import FollowUp
 from app.notifications.models import OutboxMessage
 from app.orientation.deadlines import local_date
 from app.orientation.models import Orientation
-from app.pilotage.calendar import ensure_calendar
+from app.pilotage.calendar import calendar_covers, ensure_calendar
 from app.pilotage.models import CalendarDay
 from app.referents.models import Parcours, ParcoursEntry
 
@@ -420,13 +422,25 @@ JIT = "off"
 
 
 def compute(q: Query, today: date | None = None) -> Report:
+    """The figures of ``q``, read on the replica when one is set and recent enough
+    (``app.core.routing``; a caller wrapping this in its own ``replica_reads()`` block gets the
+    route, to say how recent the figures are)."""
+    with replica_reads():
+        return _compute(q, today)
+
+
+def _compute(q: Query, today: date | None = None) -> Report:
     today = today or local_date(utcnow())
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        connection.exec_driver_sql(f"SET LOCAL jit = {JIT}")
-    ensure_calendar(connection, min(q.date_from, today).replace(month=1, day=1),
-                    max(q.date_to, today).replace(month=12, day=31))
+    primary, reads = db.session.connection(), read_connection()
+    for connection in [primary] + ([reads] if reads is not primary else []):
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            connection.exec_driver_sql(f"SET LOCAL jit = {JIT}")
+    start = min(q.date_from, today).replace(month=1, day=1)
+    end = max(q.date_to, today).replace(month=12, day=31)
+    ensure_calendar(primary, start, end)  # a write: on the primary, in the request's transaction
+    if reads is not primary and not calendar_covers(reads, start, end):
+        read_primary()  # days just added to the calendar have not reached the replica yet
     total_q = Query(q.date_from, q.date_to, q.territory, None)
     totals: dict[str, Any] = dict(METRICS)
     for part in (_visits(total_q), _orientations(total_q, today), _parcours(total_q),
@@ -456,3 +470,86 @@ def record_export(q: Query, table: str, actor: Any) -> None:
     audit.record("indicators.export", actor=actor, object_type="indicators", object_id=table,
                  details={"from": q.date_from.isoformat(), "to": q.date_to.isoformat(),
                           "by": q.by})
+
+
+# -- what is published: small counts masked the same way on every face --------------------------
+# A count from 1 to SMALL - 1 could point at a person (one orientation from a small site on a
+# given week); it is never shown, on the page, in the CSV or in the API, and neither is a share
+# or a median computed from such a count (100 % refusals of one orientation is one refusal).
+SMALL = 5
+COUNTS = {"persons_welcomed", "persons_new", "persons_returning", "visits", "orientations_sent",
+          "refusals", "redirections", "parcours_opened", "parcours_closed", "meetings",
+          "updates_sent", "updates_failed", "needs", "orientations", "count"}
+BASES = {"anonymous_share": "persons_welcomed", "answered_share": "visits",
+         "acknowledged_within_delay": "orientations_sent",
+         "median_ack_working_days": "orientations_sent",
+         "median_take_charge_working_days": "orientations_sent",
+         "refusal_rate": "orientations_sent", "updates_requested_share": "orientations_sent",
+         "median_referent_designation_days": "parcours_opened",
+         "meetings_person_present": "meetings"}
+
+
+class Masked:
+    """A figure withheld: a small count reads ``< 5`` on the page and in the CSV, a share or a
+    median computed from one reads ``masqué``; both are ``null`` (with ``masked: true``) in the
+    API."""
+
+    def __init__(self, count: bool) -> None:
+        self.count = count
+
+    def __str__(self) -> str:
+        return f"< {SMALL}" if self.count else gettext("masqué")
+
+    __repr__ = __str__
+
+
+MASKED = Masked(count=True)          # a count from 1 to SMALL - 1
+MASKED_DERIVED = Masked(count=False)  # a share or median of such a count
+
+
+def is_masked(value: Any) -> bool:
+    return isinstance(value, Masked)
+
+
+def is_small(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value < SMALL
+
+
+def _mask_row(row: dict[str, Any]) -> dict[str, Any]:
+    small = {name for name, value in row.items() if name in COUNTS and is_small(value)}
+    derived = {name for name, base in BASES.items()
+               if name in row and row[name] is not None and is_small(row.get(base))}
+    return {name: MASKED if name in small else MASKED_DERIVED if name in derived else value
+            for name, value in row.items()}
+
+
+def mask(report: Report) -> Report:
+    """The report as it may be published: every small count replaced by ``MASKED``, every share
+    or median computed from a small count by ``MASKED_DERIVED``."""
+    return Report(query=report.query, totals=_mask_row(report.totals),
+                  groups=[_mask_row(g) for g in report.groups],
+                  months=[_mask_row(m) for m in report.months],
+                  refusal_reasons=[_mask_row(r) for r in report.refusal_reasons],
+                  parcours_outcomes=[_mask_row(o) for o in report.parcours_outcomes],
+                  domains=[_mask_row(d) for d in report.domains],
+                  channels=[_mask_row(c) for c in report.channels], targets=dict(report.targets))
+
+
+def publish(q: Query) -> Report:
+    """The indicators of ``q`` as every face shows them (page, CSV, API): masked."""
+    return mask(compute(q))
+
+
+def as_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A published row for the API: a masked figure is ``null``; ``masked`` says whether any
+    figure of the row was withheld and ``masked_fields`` which."""
+    withheld = [name for name, value in row.items() if isinstance(value, Masked)]
+    return {**{name: (None if isinstance(value, Masked) else value)
+               for name, value in row.items()},
+            "masked": bool(withheld), "masked_fields": withheld}
+
+
+def too_short(q: Query, min_days: int) -> bool:
+    """Grouped figures over fewer than ``min_days`` days are refused: a day's count by site or
+    structure, even above the threshold, follows persons from one day to the next."""
+    return q.by is not None and (q.date_to - q.date_from).days + 1 < min_days

@@ -6,20 +6,32 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
+from app.accueil import search
 from app.accueil.models import Person
 from app.core.csv import csv_response
-from app.core.db import db, utcnow
+from app.core.db import load_many, utcnow
 from app.core.enums import CHANNEL_LABELS, DOMAIN_LABELS, Role
 from app.core.errors import Forbidden, ServiceError, ValidationFailed
 from app.core.forms import ConfirmForm
 from app.core.i18n import fdate
 from app.core.pagination import ListPage
-from app.core.permissions import access, require
+from app.core.permissions import access
+from app.core.routing import replica_reads
+from app.core.spine import get_visible_or_404, refuse
 from app.directory import services as directory
 from app.orientation import reminders, services
 from app.orientation.deadlines import local_date
@@ -32,7 +44,6 @@ from app.pilotage import services as pilotage
 from app.referents.forms import OUTCOME_LABELS
 
 bp = Blueprint("pilotage", __name__, url_prefix="/pilotage", template_folder="templates")
-SMALL = 5
 PER_PAGE = 50
 
 
@@ -49,21 +60,18 @@ def stalled():
     silent, silent_total = pilotage.silent_parcours_page(
         current_user.territory, limit=PER_PAGE, offset=(silent_number - 1) * PER_PAGE)
     silent_page = ListPage([None] * silent_total, silent_number, PER_PAGE)
-    persons = {p.id: p for p in db.session.scalars(sa.select(Person).where(
-        Person.id.in_({p.person_id for p in silent} | {s.orientation.person_id for s in found})))}
+    persons = {p.id: p for p in load_many(
+        Person, {p.person_id for p in silent} | {s.orientation.person_id for s in found})}
     return render_template("pilotage/stalled.html", views=views, stalls=found, silent=silent,
                            page=page, silent_page=silent_page,
+                           bursts=search.bursts(current_user.territory),
+                           burst_days=search.BURST_DAYS,
                            persons=persons, confirm=ConfirmForm(), comment_form=ReasonForm(),
                            STALL_LABELS=STALL_LABELS)
 
 
 def _orientation_for_coordinator(orientation_id: uuid.UUID, permission: str) -> Orientation:
-    orientation = db.session.get(Orientation, orientation_id)
-    if orientation is None:
-        abort(404)
-    require(current_user, "orientation.read", orientation)
-    require(current_user, permission, orientation, visible=True)
-    return orientation
+    return get_visible_or_404(Orientation, orientation_id, permission, read="orientation.read")
 
 
 @bp.route("/orientations/<uuid:orientation_id>/escalate", methods=["POST"])
@@ -74,8 +82,7 @@ def escalate(orientation_id: uuid.UUID):
         try:
             reminders.escalate_now(orientation, current_user)
         except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+            refuse(error)
         else:
             flash(_("Signalement envoyé à la direction de la structure."), "success")
     return redirect(url_for("pilotage.stalled"))
@@ -126,6 +133,15 @@ def indicator_query(args) -> indicators.Query:
     by = args.get("by") or None
     if by is not None and by not in indicators.GROUPINGS:
         errors["by"] = [_("Valeurs possibles : %(v)s.", v=", ".join(indicators.GROUPINGS))]
+    min_days = current_app.config["PASSERELLE_INDICATORS_MIN_WINDOW_DAYS"]
+    if not errors and indicators.too_short(indicators.Query(date_from, date_to, None, by),
+                                           min_days):
+        # A day's figures by site or structure follow persons from one day to the next.
+        errors["from"] = [ngettext(
+            "Le détail par site, structure, domaine, canal ou territoire demande une période "
+            "d'au moins %(num)d jour.",
+            "Le détail par site, structure, domaine, canal ou territoire demande une période "
+            "d'au moins %(num)d jours.", min_days)]
     territory = args.get("territory") or None
     if current_user.role == Role.COORDINATEUR:
         if territory and territory != current_user.territory:
@@ -147,21 +163,27 @@ def _delays(report: indicators.Report) -> list[tuple[str, float | None, int]]:
              report.targets["referent_designation_days"])]
 
 
+def _plotted(value: Any) -> float | None:
+    """A figure as a chart draws it: a masked one is not drawn (no bar, "—"), as if unknown."""
+    return None if isinstance(value, indicators.Masked) else value
+
+
 def _charts(report: indicators.Report) -> dict[str, str]:
     months = [m["month"] for m in report.months]
     out = {
         "months": charts.bars(months, [
-            charts.Series(_("Passages"), [m["visits"] for m in report.months]),
-            charts.Series(_("Orientations"), [m["orientations"] for m in report.months])],
+            charts.Series(_("Passages"), [_plotted(m["visits"]) for m in report.months]),
+            charts.Series(_("Orientations"),
+                          [_plotted(m["orientations"]) for m in report.months])],
             _("Évolution par mois"), chart_id="months-chart"),
         "domains": charts.hbars([(str(DOMAIN_LABELS.get(d["domain"], d["domain"])),
-                                  d["needs"]) for d in report.domains],
+                                  _plotted(d["needs"])) for d in report.domains],
                                 _("Besoins par domaine")),
     }
     delays = _delays(report)
     out["delays"] = charts.bars(
         [label for label, _v, _t in delays],
-        [charts.Series(_("Médiane"), [v for _l, v, _t in delays]),
+        [charts.Series(_("Médiane"), [_plotted(v) for _l, v, _t in delays]),
          charts.Series(_("Cible"), [t for _l, _v, t in delays])],
         _("Délais médians et cibles"),
         target=report.targets["referent_designation_days"],
@@ -193,9 +215,12 @@ def indicators_page():
     except ValidationFailed as error:
         errors = error.fields   # shown with their fields; the default period is shown meanwhile
         query = indicator_query({})
-    report = indicators.compute(query)
+    with replica_reads() as route:  # the route says how recent the replica's figures are
+        report = indicators.publish(query)   # small counts masked, as in the CSV and the API
     territories = directory.territories() if current_user.role == Role.ADMIN else []
     return render_template("pilotage/indicators.html", report=report, charts=_charts(report),
+                           figures_as_of=route.as_of,
+                           is_masked=indicators.is_masked, small=indicators.SMALL,
                            delays=_delays(report), errors=errors, group_label=group_label,
                            earliest=indicators.EARLIEST,
                            latest=indicators.latest(local_date(utcnow())),
@@ -220,48 +245,40 @@ METRIC_LABELS = {
     "updates_requested_share": "Personnes souhaitant être informées (%)",
     "updates_sent": "Messages envoyés aux personnes", "updates_failed": "Messages en échec",
 }
-COUNTS = {"persons_welcomed", "persons_new", "persons_returning", "visits", "orientations_sent",
-          "refusals", "redirections", "parcours_opened", "parcours_closed", "meetings", "count",
-          "updates_sent", "updates_failed",
-          "needs", "orientations"}
-
-
-def _cell(name: str, value: Any) -> str:
-    """Small counts are masked so that nobody is identifiable through a cell; None (nothing
-    measured, or a figure that does not apply to the grouping) is an empty cell."""
+def _cell(value: Any) -> str:
+    """A published figure as a CSV cell: a masked one reads as on the page (``< 5``), None
+    (nothing measured, or a figure that does not apply to the grouping) is an empty cell."""
     if value is None:
         return ""
-    if name in COUNTS and isinstance(value, int) and 0 < value < SMALL:
-        return f"< {SMALL}"
     return str(value).replace(".", ",") if isinstance(value, float) else str(value)
 
 
 def _table(report: indicators.Report, table: str) -> tuple[list[str], list[list[str]]]:
     metrics = list(indicators.METRICS)
     if table == "totals":
-        return ["indicateur", "valeur"], [[METRIC_LABELS[m], _cell(m, report.totals[m])]
+        return ["indicateur", "valeur"], [[METRIC_LABELS[m], _cell(report.totals[m])]
                                           for m in metrics]
     if table == "groups":
         return (["groupe"] + [METRIC_LABELS[m] for m in metrics],
-                [[group_label(report.query.by, g)] + [_cell(m, g.get(m)) for m in metrics]
+                [[group_label(report.query.by, g)] + [_cell(g.get(m)) for m in metrics]
                  for g in report.groups])
     if table == "months":
         return ["mois", "passages", "orientations"], [
-            [m["month"], _cell("visits", m["visits"]), _cell("orientations", m["orientations"])]
+            [m["month"], _cell(m["visits"]), _cell(m["orientations"])]
             for m in report.months]
     if table == "domains":
         return ["domaine", "besoins", "orientations"], [
-            [str(DOMAIN_LABELS.get(d["domain"], d["domain"])), _cell("needs", d["needs"]),
-             _cell("orientations", d["orientations"])] for d in report.domains]
+            [str(DOMAIN_LABELS.get(d["domain"], d["domain"])), _cell(d["needs"]),
+             _cell(d["orientations"])] for d in report.domains]
     if table == "channels":
         return ["canal", "passages"], [[str(CHANNEL_LABELS.get(c["channel"], c["channel"])),
-                                        _cell("count", c["count"])] for c in report.channels]
+                                        _cell(c["count"])] for c in report.channels]
     if table == "refusals":
         return ["motif", "refus"], [[str(REFUSAL_LABELS.get(r["code"], r["code"] or "—")),
-                                     _cell("count", r["count"])] for r in report.refusal_reasons]
+                                     _cell(r["count"])] for r in report.refusal_reasons]
     if table == "outcomes":
         return ["issue", "parcours"], [[str(OUTCOME_LABELS.get(o["outcome"], o["outcome"] or "—")),
-                                        _cell("count", o["count"])]
+                                        _cell(o["count"])]
                                        for o in report.parcours_outcomes]
     abort(404)
 
@@ -271,6 +288,7 @@ def _table(report: indicators.Report, table: str) -> tuple[list[str], list[list[
 def indicators_csv():
     query = indicator_query(request.args)
     table = request.args.get("table", "totals")
-    header, rows = _table(indicators.compute(query), table)
+    with replica_reads():
+        header, rows = _table(indicators.publish(query), table)
     indicators.record_export(query, table, current_user)
     return csv_response(header, rows, f"indicateurs-{table}-{query.date_from}-{query.date_to}.csv")

@@ -107,7 +107,10 @@ def test_indicators_api(client, build, stalled):
     answer = client.get("/api/v1/indicators?by=domain", headers=coordinator)
     assert answer.status_code == 200
     body = answer.get_json()
-    assert body["totals"]["orientations_sent"] == 1 and body["territory"] == "Valence"
+    # one orientation: a small count, masked as on the page and in the CSV (review finding 7)
+    assert body["totals"]["orientations_sent"] is None and body["territory"] == "Valence"
+    assert body["totals"]["masked"] is True
+    assert "orientations_sent" in body["totals"]["masked_fields"]
     assert body["groups"][0]["key"] == "logement"
     assert client.get("/api/v1/indicators?territory=Diois", headers=coordinator).status_code == 403
     assert client.get("/api/v1/indicators?by=planet", headers=coordinator).status_code == 422
@@ -256,3 +259,79 @@ def test_escalate_and_comment_are_404_for_other_roles(client, build, stalled, ro
         answer = client.post(f"/pilotage/orientations/{orientation.id}/{action}",
                              data={"csrf_token": token, "reason": "x"})
         assert answer.status_code == 404, action
+
+
+# -- small counts masked on every face; no grouped figures over a day (review finding 7) ----------
+def test_small_counts_are_masked_on_the_page_and_in_the_api(client, build, stalled):
+    coordinator = build.user("coordinateur", territory="Valence")
+    login(client, coordinator)
+    page = _text(client.get("/pilotage/indicators?by=structure"))
+    kpis = page.split('id="totals-title"')[1].split("</section>")[0]
+    assert "<strong>< 5</strong> orientations envoyées" in kpis
+    assert "<strong>1</strong> orientations envoyées" not in kpis
+    groups = page.split('id="groups-title"')[1].split("</section>")[0]
+    row = groups.split("Bailleur lent")[1].split("</tr>")[0]
+    assert "<td>< 5</td>" in row and "<td>1</td>" not in row
+    assert "<td>0.0</td>" not in row          # its refusal rate (0 of 1) is withheld too
+    assert "masqué" in row
+
+    answer = client.get("/api/v1/indicators?by=structure",
+                        headers=bearer(api_token(client, coordinator)))
+    assert answer.status_code == 200
+    body = answer.get_json()
+    [group] = body["groups"]
+    assert group["label"] == "Bailleur lent" and group["orientations_sent"] is None
+    assert group["refusal_rate"] is None and group["masked"] is True
+    assert {"orientations_sent", "refusal_rate"} <= set(group["masked_fields"])
+    assert group["visits"] is None and "visits" not in group["masked_fields"]  # does not apply
+    from app.pilotage.indicators import METRICS
+
+    assert set(METRICS) <= set(body["totals"]) and set(METRICS) <= set(group)  # nothing renamed
+    assert body["small_count_threshold"] == 5 and body["min_window_days"] == 7
+    assert all(not month["masked"] or month["orientations"] is None for month in body["months"])
+
+
+def test_counts_from_the_threshold_up_are_shown(client, build):
+    agent = build.user("accueil")
+    structure = build.structure(name="Bailleur sollicité")
+    for _ in range(5):
+        build.orientation(build.person(agent), structure)
+    coordinator = build.user("coordinateur", territory="Valence")
+    body = client.get("/api/v1/indicators?by=structure",
+                      headers=bearer(api_token(client, coordinator))).get_json()
+    [group] = [g for g in body["groups"] if g["label"] == "Bailleur sollicité"]
+    assert group["orientations_sent"] == 5 and group["refusal_rate"] == 0.0
+    assert group["masked"] is False and group["masked_fields"] == []
+    login(client, coordinator)
+    assert "<strong>5</strong> orientations envoyées" in _text(
+        client.get("/pilotage/indicators"))
+
+
+def test_grouped_figures_over_a_short_window_are_refused(app, client, build, stalled,
+                                                         monkeypatch):
+    coordinator = build.user("coordinateur", territory="Valence")
+    headers = bearer(api_token(client, coordinator))
+    today = date.today()
+    one_day = f"from={today}&to={today}"
+    six_days = f"from={today - timedelta(days=5)}&to={today}"
+    seven_days = f"from={today - timedelta(days=6)}&to={today}"
+    for by in ("site", "structure", "domain", "channel", "territory"):
+        refused = client.get(f"/api/v1/indicators?{one_day}&by={by}", headers=headers)
+        assert refused.status_code == 422, by
+        error = refused.get_json()["error"]
+        assert error["code"] == "validation_error" and "7 jours" in error["fields"]["from"][0]
+    assert client.get(f"/api/v1/indicators?{six_days}&by=site", headers=headers).status_code == 422
+    assert client.get(f"/api/v1/indicators?{seven_days}&by=site",
+                      headers=headers).status_code == 200
+    assert client.get(f"/api/v1/indicators?{one_day}", headers=headers).status_code == 200
+
+    login(client, coordinator)
+    page = client.get(f"/pilotage/indicators?{one_day}&by=structure")
+    text = _text(page)
+    assert page.status_code == 200 and 'id="from-error"' in text and "7 jours" in text
+    assert 'class="error-summary"' in text and "Bailleur lent" not in text  # no detail shown
+    assert client.get(f"/pilotage/indicators.csv?table=groups&by=structure&{one_day}"
+                      ).status_code == 422
+
+    monkeypatch.setitem(app.config, "PASSERELLE_INDICATORS_MIN_WINDOW_DAYS", 1)
+    assert client.get(f"/api/v1/indicators?{one_day}&by=site", headers=headers).status_code == 200

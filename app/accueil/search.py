@@ -6,24 +6,33 @@ candidates are then decrypted and ranked (rapidfuzz), exact matches first. At mo
 ``MAX_CANDIDATES`` are ranked: the exact matches are fetched first, then the phonetic ones fill
 up to the cap, and the result says when the cap cut (the agent then adds a first name or a
 birth date). A reception number (``A-2026-000123``) finds its person directly. Nothing of the
-query is logged or stored.
+query is logged or stored: the audit keeps whether the search was by number or by name.
+
+Reception numbers are sequential, so searching by number could list the register: each user
+may search ``PASSERELLE_SEARCH_MAX_PER_MINUTE`` times a minute and
+``PASSERELLE_SEARCH_MAX_PER_DAY`` times a day (pages of results count). Beyond, the search is
+refused (429) and audited (``person.search_refused``), the coordinators of the user's territory
+get an e-mail (once a day per user) and the burst shows on their stalled-work page.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
 from rapidfuzz import fuzz
 
 from app.accueil.models import Person, PersonSearchKey
 from app.accueil.persons import birth_key, parse_reception_number, sound_key, word_key
 from app.accueil.scopes import FULL, visible_fields_many
-from app.core import audit
-from app.core.db import db, load_many
+from app.core import audit, ratelimit
+from app.core.db import db, load_many, utcnow
+from app.core.errors import TooManyRequests
 from app.core.names import normalise, phonetic_key, tokens
 
 MAX_CANDIDATES = 200  # beyond, the agent is asked to add a birth date
@@ -127,8 +136,13 @@ def search_persons(user: Any, q: str | None, birth_date: date | None = None) -> 
 
 def find_persons(user: Any, q: str | None, birth_date: date | None = None) -> SearchResult:
     """The matches of ``q`` (and ``birth_date``), exact ones first, then by closeness; and
-    whether there were more than ``MAX_CANDIDATES`` (the agent should narrow the search)."""
+    whether there were more than ``MAX_CANDIDATES`` (the agent should narrow the search).
+
+    ``TooManyRequests`` (recorded: the refusal stays in the audit) when the user is over their
+    limits."""
     number = parse_reception_number(q)
+    if number or tokens(q):
+        keep_pace(user, "number" if number else "name")
     truncated = False
     if number:
         persons = list(db.session.scalars(sa.select(Person).where(
@@ -159,10 +173,107 @@ def find_persons(user: Any, q: str | None, birth_date: date | None = None) -> Se
             hits.append(Hit(person, EXACT if exact[person.id] else APPROXIMATE, score, None))
             order[person.id] = (last, first)
         hits.sort(key=lambda h: (h.match != EXACT, -h.score, *order[h.person.id]))
-    audit.record("person.search", actor=user, details={"results": len(hits),
+    audit.record("person.search", actor=user, details={"by": "number" if number else "name",
+                                                       "results": len(hits),
                                                        "with_birth_date": birth_date is not None,
                                                        "truncated": truncated})
     return SearchResult(hits, truncated)
+
+
+# -- pace -------------------------------------------------------------------------------------
+BURST_DAYS = 7  # how long a burst shows on the coordinators' page
+
+
+def _bucket(user: Any) -> str:
+    return f"person-search:{user.id}"
+
+
+def keep_pace(user: Any, by: str) -> None:
+    """Count one search of ``user`` (``by`` number or name), or refuse it when the user is over
+    the limit of the minute or of the day: audited, coordinators told, ``TooManyRequests``."""
+    config = current_app.config
+    limits = (("minute", config["PASSERELLE_SEARCH_MAX_PER_MINUTE"], timedelta(minutes=1)),
+              ("day", config["PASSERELLE_SEARCH_MAX_PER_DAY"], timedelta(days=1)))
+    for window, limit, length in limits:
+        if ratelimit.exceeded(_bucket(user), limit, length):
+            audit.record("person.search_refused", actor=user, details={"by": by, "limit": window})
+            _alert_coordinators(user, window, limit)
+            message = (_("Trop de recherches en une minute : patientez une minute avant de "
+                         "chercher à nouveau.") if window == "minute" else
+                       _("Vous avez atteint le nombre de recherches permis sur 24 heures : "
+                         "réessayez plus tard ou adressez-vous à votre coordinateur."))
+            raise TooManyRequests(message, persist=True)
+    ratelimit.hit(_bucket(user))
+
+
+def _territory(user: Any) -> str | None:
+    site = getattr(user, "site", None)
+    return site.territory if site is not None else getattr(user, "territory", None)
+
+
+def _alert_coordinators(user: Any, window: str, limit: int) -> None:
+    """One e-mail a day per searching user to each coordinator of the user's territory."""
+    from app.auth.services import coordinators
+    from app.notifications.services import queue
+
+    territory = _territory(user)
+    if not territory:
+        return
+    now = utcnow()
+    base = current_app.config["PASSERELLE_BASE_URL"].rstrip("/")
+    site = getattr(user, "site", None)
+    where = f" (site {site.name})" if site is not None else ""
+    pace = f"{limit} par minute" if window == "minute" else f"{limit} par 24 heures"
+    for coordinator in coordinators([territory], exclude=user.id):
+        queue(coordinator.email, "Passerelle : recherches de personnes inhabituelles",
+              f"Le compte {user.display_name}{where} a dépassé la limite de recherches de "
+              f"personnes ({pace}) le {now:%d/%m/%Y à %H:%M} UTC. Ses recherches suivantes ont "
+              f"été refusées.\n\nDes recherches en rafale, surtout par numéro d'accueil, "
+              f"peuvent servir à parcourir le registre. Voir la page « En attente » : "
+              f"{base}/pilotage/stalled\n",
+              kind="person.search_burst", related_type="user", related_id=user.id,
+              dedupe_key=f"person.search_burst:{user.id}:{now:%Y-%m-%d}:{coordinator.id}")
+
+
+@dataclass
+class Burst:
+    """Searches refused to one user on one day: who, where, from when, how many."""
+
+    user: Any
+    site: Any
+    first_at: datetime
+    last_at: datetime
+    refused: int
+
+
+def bursts(territory: str | None, days: int = BURST_DAYS) -> list[Burst]:
+    """The refused searches of the territory's users over the last ``days``, by user and day,
+    the latest first (the coordinators' stalled-work page)."""
+    from app.auth.models import User
+    from app.directory.models import Site
+
+    if not territory:
+        return []
+    rows = db.session.execute(
+        sa.select(audit.AuditEntry.actor_id, audit.AuditEntry.at)
+        .join(User, User.id == audit.AuditEntry.actor_id)
+        .outerjoin(Site, Site.id == User.site_id)
+        .where(audit.AuditEntry.action == "person.search_refused",
+               audit.AuditEntry.at >= utcnow() - timedelta(days=days),
+               sa.or_(Site.territory == territory,
+                      sa.and_(User.site_id.is_(None), User.territory == territory)))
+        .order_by(audit.AuditEntry.at)).all()
+    grouped: dict[tuple, Burst] = {}
+    users = {u.id: u for u in load_many(User, {actor for actor, _at in rows})}
+    for actor, at in rows:
+        key = (actor, at.date())
+        if key in grouped:
+            grouped[key].last_at = at
+            grouped[key].refused += 1
+        else:
+            user = users[actor]
+            grouped[key] = Burst(user, user.site, at, at, 1)
+    return sorted(grouped.values(), key=lambda b: b.first_at, reverse=True)
 
 
 def with_access(user: Any, hits: list[Hit]) -> list[Hit]:

@@ -29,11 +29,12 @@ from app.accueil.panels import SLIP_ORIENTATIONS, panels_for
 from app.auth.models import User
 from app.core import audit
 from app.core.db import db, utcnow
-from app.core.errors import ServiceError
-from app.core.forms import ConfirmForm, apply_errors
+from app.core.errors import NotFound, ServiceError, TooManyRequests
+from app.core.forms import ConfirmForm
 from app.core.i18n import LANGUAGES
 from app.core.pagination import ListPage
-from app.core.permissions import access, can, require
+from app.core.permissions import access, can
+from app.core.spine import get_visible_or_404, refuse
 from app.directory.models import Site
 
 bp = Blueprint("accueil", __name__, template_folder="templates")
@@ -45,21 +46,9 @@ def _labels() -> dict[str, Any]:
     return {"ACTION_LABELS": records.ACTION_LABELS, "ACTOR_LABELS": records.ACTOR_LABELS}
 
 
-def load_person(person_id: uuid.UUID, permission: str) -> Person:
-    """Load, then check: a person out of scope answers 404 like a person that does not exist."""
-    person = db.session.get(Person, person_id)
-    if person is None:
-        abort(404)
-    require(current_user, permission, person)
-    return person
-
-
-def load_visit(visit_id: uuid.UUID, permission: str) -> Visit:
-    visit = db.session.get(Visit, visit_id)
-    if visit is None:
-        abort(404)
-    require(current_user, permission, visit.person)
-    return visit
+def _visit(visit_id: uuid.UUID, permission: str) -> Visit:
+    """A visit is judged by its person's rules."""
+    return get_visible_or_404(Visit, visit_id, permission, subject=lambda visit: visit.person)
 
 
 # -- search and creation ----------------------------------------------------------------------
@@ -67,16 +56,20 @@ def load_visit(visit_id: uuid.UUID, permission: str) -> Visit:
 @access("person.search")
 def search_page():
     form = SearchForm()
-    page, truncated = None, False
+    page, truncated, refused = None, False, None
     if form.validate_on_submit():
-        found = search.find_persons(current_user, form.q.data, form.birth_date.data)
-        page = ListPage(found.hits, request.form.get("page", 1, type=int), PER_PAGE)
-        search.with_access(current_user, page.items)
-        truncated = found.truncated
+        try:
+            found = search.find_persons(current_user, form.q.data, form.birth_date.data)
+        except TooManyRequests as error:
+            refused = error.message  # recorded: the request still commits its audit entry
+        else:
+            page = ListPage(found.hits, request.form.get("page", 1, type=int), PER_PAGE)
+            search.with_access(current_user, page.items)
+            truncated = found.truncated
     return render_template("accueil/search.html", form=form, page=page,
-                           searched=page is not None, truncated=truncated,
+                           searched=page is not None, truncated=truncated, refused=refused,
                            limit=search.MAX_CANDIDATES,
-                           can_create=can(current_user, "person.create"))
+                           can_create=can(current_user, "person.create")), 429 if refused else 200
 
 
 @bp.route("/persons/new", methods=["GET", "POST"])
@@ -100,8 +93,7 @@ def new_person():
             try:
                 person = persons.create_person(data, current_user, current_user.site_id)
             except ServiceError as error:
-                db.session.rollback()
-                apply_errors(form, error)
+                refuse(error, form)
             else:
                 flash(_("Dossier créé : numéro d'accueil %(n)s.", n=person.reception_number),
                       "success")
@@ -116,7 +108,7 @@ def new_person():
 @bp.route("/persons/<uuid:person_id>")
 @access("person.read")
 def person(person_id: uuid.UUID):
-    person = load_person(person_id, "person.read")
+    person = get_visible_or_404(Person, person_id, "person.read")
     fields = scopes.visible_fields(current_user, person)
     audit.record("person.read", actor=current_user, object_type="person", object_id=person.id,
                  person_id=person.id)
@@ -138,15 +130,14 @@ def person(person_id: uuid.UUID):
 @bp.route("/persons/<uuid:person_id>/edit", methods=["GET", "POST"])
 @access("person.update")
 def edit_person(person_id: uuid.UUID):
-    person = load_person(person_id, "person.update")
+    person = get_visible_or_404(Person, person_id, "person.update")
     form = PersonEditForm(obj=person)
     if form.validate_on_submit():
         data = {name: form[name].data for name in persons.EDITABLE_FIELDS}
         try:
             persons.update_person(person, data, current_user)
         except ServiceError as error:
-            db.session.rollback()
-            apply_errors(form, error)
+            refuse(error, form)
         else:
             flash(_("Identité mise à jour ; les anciennes valeurs sont conservées dans l'historique."),
                   "success")
@@ -157,10 +148,7 @@ def edit_person(person_id: uuid.UUID):
 @bp.route("/persons/<uuid:person_id>/break-glass", methods=["GET", "POST"])
 @access("person.break_glass")
 def break_glass(person_id: uuid.UUID):
-    person = db.session.get(Person, person_id)
-    if person is None:
-        abort(404)
-    require(current_user, "person.break_glass", person)
+    person = get_visible_or_404(Person, person_id, "person.break_glass")
     if scopes.can_open(current_user, person):
         return redirect(url_for("accueil.person", person_id=person.id))
     form = BreakGlassForm()
@@ -168,8 +156,7 @@ def break_glass(person_id: uuid.UUID):
         try:
             scopes.break_glass(current_user, person, form.reason.data)
         except ServiceError as error:
-            db.session.rollback()
-            apply_errors(form, error)
+            refuse(error, form)
         else:
             flash(_("Accès exceptionnel accordé pour 24 heures. Il est enregistré."), "warning")
             return redirect(url_for("accueil.person", person_id=person.id))
@@ -179,7 +166,7 @@ def break_glass(person_id: uuid.UUID):
 @bp.route("/persons/<uuid:person_id>/export")
 @access("person.export")
 def export(person_id: uuid.UUID):
-    person = load_person(person_id, "person.export")
+    person = get_visible_or_404(Person, person_id, "person.export")
     record = records.export_person(person, current_user)
     if request.args.get("format") == "json":
         body = json.dumps(record, ensure_ascii=False, indent=2, default=str)
@@ -206,7 +193,7 @@ def _needs_complete(form: VisitForm) -> bool:
 @bp.route("/persons/<uuid:person_id>/visits/new", methods=["GET", "POST"])
 @access("visit.create")
 def new_visit(person_id: uuid.UUID):
-    person = load_person(person_id, "visit.create")
+    person = get_visible_or_404(Person, person_id, "visit.create")
     form = VisitForm()
     if form.validate_on_submit() and _needs_complete(form):
         data = {
@@ -219,8 +206,7 @@ def new_visit(person_id: uuid.UUID):
         try:
             visit = visits.record_visit(person, data, current_user)
         except ServiceError as error:
-            db.session.rollback()
-            apply_errors(form, error)
+            refuse(error, form)
         else:
             flash(_("Passage enregistré."), "success")
             return redirect(url_for("accueil.slip", visit_id=visit.id)
@@ -232,14 +218,13 @@ def new_visit(person_id: uuid.UUID):
 @bp.route("/visits/<uuid:visit_id>/outcome", methods=["POST"])
 @access("visit.create")
 def set_visit_outcome(visit_id: uuid.UUID):
-    visit = load_visit(visit_id, "visit.create")
+    visit = _visit(visit_id, "visit.create")
     form = OutcomeForm()
     if form.validate_on_submit():
         try:
             visits.set_outcome(visit, form.outcome.data, current_user)
         except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+            refuse(error)
         else:
             flash(_("Suite du passage mise à jour."), "success")
     return redirect(request.referrer if request.referrer and "/site/day" in request.referrer
@@ -250,7 +235,7 @@ def set_visit_outcome(visit_id: uuid.UUID):
 @access("slip.print")
 def slip(visit_id: uuid.UUID):
     """The slip handed to the person; ``?lang=en`` prints it in English."""
-    visit = load_visit(visit_id, "slip.print")
+    visit = _visit(visit_id, "slip.print")
     audit.record("slip.print", actor=current_user, object_type="visit", object_id=visit.id,
                  person_id=visit.person_id)
     lang = request.args.get("lang")
@@ -277,22 +262,20 @@ def day():
 @bp.route("/persons/<uuid:person_id>/merge", methods=["GET", "POST"])
 @access("person.merge")
 def merge(person_id: uuid.UUID):
-    kept = load_person(person_id, "person.read")
+    kept = get_visible_or_404(Person, person_id, "person.read")
     form = MergeForm()
     other = None
     if form.validate_on_submit():
-        number = persons.parse_reception_number(form.other.data)
-        other = db.session.scalars(sa.select(Person).where(
-            Person.reception_number == number)).first() if number else None
-        if other is None or not scopes.can_open(current_user, other):
+        other = scopes.openable_by_number(current_user,
+                                          persons.parse_reception_number(form.other.data))
+        if other is None:
             form.other.errors = [_("Aucun dossier ouvert avec ce numéro : ouvrez d'abord le doublon (accès exceptionnel).")]
             other = None
         elif form.confirm.data == str(other.id):
             try:
                 merging.merge_persons(kept, other, current_user)
             except ServiceError as error:
-                db.session.rollback()
-                apply_errors(form, error)
+                refuse(error, form)
             else:
                 flash(_("Dossiers fusionnés. La fusion peut être annulée pendant 30 jours."),
                       "success")
@@ -307,14 +290,13 @@ def merge(person_id: uuid.UUID):
 def revert_merge(merge_id: uuid.UUID):
     record = db.session.get(PersonMerge, merge_id)
     if record is None:
-        abort(404)
-    kept = load_person(record.kept_id, "person.read")
+        raise NotFound()
+    kept = get_visible_or_404(Person, record.kept_id, "person.read")
     if ConfirmForm().validate_on_submit():
         try:
             merging.revert_merge(record, current_user)
         except ServiceError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+            refuse(error)
         else:
             flash(_("La fusion est annulée : les deux dossiers sont de nouveau séparés."),
                   "success")

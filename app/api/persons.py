@@ -15,8 +15,8 @@ from app.api.base import Blueprint, StrictSchema
 from app.api.orientations import OrientationSchema
 from app.core import audit
 from app.core.db import db
-from app.core.errors import NotFound
-from app.core.permissions import access, require
+from app.core.permissions import access
+from app.core.spine import get_visible_or_404
 
 blp = Blueprint("api_persons", __name__, url_prefix="/api/v1", description="Accueil")
 MAX_PER_PAGE = 100
@@ -154,11 +154,7 @@ def person_view(person: Person, user: Any) -> dict[str, Any]:
 
 
 def _load(person_id: uuid.UUID, permission: str) -> Person:
-    person = db.session.get(Person, person_id)
-    if person is None:
-        raise NotFound()
-    require(current_user, permission, person)
-    return person
+    return get_visible_or_404(Person, person_id, permission)
 
 
 # -- routes -----------------------------------------------------------------------------------
@@ -185,6 +181,7 @@ def create_person(body):
 @access("person.search")
 @blp.arguments(SearchQuerySchema, location="query")
 @blp.response(200, SearchHitSchema(many=True))
+@blp.alt_response(429, schema="Error", description="Too many searches")
 def search_persons(args):
     """Search by name (spelling variants tolerated) or reception number; exact matches first.
 
@@ -192,6 +189,8 @@ def search_persons(args):
     birth year (no reception number, no pseudonym). Paginated with ``page`` and ``per_page``;
     the total is in ``X-Total-Count``. At most 200 persons are ranked: when more match,
     ``X-Search-Truncated`` is ``true`` and a first name or a birth date should narrow the search.
+    Each user may search ``PASSERELLE_SEARCH_MAX_PER_MINUTE`` times a minute and
+    ``PASSERELLE_SEARCH_MAX_PER_DAY`` times a day: beyond, 429 ``too_many_requests``.
     """
     found = search.find_persons(current_user, args["q"], args.get("birth_date"))
     hits = found.hits
@@ -254,10 +253,7 @@ def create_visit(body, person_id):
 @blp.response(201, BreakGlassSchema)
 def break_glass(body, person_id):
     """Open a file never seen at the caller's site, for a stated reason (24 hours, audited)."""
-    person = db.session.get(Person, person_id)
-    if person is None:
-        raise NotFound()
-    require(current_user, "person.break_glass", person)
+    person = _load(person_id, "person.break_glass")
     grant = scopes.break_glass(current_user, person, body["reason"])
     return {"person_id": person.id, "expires_at": grant.expires_at}
 
@@ -297,9 +293,7 @@ def _iso_dates(value: Any) -> Any:
 @blp.response(200, VisitSchema)
 def get_visit(visit_id):
     """One visit, for those who may see the person's whole file."""
-    visit = db.session.get(Visit, visit_id)
-    if visit is None or scopes.visible_fields(current_user, visit.person) != scopes.FULL:
-        raise NotFound()
+    visit = get_visible_or_404(Visit, visit_id, "visit.read", subject=lambda visit: visit.person)
     audit.record("person.read", actor=current_user, object_type="visit", object_id=visit.id,
                  person_id=visit.person_id)
     return records.visit_record(visit)

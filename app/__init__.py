@@ -116,6 +116,9 @@ def _init_extensions(app: Flask) -> None:
     from app.extensions import api, babel, csrf, db, login_manager, migrate
 
     db.init_app(app)
+    from app.core import routing
+
+    routing.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
                      render_as_batch=True, compare_type=True, render_item=render_item,
                      include_object=include_object)

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -82,7 +83,28 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base, disable_autonaming=True)
+# session.info key of the replica connection while ``app.core.routing.replica_reads`` routes.
+REPLICA_READS = "passerelle_replica_reads"
+
+
+class RoutingSession(FlaskSession):
+    """The one place where a statement's database is chosen: inside ``replica_reads()`` (see
+    ``app.core.routing``) a plain SELECT goes to the replica's connection; everything else (a
+    flush, an INSERT/UPDATE/DELETE, ``SELECT … FOR UPDATE``, text, ``session.connection()``)
+    goes to the primary, as it always does outside."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is None:
+            reads = self.info.get(REPLICA_READS)
+            if (reads is not None and not self._flushing
+                    and getattr(clause, "is_select", False)
+                    and getattr(clause, "_for_update_arg", None) is None):
+                return reads
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+db = SQLAlchemy(model_class=Base, disable_autonaming=True,
+                session_options={"class_": RoutingSession})
 
 
 @sa.event.listens_for(sa.engine.Engine, "connect")

@@ -21,6 +21,7 @@ from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm, apply_errors
 from app.core.pagination import ListPage
 from app.core.permissions import access, can, require
+from app.core.routing import replica_reads
 from app.directory import services as directory
 from app.directory.models import Structure
 from app.orientation import designated, reminders, services
@@ -83,12 +84,13 @@ def directory_csv():
               _("Délai d'accusé de réception (jours ouvrés)"),
               _("Délai de prise en charge (jours ouvrés)")]
     rows = []
-    for s in _directory_query():
-        ack, take = services.delays(s)
-        rows.append([s.name, str(STRUCTURE_KIND_LABELS.get(s.kind, s.kind)),
-                     ", ".join(str(DOMAIN_LABELS[d]) for d in s.domains),
-                     ", ".join(s.territories), s.address, s.phone, s.contact_email,
-                     s.opening_hours, ack, take])
+    with replica_reads():  # the whole directory, read on the replica when one is set
+        for s in _directory_query():
+            ack, take = services.delays(s)
+            rows.append([s.name, str(STRUCTURE_KIND_LABELS.get(s.kind, s.kind)),
+                         ", ".join(str(DOMAIN_LABELS[d]) for d in s.domains),
+                         ", ".join(s.territories), s.address, s.phone, s.contact_email,
+                         s.opening_hours, ack, take])
     return csv_response(header, rows, "annuaire-partenaires.csv")
 
 

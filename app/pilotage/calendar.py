@@ -45,6 +45,18 @@ def _insert_missing(connection, rows: list[dict]) -> None:
     connection.execute(insert(_TABLE).on_conflict_do_nothing(index_elements=["day"]), rows)
 
 
+def calendar_covers(connection, start: date, end: date) -> bool:
+    """Whether every day from ``start`` to ``end`` is in ``calendar_days`` (the table has no
+    gaps: it is only ever extended at either end)."""
+    first, last = connection.execute(sa.select(sa.func.min(_TABLE.c.day),
+                                               sa.func.max(_TABLE.c.day))).one()
+    if first is None:
+        return False
+    if isinstance(first, str):  # SQLite through a plain connection
+        first, last = date.fromisoformat(first), date.fromisoformat(last)
+    return first <= start and end <= last
+
+
 def ensure_calendar(connection, start: date, end: date) -> None:
     """Make sure every day from ``start`` to ``end`` is in ``calendar_days`` (idempotent).
 

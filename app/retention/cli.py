@@ -6,6 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from app.core.db import db
+from app.core.routing import replica_reads
 from app.retention import services
 
 retention_cli = AppGroup("retention", help="Retention periods.")
@@ -15,7 +16,11 @@ retention_cli = AppGroup("retention", help="Retention periods.")
 @click.option("--apply", "apply_", is_flag=True, help="purge and anonymise (default: list only)")
 def purge(apply_: bool) -> None:
     """List what passed its retention period; with --apply, purge or anonymise it."""
-    todo = services.apply() if apply_ else services.plan()
+    if apply_:
+        todo = services.apply()  # what it purges is read on the primary, in its transaction
+    else:
+        with replica_reads():  # a listing: the replica when one is set
+            todo = services.plan()
     verb = "anonymised" if apply_ else "to anonymise"
     for row in todo.persons:
         click.echo(f"person {row.reception_number}: {verb}")

@@ -13,21 +13,38 @@ from app.accueil.models import Person
 from app.accueil.scopes import FULL, visible_fields
 from app.api.base import Blueprint, StrictSchema
 from app.core import audit
-from app.core.db import db
-from app.core.errors import Forbidden, NotFound, ValidationFailed
-from app.core.permissions import access, require
+from app.core.db import db, page_of
+from app.core.enums import Domain
+from app.core.errors import Forbidden, ValidationFailed
+from app.core.permissions import access
+from app.core.spine import get_visible_or_404
 from app.orientation import reminders, services
-from app.orientation.models import STATUSES, Orientation
+from app.orientation.models import Orientation
 from app.orientation.presenters import orientation_view, preload
-from app.orientation.scopes import audience, visible_orientations
+from app.orientation.scopes import (
+    audience,
+    filter_orientations,
+    newest_first,
+    orientations_of_person,
+    visible_orientations,
+)
+from app.orientation.status import STATUSES
 
 blp = Blueprint("api_orientations", __name__, url_prefix="/api/v1", description="Orientation")
 MAX_PER_PAGE = 100
+DOMAINS = tuple(d.value for d in Domain)
 
 
 class ConsentSchema(StrictSchema):
     given = fields.Boolean(required=True)
     shared_fields = fields.List(fields.String(), load_default=list)
+    shared_needs = fields.List(fields.String(), allow_none=True, metadata={
+        "description": "domains of the visit's needs the person shares (one need per domain); "
+                       "absent: the need of the oriented domain, if `needs` is a shared field"})
+    accepts_redirect = fields.Boolean(load_default=False, metadata={
+        "description": "the person accepts that another structure receives the orientation "
+                       "if this one redirects it; if not, a redirect reaches the new structure "
+                       "without personal data until the sender confirms the consent again"})
     purpose = fields.String(allow_none=True)
 
 
@@ -53,7 +70,7 @@ class EventSchema(StrictSchema):
 
 class OrientationSchema(StrictSchema):
     id = fields.UUID()
-    person_id = fields.UUID()
+    person_id = fields.UUID(allow_none=True, metadata={"description": "null in a tombstone"})
     structure_id = fields.UUID()
     structure = fields.Dict()
     domain = fields.String()
@@ -68,18 +85,25 @@ class OrientationSchema(StrictSchema):
     taken_charge_at = fields.DateTime(allow_none=True)
     first_appointment_on = fields.Date(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
+    ended_at = fields.DateTime(allow_none=True, metadata={
+        "description": "when it was closed, refused, redirected or cancelled"})
+    tombstone = fields.Boolean(metadata={
+        "description": "refused, redirected away or cancelled, seen by its structure: status "
+                       "and dates only, nothing of the person"})
     referent = fields.Dict(allow_none=True)
     redirected_to_id = fields.UUID(allow_none=True)
     redirected_from_id = fields.UUID(allow_none=True)
     refusal_code = fields.String(allow_none=True)
     outcome = fields.String(allow_none=True)
-    person = fields.Dict()
+    person = fields.Dict(allow_none=True, metadata={
+        "description": "null in a tombstone and while a redirect awaits the person's consent"})
     needs = fields.List(fields.Dict())
     events = fields.List(fields.Nested(EventSchema))
 
 
 class ListQuerySchema(StrictSchema):
     status = fields.String()
+    domain = fields.String()
     structure_id = fields.UUID()
     person_id = fields.UUID()
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
@@ -124,12 +148,7 @@ class StalledSchema(StrictSchema):
 
 
 def _load(orientation_id: uuid.UUID, permission: str) -> Orientation:
-    orientation = db.session.get(Orientation, orientation_id)
-    if orientation is None:
-        raise NotFound()
-    require(current_user, "orientation.read", orientation)
-    require(current_user, permission, orientation, visible=True)
-    return orientation
+    return get_visible_or_404(Orientation, orientation_id, permission, read="orientation.read")
 
 
 def _answer(orientation: Orientation) -> dict:
@@ -156,23 +175,20 @@ def send(body):
 @blp.response(200, OrientationSchema(many=True))
 def list_orientations(args):
     """The orientations the caller may see, filtered; ``X-Total-Count`` gives the total."""
-    query = visible_orientations(current_user)
-    if args.get("person_id"):
-        person = db.session.get(Person, args["person_id"])
-        if person is not None and visible_fields(current_user, person) == FULL:
-            query = sa.select(Orientation)  # the whole file's orientations for its agents
-        query = query.where(Orientation.person_id == args["person_id"])
-    if args.get("status"):
-        if args["status"] not in STATUSES:
+    for name, allowed in (("status", STATUSES), ("domain", DOMAINS)):
+        if args.get(name) and args[name] not in allowed:
             raise ValidationFailed(_("Certaines valeurs sont invalides."),
-                                   {"status": [_("Valeurs possibles : %(v)s.", v=", ".join(STATUSES))]})
-        query = query.where(Orientation.status == args["status"])
-    if args.get("structure_id"):
-        query = query.where(Orientation.structure_id == args["structure_id"])
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Orientation.sent_at.desc())
-                              .limit(args["per_page"])
-                              .offset((args["page"] - 1) * args["per_page"])).all()
+                                   {name: [_("Valeurs possibles : %(v)s.", v=", ".join(allowed))]})
+    if args.get("person_id"):
+        # The same rule as the detail and the person's file: only what opens to the caller.
+        person = db.session.get(Person, args["person_id"])
+        query = (orientations_of_person(current_user, person) if person is not None
+                 else visible_orientations(current_user).where(sa.false()))
+    else:
+        query = newest_first(visible_orientations(current_user))
+    query = filter_orientations(query, args.get("status"), args.get("domain"),
+                                args.get("structure_id"))
+    rows, total = page_of(query, args["page"], args["per_page"])
     needs = preload(rows)
     return ([orientation_view(o, current_user, with_events=False, needs_by_visit=needs)
              for o in rows],
@@ -270,6 +286,17 @@ def cancel(body, orientation_id):
     """Cancel (the sender's side, before acknowledgment), with a reason."""
     orientation = _load(orientation_id, "orientation.cancel")
     return _answer(services.cancel(orientation, current_user, body["reason"]))
+
+
+@blp.route("/orientations/<uuid:orientation_id>/consent", methods=["POST"])
+@access("orientation.confirm_consent")
+@blp.arguments(ConsentSchema)
+@blp.response(200, OrientationSchema)
+def confirm_consent(body, orientation_id):
+    """The sender confirms the person's consent after a redirect they had not accepted (the
+    new structure then sees what it shares); 409 when the consent is already there."""
+    orientation = _load(orientation_id, "orientation.confirm_consent")
+    return _answer(services.confirm_consent(orientation, current_user, body))
 
 
 @blp.route("/orientations/<uuid:orientation_id>/close", methods=["POST"])

@@ -26,13 +26,14 @@ from app.accueil.persons import identity_keys
 from app.core.db import db, key_ring
 from app.core.names import phonetic_key, tokens
 from app.orientation.deadlines import add_working_days
+from app.orientation.status import OrientationStatus as Status
 
 DOMAINS = ("acces_droits", "budget", "logement", "emploi_insertion", "sante", "famille_enfance",
            "autonomie_handicap", "mobilite", "numerique", "violences", "alimentation", "juridique")
 CHANNELS = (("in_person", 60), ("phone", 30), ("mobile", 5), ("email", 5))
 OUTCOMES = (("answered", 45), ("oriented", 40), ("pending", 15))
-STATUSES = (("sent", 8), ("acknowledged", 12), ("in_charge", 40), ("closed", 20), ("refused", 10),
-            ("redirected", 5), ("cancelled", 5))
+STATUSES = ((Status.SENT, 8), (Status.ACKNOWLEDGED, 12), (Status.IN_CHARGE, 40),
+            (Status.CLOSED, 20), (Status.REFUSED, 10), (Status.REDIRECTED, 5), (Status.CANCELLED, 5))
 VARIANTS = (("è", "e"), ("é", "e"), ("ph", "f"), ("th", "t"), ("mm", "m"), ("ll", "l"),
             ("ff", "f"), ("y", "i"), ("ou", "o"), ("bv", "v"))
 BATCH = 2000
@@ -208,15 +209,16 @@ def _orientation(ctx: Context, out: Tables, pid: uuid.UUID, visit) -> None:
     sent_at = _moment(ctx, day)
     ack_due, take_due = add_working_days(day, 2), add_working_days(day, 22)
     age = (ctx.today - day).days
-    if age < 3 and status not in ("sent", "cancelled"):
-        status = "sent"
+    if age < 3 and status not in (Status.SENT, Status.CANCELLED):
+        status = Status.SENT
     ack_on = take_on = appointment = closed_at = None
-    if status in ("acknowledged", "in_charge", "closed", "refused", "redirected") and age >= 1:
+    if status in (Status.ACKNOWLEDGED, Status.IN_CHARGE, Status.CLOSED, Status.REFUSED,
+                  Status.REDIRECTED) and age >= 1:
         ack_on = min(ctx.today, day + timedelta(days=rng.choice((1, 1, 2, 3, 4, 7, 12))))
-    if status in ("in_charge", "closed") and ack_on:
+    if status in (Status.IN_CHARGE, Status.CLOSED) and ack_on:
         take_on = min(ctx.today, ack_on + timedelta(days=rng.randint(1, 30)))
         appointment = take_on + timedelta(days=rng.randint(0, 10))
-    if status == "closed" and take_on:
+    if status == Status.CLOSED and take_on:
         closed_at = _moment(ctx, min(ctx.today, take_on + timedelta(days=rng.randint(10, 90))))
     partner = ctx.partners.get(structure.id)
     out.add("orientations", {
@@ -224,7 +226,7 @@ def _orientation(ctx: Context, out: Tables, pid: uuid.UUID, visit) -> None:
         "domain": domain, "motive_ct": ctx.enc("orientations", "motive", oid,
                                                ctx.rng.choice(ctx.fake.sentences)),
         "consent_given": True, "shared_fields": "first_name,last_name,phone",
-        "consent_purpose_ct": None, "coverage_override_ct": None, "status": status,
+        "consent_purpose_ct": None, "coverage_override_ct": None, "status": status.value,
         "sender_id": ctx.agents[site.id], "sender_site_id": site.id, "territory": site.territory,
         "requested_referent_id": None, "referent_id": partner if ack_on else None,
         "referent_label": None, "sent_at": sent_at, "sent_on": day,
@@ -233,21 +235,22 @@ def _orientation(ctx: Context, out: Tables, pid: uuid.UUID, visit) -> None:
         "acknowledged_at": _moment(ctx, ack_on) if ack_on else None,
         "taken_charge_at": _moment(ctx, take_on) if take_on else None,
         "first_appointment_on": appointment, "closed_at": closed_at, "outcome_ct": None,
-        "refusal_code": "not_competent" if status == "refused" else None,
+        "refusal_code": "not_competent" if status == Status.REFUSED else None,
         "redirected_to_id": None, "redirected_from_id": None, "version": 2,
         "updated_at": sent_at})
     out.add("orientation_events", {"id": _uuid(rng), "orientation_id": oid, "seq": 1,
                                    "at": sent_at, "kind": "transition",
                                    "actor_id": ctx.agents[site.id], "actor_label": None,
-                                   "from_status": None, "to_status": "sent", "reason_ct": None})
-    if status != "sent":
+                                   "from_status": None, "to_status": Status.SENT.value,
+                                   "reason_ct": None})
+    if status != Status.SENT:
         eid = _uuid(rng)
         out.add("orientation_events", {
             "id": eid, "orientation_id": oid, "seq": 2, "at": sent_at + timedelta(days=1),
             "kind": "transition", "actor_id": partner, "actor_label": None,
-            "from_status": "sent", "to_status": status,
+            "from_status": Status.SENT.value, "to_status": status.value,
             "reason_ct": ctx.enc("orientation_events", "reason", eid, "Hors compétence")
-            if status == "refused" else None})
+            if status == Status.REFUSED else None})
 
 
 def _parcours(ctx: Context, out: Tables, pid: uuid.UUID, created: date, site) -> None:

@@ -23,6 +23,7 @@ from app.directory.models import Structure
 from app.orientation import designated
 from app.orientation import services as orientation_services
 from app.orientation.deadlines import add_working_days
+from app.orientation.status import OrientationStatus
 from app.referents import services as parcours_services
 
 PERSONS = [
@@ -34,16 +35,18 @@ PERSONS = [
     {"anonymous": True, "pseudonym": "Monsieur au chien"},
 ]
 
-# (person index, structure, domain, motive, days ago it was sent, what happened next)
+# (person index, structure, domain, motive, days ago it was sent, the status it reached)
 ORIENTATIONS = [
     (0, "CAF de la Drôme", "logement", "Demande d'aide au logement après une séparation.",
-     12, "sent"),
-    (1, "CCAS de Valence", "alimentation", "Besoin d'une aide alimentaire d'urgence.", 9, "sent"),
+     12, OrientationStatus.SENT),
+    (1, "CCAS de Valence", "alimentation", "Besoin d'une aide alimentaire d'urgence.", 9,
+     OrientationStatus.SENT),
     (2, "CPAM Drôme", "sante", "Renouvellement de la complémentaire santé solidaire.", 1,
-     "sent"),
-    (3, "CAF de la Drôme", "acces_droits", "Ouverture des droits au RSA.", 6, "acknowledged"),
+     OrientationStatus.SENT),
+    (3, "CAF de la Drôme", "acces_droits", "Ouverture des droits au RSA.", 6,
+     OrientationStatus.ACKNOWLEDGED),
     (0, "CCAS de Valence", "budget", "Accompagnement budgétaire, dettes de loyer.", 20,
-     "taken_charge"),
+     OrientationStatus.IN_CHARGE),
 ]
 
 
@@ -66,6 +69,15 @@ def _backdate(orientation, days: int) -> None:
     append_only.allow_purge(db.session)  # demo set-up: the story's events happened back then
     for event in orientation.events:
         event.at = sent_at
+
+
+def _bring_to(orientation, status: OrientationStatus, partner: User) -> None:
+    """The partner's steps that lead a sent orientation to ``status`` (one the partner reaches
+    by acknowledging, then taking charge)."""
+    if status in (OrientationStatus.ACKNOWLEDGED, OrientationStatus.IN_CHARGE):
+        orientation_services.acknowledge(orientation, partner)
+    if status == OrientationStatus.IN_CHARGE:
+        orientation_services.take_charge(orientation, partner)
 
 
 def seed_persons() -> int:
@@ -93,7 +105,7 @@ def seed_persons() -> int:
             "needs": needs}, agent)
         created += 1
     db.session.flush()
-    for index, structure, domain, motive, days, state in ORIENTATIONS:
+    for index, structure, domain, motive, days, status in ORIENTATIONS:
         orientation = orientation_services.send_orientation(persons[index], {
             "structure_id": str(_structure(structure).id), "domain": domain, "motive": motive,
             "visit_id": str(visits[index].id),
@@ -102,10 +114,8 @@ def seed_persons() -> int:
         db.session.flush()
         _backdate(orientation, days)
         partner = partners.get(structure)
-        if state in ("acknowledged", "taken_charge") and partner is not None:
-            orientation_services.acknowledge(orientation, partner)
-        if state == "taken_charge" and partner is not None:
-            orientation_services.take_charge(orientation, partner)
+        if partner is not None:
+            _bring_to(orientation, status, partner)
         created += 1
     parcours = parcours_services.open_parcours(persons[0], {
         "consent": {"given": True}, "referent_id": str(_user("referent@demo.passerelle.local").id),

@@ -33,7 +33,8 @@ from app.notifications.models import FAILED, PENDING, OutboxMessage
 from app.notifications.services import queue
 from app.orientation import notify
 from app.orientation.deadlines import local_date
-from app.orientation.models import OPEN_STATUSES, Orientation
+from app.orientation.models import Orientation
+from app.orientation.status import OPEN_STATUSES, OrientationStatus
 
 ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
 CODE_LENGTH = 10
@@ -226,16 +227,16 @@ def lookup(code: Any, ip: str | None) -> Status | None:
 
 # -- updates ----------------------------------------------------------------------------------------
 def _message(orientation: Orientation, structure: Structure) -> str | None:
-    if orientation.status == "acknowledged":
+    if orientation.status == OrientationStatus.ACKNOWLEDGED:
         return (f"Votre demande a été prise en compte par {structure.name} le "
                 f"{orientation.acknowledged_on:%d/%m/%Y}.")
-    if orientation.status == "in_charge" and orientation.first_appointment_on:
+    if orientation.status == OrientationStatus.IN_CHARGE and orientation.first_appointment_on:
         return f"Rendez-vous avec {structure.name} le {orientation.first_appointment_on:%d/%m/%Y}."
     answered_on = local_date(orientation.closed_at or orientation.updated_at)
-    if orientation.status == "redirected":
+    if orientation.status == OrientationStatus.REDIRECTED:
         return (f"Votre demande a été transmise par {structure.name} à une autre structure le "
                 f"{answered_on:%d/%m/%Y}.")
-    if orientation.status == "refused":
+    if orientation.status == OrientationStatus.REFUSED:
         return (f"Le {answered_on:%d/%m/%Y}, {structure.name} a répondu ne pas pouvoir donner "
                 "suite à votre demande. Revenez vers votre lieu d'accueil.")
     return None

@@ -11,11 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.core import append_only
 from app.core.db import Encrypted, Model, utcnow
 from app.core.enums import Domain
+from app.orientation.status import OPEN_STATUSES, STATUSES, OrientationStatus
 
-SENT, ACKNOWLEDGED, IN_CHARGE, CLOSED = "sent", "acknowledged", "in_charge", "closed"
-REFUSED, REDIRECTED, CANCELLED = "refused", "redirected", "cancelled"
-STATUSES = (SENT, ACKNOWLEDGED, IN_CHARGE, CLOSED, REFUSED, REDIRECTED, CANCELLED)
-OPEN_STATUSES = (SENT, ACKNOWLEDGED, IN_CHARGE)
 SHAREABLE_FIELDS = ("first_name", "last_name", "birth_date", "phone", "email", "address", "needs")
 
 
@@ -35,14 +32,15 @@ class StructureReferent(Model):
                                                index=True)
     domain: Mapped[str | None] = mapped_column(sa.String(40))
 
-STALL_DUE_SQL = ("(CASE WHEN status = 'sent' THEN acknowledge_due ELSE take_charge_due END)")
-STALL_STATUSES_SQL = "status IN ('sent', 'acknowledged')"
+STALL_DUE_SQL = (f"(CASE WHEN status = '{OrientationStatus.SENT}' THEN acknowledge_due "
+                 "ELSE take_charge_due END)")
+STALL_STATUSES_SQL = f"status IN ('{OrientationStatus.SENT}', '{OrientationStatus.ACKNOWLEDGED}')"
 
 
 class Orientation(Model):
     __tablename__ = "orientations"
     __table_args__ = (
-        sa.CheckConstraint(_in("status", STATUSES), name="status"),
+        sa.CheckConstraint(_in("status", [s.value for s in STATUSES]), name="status"),
         sa.CheckConstraint(_in("domain", [d.value for d in Domain]), name="domain"),
         # A structure's inbox: filtered by status, newest first, read from the index in order.
         sa.Index("ix_orientations_structure_status_sent", "structure_id", "status", "sent_at"),
@@ -85,7 +83,7 @@ class Orientation(Model):
     accepts_redirect: Mapped[bool] = mapped_column(default=False)
     consent_purpose = Encrypted()
     coverage_override = Encrypted()  # why a structure not covering the domain was chosen
-    status: Mapped[str] = mapped_column(sa.String(20), default=SENT)
+    status: Mapped[str] = mapped_column(sa.String(20), default=OrientationStatus.SENT.value)
     sender_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("users.id",
                                                                       ondelete="SET NULL"))
     sender_site_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("sites.id"),

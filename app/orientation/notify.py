@@ -20,12 +20,15 @@ from app.directory.models import Site, Structure
 from app.notifications.services import queue
 from app.orientation.designated import referents
 from app.orientation.models import Orientation
+from app.orientation.status import OrientationStatus
 
+# What the sender is told of each change of status (none for a cancel: the sender did it; none
+# for a close: the sender was told of the taking in charge).
 STATUS_TEXT = {
-    "acknowledged": "a été prise en compte par la structure",
-    "in_charge": "a donné lieu à une prise en charge",
-    "refused": "a été refusée par la structure",
-    "redirected": "a été réorientée vers une autre structure",
+    OrientationStatus.ACKNOWLEDGED: "a été prise en compte par la structure",
+    OrientationStatus.IN_CHARGE: "a donné lieu à une prise en charge",
+    OrientationStatus.REFUSED: "a été refusée par la structure",
+    OrientationStatus.REDIRECTED: "a été réorientée vers une autre structure",
 }
 
 

@@ -12,7 +12,13 @@ from app.auth.models import User
 from app.core.db import db, load_many
 from app.directory.models import Structure
 from app.orientation.models import Orientation
-from app.orientation.scopes import COORDINATION, PARTNER, audience
+from app.orientation.scopes import (
+    COORDINATION,
+    PARTNER,
+    audience,
+    partner_sees_person,
+)
+from app.orientation.status import TOMBSTONE_STATUSES
 
 IDENTITY = ("first_name", "last_name", "birth_date", "phone", "email", "address")
 
@@ -57,16 +63,18 @@ def person_block(orientation: Orientation, who: str) -> dict[str, Any]:
     return block
 
 
-def needs_block(orientation: Orientation, needs_by_visit: dict | None = None
-                ) -> list[dict[str, Any]]:
-    if not orientation.visit_id:
+def needs_block(orientation: Orientation, needs_by_visit: dict | None = None,
+                only: set[str] | None = None) -> list[dict[str, Any]]:
+    """The visit's needs; ``only``: the domains of those the person agreed to share."""
+    if not orientation.visit_id or only == set():
         return []
     if needs_by_visit is not None:
         needs = needs_by_visit.get(orientation.visit_id, [])
     else:
         needs = db.session.scalars(sa.select(Need).where(Need.visit_id == orientation.visit_id)
                                    .order_by(Need.position))
-    return [{"domain": n.domain, "urgency": n.urgency, "note": n.note} for n in needs]
+    return [{"domain": n.domain, "urgency": n.urgency, "note": n.note} for n in needs
+            if only is None or n.domain in only]
 
 
 def preload(orientations: list[Orientation]) -> dict:
@@ -91,6 +99,8 @@ def orientation_view(orientation: Orientation, user: Any, *, with_events: bool =
     """``who`` forces the audience (a structure's contact answering through a link is a
     partner without an account)."""
     who = who or audience(user, orientation)
+    if who == PARTNER and not partner_sees_person(orientation):
+        return tombstone_view(orientation, with_events=with_events)
     structure = db.session.get(Structure, orientation.structure_id)
     referent = db.session.get(User, orientation.referent_id) if orientation.referent_id else None
     free_text = who != COORDINATION
@@ -112,15 +122,59 @@ def orientation_view(orientation: Orientation, user: Any, *, with_events: bool =
         "redirected_to_id": orientation.redirected_to_id,
         "redirected_from_id": orientation.redirected_from_id,
         "refusal_code": orientation.refusal_code,
-        "consent": {"given": orientation.consent_given,
-                    "shared_fields": sorted(orientation.shared),
-                    "purpose": orientation.consent_purpose if free_text else None},
+        "ended_at": orientation.ended_at,
+        "tombstone": False,
+        "consent": consent_view(orientation, free_text),
         "motive": orientation.motive if free_text else None,
         "outcome": orientation.outcome if free_text else None,
         "person": person_block(orientation, who),
-        "needs": needs_block(orientation, needs_by_visit) if (who != COORDINATION and (
-            who != PARTNER or "needs" in orientation.shared)) else [],
+        "needs": (needs_block(orientation, needs_by_visit) if who != PARTNER else
+                  needs_block(orientation, needs_by_visit, only=partner_needs(orientation)))
+        if who != COORDINATION else [],
     }
     if with_events:
         view["events"] = events_view(orientation, free_text)
+    return view
+
+
+def partner_needs(orientation: Orientation) -> set[str]:
+    """The domains of the needs the partner sees: those the person chose, if they share needs."""
+    return orientation.shared_need_domains if "needs" in orientation.shared else set()
+
+
+def consent_view(orientation: Orientation, free_text: bool) -> dict[str, Any]:
+    return {"given": orientation.consent_given, "shared_fields": sorted(orientation.shared),
+            "shared_needs": sorted(orientation.shared_need_domains),
+            "accepts_redirect": orientation.accepts_redirect,
+            "purpose": orientation.consent_purpose if free_text else None}
+
+
+def tombstone_view(orientation: Orientation, with_events: bool = True) -> dict[str, Any]:
+    """What a structure keeps of an orientation it has no reason to know the person by any more
+    (refused, redirected away, cancelled) or not yet (a redirect awaiting the person's consent):
+    its status and dates, nothing of the person, no free text."""
+    structure = db.session.get(Structure, orientation.structure_id)
+    referent = db.session.get(User, orientation.referent_id) if orientation.referent_id else None
+    view: dict[str, Any] = {
+        "id": orientation.id, "person_id": None, "structure_id": orientation.structure_id,
+        "structure": {"id": structure.id, "name": structure.name},
+        "domain": orientation.domain, "status": orientation.status, "visit_id": None,
+        "sent_at": orientation.sent_at, "acknowledge_due": orientation.acknowledge_due,
+        "take_charge_due": orientation.take_charge_due,
+        "acknowledged_at": orientation.acknowledged_at,
+        "taken_charge_at": orientation.taken_charge_at,
+        "first_appointment_on": orientation.first_appointment_on,
+        "closed_at": orientation.closed_at, "ended_at": orientation.ended_at,
+        "tombstone": orientation.status in TOMBSTONE_STATUSES,
+        "referent": ({"id": referent.id, "display_name": referent.display_name} if referent
+                     else ({"id": None, "display_name": orientation.referent_label}
+                           if orientation.referent_label else None)),
+        "redirected_to_id": None, "redirected_from_id": None,
+        "refusal_code": orientation.refusal_code,
+        "consent": {"given": orientation.consent_given, "shared_fields": [], "shared_needs": [],
+                    "accepts_redirect": orientation.accepts_redirect, "purpose": None},
+        "motive": None, "outcome": None, "person": None, "needs": [],
+    }
+    if with_events:
+        view["events"] = events_view(orientation, free_text=False)
     return view

@@ -21,14 +21,15 @@ from app.accueil.models import Person
 from app.auth.models import User
 from app.core import audit
 from app.core.db import db, load_many, utcnow
-from app.core.routing import replica_reads
 from app.core.enums import Role
 from app.core.errors import InvalidTransition
+from app.core.routing import replica_reads
 from app.directory.models import Structure
 from app.orientation import notify
 from app.orientation.deadlines import local_date, working_days_between
-from app.orientation.models import ACKNOWLEDGED, SENT, Orientation, OrientationEvent
+from app.orientation.models import Orientation, OrientationEvent
 from app.orientation.services import append_event
+from app.orientation.status import OrientationStatus
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,8 @@ def stalls(query: sa.Select | None = None, today: date | None = None) -> list[St
     query = query.where(_stalled_condition(today))
     found = []
     for orientation in db.session.scalars(query):
-        step, due = (("acknowledge", orientation.acknowledge_due) if orientation.status == SENT
+        step, due = (("acknowledge", orientation.acknowledge_due)
+                     if orientation.status == OrientationStatus.SENT
                      else ("take_charge", orientation.take_charge_due))
         found.append(Stall(orientation, step, due, working_days_between(due, today),
                            (today - orientation.sent_on).days))
@@ -67,8 +69,9 @@ def stalls(query: sa.Select | None = None, today: date | None = None) -> list[St
 
 def _stalled_condition(today: date):
     return sa.or_(
-        sa.and_(Orientation.status == SENT, Orientation.acknowledge_due < today),
-        sa.and_(Orientation.status == ACKNOWLEDGED, Orientation.take_charge_due < today),
+        sa.and_(Orientation.status == OrientationStatus.SENT, Orientation.acknowledge_due < today),
+        sa.and_(Orientation.status == OrientationStatus.ACKNOWLEDGED,
+                Orientation.take_charge_due < today),
     )
 
 
@@ -76,7 +79,7 @@ def stall_due():
     """The date an orientation is awaited by (acknowledgment or taking charge): the expression of
     the partial index ``ix_orientations_stall_due``, rendered with literals so that PostgreSQL
     matches it whatever the plan."""
-    return sa.case((Orientation.status == sa.literal_column(f"'{SENT}'"),
+    return sa.case((Orientation.status == sa.literal_column(f"'{OrientationStatus.SENT}'"),
                     Orientation.acknowledge_due), else_=Orientation.take_charge_due)
 
 
@@ -90,13 +93,14 @@ def stalls_page(query: sa.Select, today: date | None = None, limit: int = 50,
     today = today or local_date(utcnow())
     due = stall_due()
     stalled = query.where(
-        Orientation.status.in_([sa.literal_column(f"'{SENT}'"),
-                                sa.literal_column(f"'{ACKNOWLEDGED}'")]), due < today)
+        Orientation.status.in_([sa.literal_column(f"'{OrientationStatus.SENT}'"),
+                                sa.literal_column(f"'{OrientationStatus.ACKNOWLEDGED}'")]),
+        due < today)
     with replica_reads():  # a count that tolerates seconds of lag; the rows: the primary
         total = db.session.scalar(sa.select(sa.func.count()).select_from(stalled.subquery()))
     rows = db.session.execute(stalled.add_columns(due.label("due"))
                               .order_by(due, Orientation.id).limit(limit).offset(offset)).all()
-    return [Stall(o, "acknowledge" if o.status == SENT else "take_charge", d,
+    return [Stall(o, "acknowledge" if o.status == OrientationStatus.SENT else "take_charge", d,
                   working_days_between(d, today), (today - o.sent_on).days)
             for o, d in rows], total
 
@@ -141,7 +145,9 @@ def remind(today: date | None = None) -> RemindReport:
 def _remind_one(stall: Stall, delay: int) -> tuple[int, int]:
     """The reminder and escalation of one stalled orientation, not committed."""
     orientation = stall.orientation
-    if orientation.status != (SENT if stall.step == "acknowledge" else ACKNOWLEDGED):
+    awaited = (OrientationStatus.SENT if stall.step == "acknowledge"
+               else OrientationStatus.ACKNOWLEDGED)
+    if orientation.status != awaited:
         return 0, 0  # moved on since the stalled list was read (reloaded after a commit)
     structure = db.session.get(Structure, orientation.structure_id)
     reminded = escalated = 0
@@ -221,9 +227,9 @@ def escalate_now(orientation: Orientation, actor: Any) -> int:
         raise ValidationFailed(
             _("Cette structure n'a pas d'adresse de direction : ajoutez-la dans l'annuaire."),
             {"head_contact_email": [_("Adresse de la direction manquante.")]})
-    stall_due = orientation.acknowledge_due if orientation.status == SENT \
+    stall_due = orientation.acknowledge_due if orientation.status == OrientationStatus.SENT \
         else orientation.take_charge_due
-    step = "acknowledge" if orientation.status == SENT else "take_charge"
+    step = "acknowledge" if orientation.status == OrientationStatus.SENT else "take_charge"
     stamp = utcnow().strftime("%Y%m%d%H%M%S%f")
     sent = notify.escalation(orientation, structure, f"{step}:manual:{stamp}", stall_due,
                              [structure.head_contact_email])

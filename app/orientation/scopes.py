@@ -6,10 +6,17 @@
   may open.
 * ``coordinateur``: the orientations of their territory, without the motive or the identity.
 * Everyone else: nothing. Outside scope, the answer is 404.
+
+Access follows the state of what justified it: an orientation refused, redirected away or
+cancelled leaves its structure a tombstone (status and dates, nothing of the person), and a
+redirect the person did not accept reaches the new structure without personal data until the
+sender re-confirms the consent. A closed orientation stays readable by the structure that took
+the person in charge (SECURITY.md, finding 2).
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,11 +24,28 @@ import sqlalchemy as sa
 from app.accueil.models import Person
 from app.accueil.scopes import FULL, register_person_view, visible_fields
 from app.core.db import db
-from app.core.enums import Role
+from app.core.enums import Domain, Role
 from app.core.permissions import rule_for
 from app.orientation.models import Orientation
+from app.orientation.status import (
+    OPEN_STATUSES,
+    STATUSES,
+    TOMBSTONE_STATUSES,
+    OrientationStatus,
+)
 
 PARTNER, SENDER, COORDINATION = "partner", "sender", "coordination"
+
+
+def partner_sees_person(orientation: Orientation) -> bool:
+    """Whether the structure of ``orientation`` may see the person's shared data through it."""
+    return orientation.consent_given and orientation.status not in TOMBSTONE_STATUSES
+
+
+def _sharing(query: sa.Select) -> sa.Select:
+    """Only the orientations that still share something with their structure."""
+    return query.where(Orientation.consent_given.is_(True),
+                       Orientation.status.not_in(TOMBSTONE_STATUSES))
 
 
 def audience(user: Any, orientation: Orientation) -> str | None:
@@ -40,16 +64,69 @@ def audience(user: Any, orientation: Orientation) -> str | None:
     return None
 
 
+def _own_work(user: Any) -> sa.ColumnElement[bool]:
+    """The orientations of the user's work: their structure's, their site's, their territory's
+    (``audience`` without the files an agent opens whole)."""
+    if not getattr(user, "is_authenticated", False):
+        return sa.false()
+    if user.role == Role.PARTENAIRE and user.structure_id:
+        return Orientation.structure_id == user.structure_id
+    if user.role == Role.ACCUEIL and user.site_id:
+        return Orientation.sender_site_id == user.site_id
+    if user.role == Role.COORDINATEUR and user.territory:
+        return Orientation.territory == user.territory
+    return sa.false()
+
+
 def visible_orientations(user: Any) -> sa.Select:
     """The orientations ``user`` may list, as a query to refine (never ``select(Orientation)``)."""
-    query = sa.select(Orientation)
-    if user.role == Role.PARTENAIRE and user.structure_id:
-        return query.where(Orientation.structure_id == user.structure_id)
-    if user.role == Role.ACCUEIL and user.site_id:
-        return query.where(Orientation.sender_site_id == user.site_id)
-    if user.role == Role.COORDINATEUR and user.territory:
-        return query.where(Orientation.territory == user.territory)
-    return query.where(sa.false())
+    return sa.select(Orientation).where(_own_work(user))
+
+
+def orientations_of_person(user: Any, person: Person) -> sa.Select:
+    """The person's orientations ``user`` may see, newest first: exactly those whose detail
+    opens to them (``audience``). Every face listing a person's orientations starts here (the
+    file's panel, the API's person and its list by person): none builds its own query."""
+    query = sa.select(Orientation).where(Orientation.person_id == person.id)
+    if not (user.role == Role.ACCUEIL and visible_fields(user, person) == FULL):
+        query = query.where(_own_work(user))  # the file's agents see all of it (SENDER)
+    return query.order_by(Orientation.sent_at.desc(), Orientation.id)
+
+
+def orientations_of_visit(visit: Any) -> sa.Select:
+    """The orientations sent from a visit, for its slip (shown to whom may print the slip)."""
+    return sa.select(Orientation).where(Orientation.visit_id == visit.id).order_by(
+        Orientation.sent_at)
+
+
+def filter_orientations(query: sa.Select, status: str | None = None, domain: str | None = None,
+                        structure_id: Any = None) -> sa.Select:
+    """A list's filters: a status (or ``"open"``), a domain, a structure; unknown values filter
+    nothing (the API refuses them before)."""
+    if status in STATUSES:
+        query = query.where(Orientation.status == status)
+    elif status == "open":
+        query = query.where(Orientation.status.in_(OPEN_STATUSES))
+    if domain in Domain._value2member_map_:
+        query = query.where(Orientation.domain == domain)
+    if structure_id:
+        query = query.where(Orientation.structure_id == structure_id)
+    return query
+
+
+def most_urgent_first(query: sa.Select, today: date) -> sa.Select:
+    """Work lists: overdue first, then open, then ended; by due date."""
+    overdue = sa.case(
+        (sa.and_(Orientation.status == OrientationStatus.SENT,
+                 Orientation.acknowledge_due < today), 0),
+        (sa.and_(Orientation.status == OrientationStatus.ACKNOWLEDGED,
+                 Orientation.take_charge_due < today), 0),
+        (Orientation.status.in_(OPEN_STATUSES), 1), else_=2)
+    return query.order_by(overdue, Orientation.acknowledge_due, Orientation.sent_at)
+
+
+def newest_first(query: sa.Select) -> sa.Select:
+    return query.order_by(Orientation.sent_at.desc())
 
 
 @rule_for("orientation.read")
@@ -71,6 +148,7 @@ def _redirect(user: Any, orientation: Orientation) -> bool:
 
 
 @rule_for("orientation.cancel")
+@rule_for("orientation.confirm_consent")
 def _cancel(user: Any, orientation: Orientation) -> bool:
     return audience(user, orientation) == SENDER
 
@@ -91,12 +169,12 @@ def _remind(user: Any, orientation: Orientation) -> bool:
 
 
 def _partner_view_of_person(user: Any, person: Person) -> set[str] | None:
-    """A partner sees the fields shared in the orientations addressed to their structure."""
+    """A partner sees the fields shared in the orientations addressed to their structure that
+    still share them (not refused, redirected away, cancelled, nor awaiting re-confirmation)."""
     if user.role != Role.PARTENAIRE or not user.structure_id:
         return None
-    rows = db.session.scalars(sa.select(Orientation.shared_fields).where(
-        Orientation.person_id == person.id, Orientation.structure_id == user.structure_id,
-        Orientation.consent_given.is_(True)))
+    rows = db.session.scalars(_sharing(sa.select(Orientation.shared_fields).where(
+        Orientation.person_id == person.id, Orientation.structure_id == user.structure_id)))
     shared: set[str] = set()
     for row in rows:
         shared |= {f for f in (row or "").split(",") if f}
@@ -108,11 +186,10 @@ def _partner_view_of_persons(user: Any, persons: list[Person]) -> dict[Any, set[
     if user.role != Role.PARTENAIRE or not user.structure_id or not persons:
         return {}
     shared: dict[Any, set[str]] = {}
-    for person_id, fields in db.session.execute(sa.select(
+    for person_id, fields in db.session.execute(_sharing(sa.select(
             Orientation.person_id, Orientation.shared_fields).where(
             Orientation.person_id.in_([p.id for p in persons]),
-            Orientation.structure_id == user.structure_id,
-            Orientation.consent_given.is_(True))):
+            Orientation.structure_id == user.structure_id))):
         shared.setdefault(person_id, set()).update(f for f in (fields or "").split(",") if f)
     return {person_id: fields or None for person_id, fields in shared.items()}
 

@@ -8,6 +8,12 @@
       ▼                       ▼
     cancelled (by the sender, before acknowledgment)   refused   redirected (→ a new orientation)
 
+Access follows the state: leaving for ``refused``, ``redirected`` or ``cancelled`` ends the
+orientation's contact links and leaves its structure a tombstone (see scopes.py). A redirect
+carries the person's data to the new structure only if the person accepted a redirect at
+consent; otherwise the new orientation awaits the sender's re-confirmation
+(``confirm_consent``) and its structure sees nothing of the person until then.
+
 Every change is a conditional update on the current status and version, so that two referents
 racing to acknowledge cannot both win (the database decides; the loser gets 409); every change
 appends an event (who, when, from, to, reason), writes its notifications to the outbox and its
@@ -18,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -33,29 +39,16 @@ from app.core.errors import InvalidTransition
 from app.core.validation import FieldErrors, clean_code, clean_text
 from app.directory.models import Site, Structure
 from app.directory.services import find_structure
-from app.orientation import notify
+from app.orientation import contact, notify
 from app.orientation.deadlines import add_working_days, local_date
-from app.orientation.models import (
-    ACKNOWLEDGED,
-    CANCELLED,
-    CLOSED,
-    IN_CHARGE,
-    REDIRECTED,
-    REFUSED,
-    SENT,
-    SHAREABLE_FIELDS,
-    Orientation,
-    OrientationEvent,
+from app.orientation.models import SHAREABLE_FIELDS, Orientation, OrientationEvent
+from app.orientation.status import (
+    OPEN_STATUSES,
+    TOMBSTONE_STATUSES,
+    TRANSITIONS,
+    OrientationStatus,
 )
 
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "acknowledge": (frozenset({SENT}), ACKNOWLEDGED),
-    "take_charge": (frozenset({ACKNOWLEDGED}), IN_CHARGE),
-    "refuse": (frozenset({SENT, ACKNOWLEDGED}), REFUSED),
-    "redirect": (frozenset({SENT, ACKNOWLEDGED}), REDIRECTED),
-    "cancel": (frozenset({SENT}), CANCELLED),
-    "close": (frozenset({IN_CHARGE}), CLOSED),
-}
 REFUSAL_CODES = ("not_competent", "outside_territory", "already_followed", "unreachable",
                  "declined_by_person", "no_capacity", "other")
 MAX_MOTIVE = 5000
@@ -114,20 +107,37 @@ def transition(orientation: Orientation, action: str, actor: Any, *, reason: str
             _("Action impossible : l'orientation est à l'état « %(s)s ».", s=orientation.status))
     before = orientation.status
     db.session.flush()
-    _bump(orientation, allowed, {"status": target, **(values or {})})
+    values = dict(values or {})
+    if target not in OPEN_STATUSES:
+        values.setdefault("ended_at", utcnow())
+    _bump(orientation, allowed, {"status": target, **values})
     _event(orientation, "transition", actor, from_status=before, to_status=target, reason=reason,
            actor_label=actor_label)
     audit.record(f"orientation.{action}", actor=actor, actor_kind=None if actor else "contact",
                  object_type="orientation", object_id=orientation.id,
                  person_id=orientation.person_id, details={"from": before, "to": target})
+    if target in TOMBSTONE_STATUSES:
+        contact.end_links(orientation, actor)
     return orientation
 
 
 # -- sending ----------------------------------------------------------------------------------
-def _clean_consent(errors: FieldErrors, consent: Any) -> tuple[bool, list[str], str | None]:
+class Consent(NamedTuple):
+    given: bool
+    shared: list[str]
+    shared_needs: list[str]
+    purpose: str | None
+    accepts_redirect: bool
+
+
+def _clean_consent(errors: FieldErrors, consent: Any, domain: str | None,
+                   visit: Visit | None) -> Consent:
+    """The person's consent: to the orientation, to each shared field, to each need of the
+    visit shared (default: the need of the oriented domain, when "needs" is shared), and to a
+    redirect to another structure (default: no)."""
     if not isinstance(consent, dict):
         errors.add("consent", _("Le consentement de la personne est obligatoire."))
-        return False, [], None
+        return Consent(False, [], [], None, False)
     if consent.get("given") is not True:
         errors.add("consent.given", _("Sans l'accord de la personne, aucune orientation n'est possible."))
     fields = consent.get("shared_fields") or []
@@ -137,7 +147,25 @@ def _clean_consent(errors: FieldErrors, consent: Any) -> tuple[bool, list[str], 
         fields = []
     purpose = clean_text(errors, "consent.purpose", consent.get("purpose"), max_length=500,
                          multiline=True)
-    return consent.get("given") is True, [f for f in SHAREABLE_FIELDS if f in fields], purpose
+    accepts_redirect = consent.get("accepts_redirect", False)
+    if accepts_redirect is None:
+        accepts_redirect = False
+    if not isinstance(accepts_redirect, bool):
+        errors.add("consent.accepts_redirect", _("Indiquez oui (true) ou non (false)."))
+        accepts_redirect = False
+    available = [n.domain for n in visit.needs] if visit is not None else []
+    needs = consent.get("shared_needs")
+    if needs is None:  # the default: the need the orientation is about, if needs are shared
+        needs = [domain] if "needs" in fields and domain in available else []
+    elif not isinstance(needs, list) or any(n not in available for n in needs):
+        errors.add("consent.shared_needs", _("Besoins du passage : %(n)s.",
+                                             n=", ".join(available) or _("aucun")))
+        needs = []
+    needs = [d for d in available if d in needs]
+    shared = [f for f in SHAREABLE_FIELDS if f in fields and f != "needs"]
+    if needs:
+        shared.append("needs")
+    return Consent(consent.get("given") is True, shared, needs, purpose, accepts_redirect)
 
 
 def send_orientation(person: Person, data: dict[str, Any], actor: Any) -> Orientation:
@@ -150,7 +178,6 @@ def send_orientation(person: Person, data: dict[str, Any], actor: Any) -> Orient
     domain = clean_code(errors, "domain", data.get("domain"), [d.value for d in Domain])
     motive = clean_text(errors, "motive", data.get("motive"), required=True,
                         max_length=MAX_MOTIVE, multiline=True)
-    given, shared, purpose = _clean_consent(errors, data.get("consent"))
     override = clean_text(errors, "coverage_override", data.get("coverage_override"),
                           max_length=500, multiline=True)
     if structure and domain and domain not in structure.domains and not override:
@@ -161,6 +188,8 @@ def send_orientation(person: Person, data: dict[str, Any], actor: Any) -> Orient
             if _is_uuid(data["visit_id"]) else None
         if visit is None or visit.person_id != person.id:
             errors.add("visit_id", _("Ce passage n'appartient pas à cette personne."))
+            visit = None
+    consent = _clean_consent(errors, data.get("consent"), domain, visit)
     referent = None
     if data.get("referent_id"):
         referent = db.session.get(User, _uuid_or_none(data["referent_id"])) \
@@ -178,7 +207,9 @@ def send_orientation(person: Person, data: dict[str, Any], actor: Any) -> Orient
     site = db.session.get(Site, actor.site_id) if getattr(actor, "site_id", None) else None
     orientation = Orientation(
         person_id=person.id, visit_id=visit.id if visit else None, structure_id=structure.id,
-        domain=domain, consent_given=given, shared_fields=",".join(shared), status=SENT,
+        domain=domain, consent_given=consent.given, shared_fields=",".join(consent.shared),
+        shared_needs=",".join(consent.shared_needs), accepts_redirect=consent.accepts_redirect,
+        status=OrientationStatus.SENT,
         sender_id=actor.id, sender_site_id=getattr(actor, "site_id", None),
         territory=site.territory if site else None,
         requested_referent_id=referent.id if referent else None, sent_at=now, sent_on=sent_on,
@@ -187,7 +218,7 @@ def send_orientation(person: Person, data: dict[str, Any], actor: Any) -> Orient
         take_charge_due=add_working_days(sent_on, take_delay), version=1,
     )
     orientation.motive = motive
-    orientation.consent_purpose = purpose
+    orientation.consent_purpose = consent.purpose
     orientation.coverage_override = override
     orientation.events = []  # new: nothing to load, the first event is appended below
     db.session.add(orientation)
@@ -195,10 +226,12 @@ def send_orientation(person: Person, data: dict[str, Any], actor: Any) -> Orient
         visit.outcome = "oriented"
     db.session.flush()
     orientation.events.append(_event(orientation, "transition", actor, from_status=None,
-                                     to_status=SENT))
+                                     to_status=OrientationStatus.SENT))
     audit.record("orientation.send", actor=actor, object_type="orientation",
                  object_id=orientation.id, person_id=person.id,
-                 details={"structure": structure.id, "domain": domain, "shared": shared})
+                 details={"structure": structure.id, "domain": domain, "shared": consent.shared,
+                          "shared_needs": consent.shared_needs,
+                          "accepts_redirect": consent.accepts_redirect})
     notify.new_orientation(orientation, structure, referent)
     return orientation
 
@@ -292,10 +325,15 @@ def redirect(orientation: Orientation, actor: Any, structure_id: Any, reason: An
     now = utcnow()
     ack_delay, take_delay = delays(target)
     sent_on = local_date(now)
+    # The person's data go to the new structure only if they accepted a redirect at consent;
+    # otherwise it receives the orientation without them until the sender re-confirms.
+    carried = orientation.consent_given and orientation.accepts_redirect
     new = Orientation(
         person_id=orientation.person_id, visit_id=orientation.visit_id, structure_id=target.id,
-        domain=orientation.domain, consent_given=orientation.consent_given,
-        shared_fields=orientation.shared_fields, status=SENT, sender_id=orientation.sender_id,
+        domain=orientation.domain, consent_given=carried,
+        shared_fields=orientation.shared_fields if carried else "",
+        shared_needs=orientation.shared_needs if carried else "",
+        accepts_redirect=carried, status=OrientationStatus.SENT, sender_id=orientation.sender_id,
         sender_site_id=orientation.sender_site_id, territory=orientation.territory,
         redirected_from_id=orientation.id, sent_at=now, sent_on=sent_on, updated_at=now,
         version=1,
@@ -310,14 +348,44 @@ def redirect(orientation: Orientation, actor: Any, structure_id: Any, reason: An
     db.session.flush()
     transition(orientation, "redirect", actor, reason=text, actor_label=actor_label,
                values={"redirected_to_id": new.id})
-    _event(new, "transition", actor, from_status=None, to_status=SENT, reason=text,
-           actor_label=actor_label)
+    _event(new, "transition", actor, from_status=None, to_status=OrientationStatus.SENT,
+           reason=text, actor_label=actor_label)
     audit.record("orientation.send", actor=actor, actor_kind=None if actor else "contact",
                  object_type="orientation", object_id=new.id, person_id=new.person_id,
-                 details={"structure": target.id, "redirected_from": orientation.id})
+                 details={"structure": target.id, "redirected_from": orientation.id,
+                          "shared": sorted(new.shared) if carried else [],
+                          "awaiting_consent": not carried})
     notify.status_changed(orientation)
+    if not carried:
+        notify.consent_needed(new, target)
     notify.new_orientation(new, target, None)
     return new
+
+
+def confirm_consent(orientation: Orientation, actor: Any, consent: Any) -> Orientation:
+    """The sender asked the person again after a redirect they had not accepted: the new
+    structure now sees what the person agrees to share with it."""
+    if orientation.consent_given:
+        raise InvalidTransition(_("L'accord de la personne est déjà recueilli pour cette orientation."))
+    if orientation.status not in OPEN_STATUSES:
+        raise InvalidTransition(
+            _("Action impossible : l'orientation est à l'état « %(s)s ».", s=orientation.status))
+    errors = FieldErrors()
+    visit = db.session.get(Visit, orientation.visit_id) if orientation.visit_id else None
+    cleaned = _clean_consent(errors, consent, orientation.domain, visit)
+    errors.raise_if_any()
+    db.session.flush()
+    _bump(orientation, frozenset(OPEN_STATUSES), {
+        "consent_given": True, "shared_fields": ",".join(cleaned.shared),
+        "shared_needs": ",".join(cleaned.shared_needs),
+        "accepts_redirect": cleaned.accepts_redirect})
+    orientation.consent_purpose = cleaned.purpose
+    _event(orientation, "consent", actor)
+    audit.record("orientation.consent_confirmed", actor=actor, object_type="orientation",
+                 object_id=orientation.id, person_id=orientation.person_id,
+                 details={"shared": cleaned.shared, "shared_needs": cleaned.shared_needs,
+                          "accepts_redirect": cleaned.accepts_redirect})
+    return orientation
 
 
 def cancel(orientation: Orientation, actor: Any, reason: Any) -> Orientation:

@@ -1,17 +1,57 @@
-"""Translated labels of the orientation statuses and of the stalled reasons."""
+"""An orientation's status: the one type every module spells it with, its translated labels and
+its transition table (which action moves it from which statuses to which); and the labels of the
+stalled reasons.
+
+The values are the contract: stored in ``orientations.status`` and in the events, answered in
+the API's JSON (API.md). A ``StrEnum`` member is its value: it compares, hashes and serialises
+as the plain string read back from the database.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from flask_babel import lazy_gettext as _l
 
+
+class OrientationStatus(StrEnum):
+    SENT = "sent"
+    ACKNOWLEDGED = "acknowledged"
+    IN_CHARGE = "in_charge"
+    CLOSED = "closed"
+    REFUSED = "refused"
+    REDIRECTED = "redirected"
+    CANCELLED = "cancelled"
+
+
+STATUSES = tuple(OrientationStatus)
+# Still awaited or followed by the structure; the others are ended.
+OPEN_STATUSES = (OrientationStatus.SENT, OrientationStatus.ACKNOWLEDGED,
+                 OrientationStatus.IN_CHARGE)
+# The structure never took the person in charge, or no longer has a reason to: a tombstone.
+TOMBSTONE_STATUSES = (OrientationStatus.REFUSED, OrientationStatus.REDIRECTED,
+                      OrientationStatus.CANCELLED)
+
+# action -> (the statuses it may start from, the status it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[OrientationStatus], OrientationStatus]] = {
+    "acknowledge": (frozenset({OrientationStatus.SENT}), OrientationStatus.ACKNOWLEDGED),
+    "take_charge": (frozenset({OrientationStatus.ACKNOWLEDGED}), OrientationStatus.IN_CHARGE),
+    "refuse": (frozenset({OrientationStatus.SENT, OrientationStatus.ACKNOWLEDGED}),
+               OrientationStatus.REFUSED),
+    "redirect": (frozenset({OrientationStatus.SENT, OrientationStatus.ACKNOWLEDGED}),
+                 OrientationStatus.REDIRECTED),
+    "cancel": (frozenset({OrientationStatus.SENT}), OrientationStatus.CANCELLED),
+    "close": (frozenset({OrientationStatus.IN_CHARGE}), OrientationStatus.CLOSED),
+}
+
 STATUS_LABELS = {
-    "sent": _l("Transmise"),
-    "acknowledged": _l("Prise en compte"),
-    "in_charge": _l("Prise en charge"),
-    "closed": _l("Clôturée"),
-    "refused": _l("Refusée"),
-    "redirected": _l("Réorientée"),
-    "cancelled": _l("Annulée"),
+    OrientationStatus.SENT: _l("Transmise"),
+    OrientationStatus.ACKNOWLEDGED: _l("Prise en compte"),
+    OrientationStatus.IN_CHARGE: _l("Prise en charge"),
+    OrientationStatus.CLOSED: _l("Clôturée"),
+    OrientationStatus.REFUSED: _l("Refusée"),
+    OrientationStatus.REDIRECTED: _l("Réorientée"),
+    OrientationStatus.CANCELLED: _l("Annulée"),
 }
 
 STALL_LABELS = {

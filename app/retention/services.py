@@ -31,7 +31,8 @@ from app.core.db import db, utcnow
 from app.followup.models import FollowUp
 from app.notifications.models import FAILED, PENDING, SENDING, SENT, OutboxMessage
 from app.notifications.services import CLAIM_TIMEOUT
-from app.orientation.models import OPEN_STATUSES, Orientation, OrientationEvent
+from app.orientation.models import Orientation, OrientationEvent
+from app.orientation.status import OPEN_STATUSES
 from app.referents.models import OPEN, Parcours, ParcoursEntry, ParcoursMember, ReferentChange
 
 PERSON_FIELDS = ("first_name", "last_name", "birth_name", "birth_date", "phone", "email",

@@ -11,12 +11,12 @@ from app.accueil.models import Person
 from app.api.base import Blueprint, StrictSchema
 from app.core import audit
 from app.core.db import db
-from app.core.errors import NotFound
-from app.core.permissions import access, require
+from app.core.permissions import access
+from app.core.spine import get_visible_or_404
 from app.referents import services
 from app.referents.models import Parcours
 from app.referents.presenters import entries_view, entry_view, parcours_view, parcours_views
-from app.referents.scopes import visible_parcours
+from app.referents.scopes import journal_entries, visible_parcours
 
 blp = Blueprint("api_parcours", __name__, url_prefix="/api/v1", description="Parcours")
 
@@ -114,12 +114,7 @@ class HandoverInSchema(StrictSchema):
 
 
 def _load(parcours_id: uuid.UUID, permission: str) -> Parcours:
-    parcours = db.session.get(Parcours, parcours_id)
-    if parcours is None:
-        raise NotFound()
-    require(current_user, "parcours.read", parcours)
-    require(current_user, permission, parcours, visible=True)
-    return parcours
+    return get_visible_or_404(Parcours, parcours_id, permission, read="parcours.read")
 
 
 def _answer(parcours: Parcours) -> dict:
@@ -133,10 +128,7 @@ def _answer(parcours: Parcours) -> dict:
 @blp.response(201, ParcoursSchema)
 def open_parcours(body, person_id):
     """Open a parcours for a person, with their consent, a référent and members."""
-    person = db.session.get(Person, person_id)
-    if person is None:
-        raise NotFound()
-    require(current_user, "parcours.open", person)
+    person = get_visible_or_404(Person, person_id, "parcours.open")
     return _answer(services.open_parcours(person, body, current_user))
 
 
@@ -145,8 +137,7 @@ def open_parcours(body, person_id):
 @blp.response(200, ParcoursSchema(many=True))
 def my_parcours():
     """The parcours the caller leads or belongs to."""
-    return parcours_views(db.session.scalars(
-        visible_parcours(current_user).order_by(Parcours.opened_at.desc())), current_user)
+    return parcours_views(db.session.scalars(visible_parcours(current_user)), current_user)
 
 
 @blp.route("/parcours/<uuid:parcours_id>", methods=["GET"])
@@ -172,24 +163,15 @@ def add_entry(body, parcours_id):
     return entry_view(entry)
 
 
-def _load_for_entries(parcours_id: uuid.UUID) -> Parcours:
-    """The journal is shown to insiders only: anyone else gets 404."""
-    parcours = db.session.get(Parcours, parcours_id)
-    if parcours is None:
-        raise NotFound()
-    require(current_user, "parcours.entries", parcours)
-    return parcours
-
-
 @blp.route("/parcours/<uuid:parcours_id>/entries", methods=["GET"])
 @access("parcours.entries")
 @blp.response(200, EntrySchema(many=True))
 def list_entries(parcours_id):
     """The journal entries the caller may see, newest first."""
-    parcours = _load_for_entries(parcours_id)
+    parcours = get_visible_or_404(Parcours, parcours_id, "parcours.entries")  # insiders only
     audit.record("parcours.read_entries", actor=current_user, object_type="parcours",
                  object_id=parcours.id, person_id=parcours.person_id)
-    return entries_view(services.visible_entries(parcours, current_user))
+    return entries_view(journal_entries(current_user, parcours))
 
 
 @blp.route("/parcours/<uuid:parcours_id>/members", methods=["POST"])
@@ -208,7 +190,9 @@ def add_member(body, parcours_id):
 @blp.arguments(HandoverInSchema)
 @blp.response(200, ParcoursSchema)
 def handover(body, parcours_id):
-    """Hand the parcours over to a new référent; the former one reads it for a while."""
+    """Hand the parcours over to a new référent; the former one reads it for a while and is
+    told by e-mail. The new référent is a ``referent_parcours`` of the parcours' territory or a
+    designated referent of a member structure serving it; anyone else: 422 on ``referent_id``."""
     parcours = _load(parcours_id, "parcours.handover")
     services.handover(parcours, body["referent_id"], body["reason"], current_user)
     return _answer(parcours)

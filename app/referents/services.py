@@ -12,16 +12,17 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from app.accueil.models import Person, Visit
+from app.accueil.scopes import person_territories
 from app.auth.models import User
 from app.core import audit
 from app.core.db import db, utcnow
 from app.core.enums import Role
 from app.core.errors import Conflict, ValidationFailed
 from app.core.validation import FieldErrors, clean_code, clean_text
-from app.directory.models import Site
+from app.directory.models import Site, StructureTerritory
 from app.notifications.services import queue
 from app.orientation.deadlines import local_date
-from app.orientation.models import Orientation
+from app.orientation.models import Orientation, StructureReferent
 from app.referents.models import (
     CLOSED,
     ENTRY_KINDS,
@@ -173,19 +174,59 @@ def add_member(parcours: Parcours, user_id: Any, reason: Any, actor: Any) -> Par
     return member
 
 
+def handover_territories(parcours: Parcours) -> set[str]:
+    """The territory that answers for the parcours: its own, else (a parcours opened by someone
+    with no site) the territories of the person's sites."""
+    return {parcours.territory} if parcours.territory else person_territories(parcours.person_id)
+
+
+def handover_candidates(parcours: Parcours) -> list[User]:
+    """Who may be handed the parcours (and read its référent-only journal): an active
+    ``referent_parcours`` of its territory (by their site, or by a structure serving it), or a
+    designated referent of a member structure serving it. Never the current référent."""
+    territories = handover_territories(parcours)
+    if not territories:
+        return []
+    serving = sa.select(StructureTerritory.structure_id).where(
+        StructureTerritory.territory.in_(territories))
+    found = list(db.session.scalars(
+        sa.select(User).outerjoin(Site, Site.id == User.site_id)
+        .where(User.role == Role.REFERENT_PARCOURS, User.active.is_(True),
+               sa.or_(Site.territory.in_(territories), User.structure_id.in_(serving)))))
+    member_structures = {m.structure_id for m in parcours.members
+                         if m.removed_at is None and m.structure_id is not None}
+    if member_structures:
+        here = db.session.scalars(serving.where(
+            StructureTerritory.structure_id.in_(member_structures))).all()
+        # designated by an administrator (not the fallback to every partner of the structure)
+        found += db.session.scalars(
+            sa.select(User).join(StructureReferent, StructureReferent.user_id == User.id)
+            .where(StructureReferent.structure_id.in_(here), User.role == Role.PARTENAIRE,
+                   User.structure_id == StructureReferent.structure_id, User.active.is_(True)))
+    unique = {u.id: u for u in found if u.id != parcours.referent_id}
+    return sorted(unique.values(), key=lambda u: (u.display_name, str(u.id)))
+
+
 def handover(parcours: Parcours, new_referent_id: Any, reason: Any, actor: Any) -> Parcours:
+    """Give the parcours a new référent of its territory; the current one is told (and keeps a
+    read-only access for ``PARCOURS_HANDOVER_DAYS``), the new one too; audited."""
     _require_open(parcours)
     errors = FieldErrors()
     text = clean_text(errors, "reason", reason, required=True, max_length=1000, multiline=True)
     new = _user(errors, "referent_id", new_referent_id, REFERENT_ROLES)
     if new is not None and new.id == parcours.referent_id:
         errors.add("referent_id", _("Choisissez un autre professionnel que le référent actuel."))
+    elif new is not None and new.id not in {u.id for u in handover_candidates(parcours)}:
+        errors.add("referent_id", _(
+            "Un parcours ne se confie qu'à un référent de parcours de son territoire ou au "
+            "référent désigné d'une structure membre du parcours."))
     errors.raise_if_any()
     now = utcnow()
+    days = current_app.config["PARCOURS_HANDOVER_DAYS"]
+    former = db.session.get(User, parcours.referent_id)
     change = ReferentChange(parcours_id=parcours.id, from_user_id=parcours.referent_id,
                             to_user_id=new.id, at=now, by_id=actor.id,
-                            former_access_until=now + timedelta(
-                                days=current_app.config["PARCOURS_HANDOVER_DAYS"]))
+                            former_access_until=now + timedelta(days=days))
     change.reason = text
     db.session.add(change)
     parcours.referent_id = new.id
@@ -195,8 +236,14 @@ def handover(parcours: Parcours, new_referent_id: Any, reason: Any, actor: Any) 
     _tell(new, parcours, "Un parcours vous est confié",
           "Un parcours coordonné vous a été confié : vous en êtes désormais le ou la référent(e).",
           f"parcours.handover:{change.id}")
+    if former is not None and former.id != actor.id and former.active:
+        _tell(former, parcours, "Un parcours que vous suiviez change de référent",
+              f"Le parcours coordonné dont vous étiez le ou la référent(e) a été confié à "
+              f"{new.display_name}. Vous pouvez encore le consulter pendant {days} jours.",
+              f"parcours.handed_away:{change.id}")
     audit.record("parcours.handover", actor=actor, object_type="parcours", object_id=parcours.id,
-                 person_id=parcours.person_id, details={"to": new.id})
+                 person_id=parcours.person_id,
+                 details={"from": former.id if former else None, "to": new.id})
     return parcours
 
 
@@ -289,16 +336,6 @@ def add_entry(parcours: Parcours, data: dict[str, Any], actor: Any) -> ParcoursE
     audit.record("parcours.entry", actor=actor, object_type="parcours_entry", object_id=entry.id,
                  person_id=parcours.person_id, details={"kind": kind, "visibility": visibility})
     return entry
-
-
-def visible_entries(parcours: Parcours, user: Any) -> list[ParcoursEntry]:
-    query = sa.select(ParcoursEntry).where(ParcoursEntry.parcours_id == parcours.id)
-    who = standing(user, parcours)
-    if who == MEMBER:
-        query = query.where(ParcoursEntry.visibility == "members")
-    elif who not in (REFERENT, FORMER):
-        return []
-    return list(db.session.scalars(query.order_by(ParcoursEntry.seq.desc())))
 
 
 def close(parcours: Parcours, outcome: Any, actor: Any, note: Any = None) -> Parcours:

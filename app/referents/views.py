@@ -6,18 +6,19 @@ import uuid
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from app.accueil.views import load_person
+from app.accueil.models import Person
 from app.auth.models import User
 from app.core import audit
 from app.core.db import db
 from app.core.errors import ServiceError
-from app.core.forms import ConfirmForm, apply_errors
-from app.core.permissions import access, can, require
+from app.core.forms import ConfirmForm
+from app.core.permissions import access, can
+from app.core.spine import act, get_visible_or_404, refuse
 from app.referents import services
 from app.referents.forms import (
     KIND_LABELS,
@@ -32,7 +33,7 @@ from app.referents.forms import (
 )
 from app.referents.models import OPEN, Parcours
 from app.referents.presenters import journal_view, parcours_view, parcours_views
-from app.referents.scopes import visible_parcours
+from app.referents.scopes import journal_entries, visible_parcours
 
 bp = Blueprint("referents", __name__, template_folder="templates")
 
@@ -43,27 +44,25 @@ def _labels() -> dict:
             "PRESENCE_LABELS": PRESENCE_LABELS, "PARCOURS_OUTCOME_LABELS": OUTCOME_LABELS}
 
 
-def _professionals(roles) -> list[SelectChoice]:
-    users = db.session.scalars(sa.select(User).where(User.role.in_(roles), User.active.is_(True))
-                               .order_by(User.display_name))
+def _choices(users) -> list[SelectChoice]:
     return [SelectChoice(str(u.id), f"{u.display_name}" + (f" ({u.structure.name})"
                                                             if u.structure else ""))
             for u in users]
 
 
-def load_parcours(parcours_id: uuid.UUID, permission: str) -> Parcours:
-    parcours = db.session.get(Parcours, parcours_id)
-    if parcours is None:
-        abort(404)
-    require(current_user, "parcours.read", parcours)
-    require(current_user, permission, parcours, visible=True)
-    return parcours
+def _professionals(roles) -> list[SelectChoice]:
+    return _choices(db.session.scalars(sa.select(User).where(
+        User.role.in_(roles), User.active.is_(True)).order_by(User.display_name)))
+
+
+def _parcours(parcours_id: uuid.UUID, permission: str) -> Parcours:
+    return get_visible_or_404(Parcours, parcours_id, permission, read="parcours.read")
 
 
 @bp.route("/persons/<uuid:person_id>/parcours/new", methods=["GET", "POST"])
 @access("parcours.open")
 def new(person_id: uuid.UUID):
-    person = load_person(person_id, "parcours.open")
+    person = get_visible_or_404(Person, person_id, "parcours.open")
     form = ParcoursForm()
     form.referent_id.choices = _professionals(services.REFERENT_ROLES)
     form.member_ids.choices = _professionals(services.MEMBER_ROLES)
@@ -74,8 +73,7 @@ def new(person_id: uuid.UUID):
         try:
             parcours = services.open_parcours(person, data, current_user)
         except ServiceError as error:
-            db.session.rollback()
-            apply_errors(form, error, aliases={"consent.given": "consent_given"})
+            refuse(error, form, aliases={"consent.given": "consent_given"})
         else:
             flash(_("Parcours ouvert. Le référent et les membres sont prévenus."), "success")
             target = parcours.id if can(current_user, "parcours.read", parcours) else None
@@ -87,8 +85,7 @@ def new(person_id: uuid.UUID):
 @bp.route("/parcours")
 @access("parcours.list")
 def mine():
-    views = parcours_views(db.session.scalars(visible_parcours(current_user)
-                                              .order_by(Parcours.opened_at.desc())), current_user,
+    views = parcours_views(db.session.scalars(visible_parcours(current_user)), current_user,
                            detail=True)
     # What needs attention first: the open parcours, silent ones leading; the newest first.
     views.sort(key=lambda v: (v["status"] != OPEN, not v["silent"]))
@@ -98,18 +95,20 @@ def mine():
 @bp.route("/parcours/<uuid:parcours_id>")
 @access("parcours.read")
 def show(parcours_id: uuid.UUID):
-    parcours = load_parcours(parcours_id, "parcours.read")
+    parcours = _parcours(parcours_id, "parcours.read")
     audit.record("parcours.read", actor=current_user, object_type="parcours",
                  object_id=parcours.id, person_id=parcours.person_id)
     handover_form = HandoverForm()
-    handover_form.referent_id.choices = _professionals(services.REFERENT_ROLES)
+    if parcours.status == OPEN and can(current_user, "parcours.handover", parcours):
+        # only those who may receive it: référents of its territory, member structures' referents
+        handover_form.referent_id.choices = _choices(services.handover_candidates(parcours))
     member_form = MemberForm()
     member_form.user_id.choices = _professionals(services.MEMBER_ROLES)
     view = parcours_view(parcours, current_user, detail=True)
     journal = None
     if can(current_user, "parcours.entries", parcours):
         writes = parcours.status == OPEN and can(current_user, "parcours.write", parcours)
-        journal = journal_view(services.visible_entries(parcours, current_user),
+        journal = journal_view(journal_entries(current_user, parcours),
                                view["your_role"] if writes else None)
     corrected = journal["correctable"].get(request.args.get("corrects", "")) if journal else None
     entry_form = EntryForm()
@@ -125,23 +124,18 @@ def show(parcours_id: uuid.UUID):
         close_form=CloseParcoursForm(), confirm=ConfirmForm())
 
 
+def _page(parcours: Parcours) -> str:
+    return url_for("referents.show", parcours_id=parcours.id)
+
+
+def _next_page(parcours: Parcours, _result) -> str | None:
+    """An actor who no longer reads the parcours (a handover, a withdrawal) goes to their list."""
+    return None if can(current_user, "parcours.read", parcours) else url_for("referents.mine")
+
+
 def _act(parcours_id: uuid.UUID, permission: str, form, action: Callable, message: str):
-    parcours = load_parcours(parcours_id, permission)
-    if not form.validate_on_submit():
-        first = next((m for f in form for m in f.errors), None)
-        flash(first or _("Le formulaire a expiré : rechargez la page et recommencez."), "error")
-        return redirect(url_for("referents.show", parcours_id=parcours.id))
-    try:
-        action(parcours, form)
-    except ServiceError as error:
-        db.session.rollback()
-        details = " ".join(m for ms in error.fields.values() for m in ms)
-        flash(f"{error.message} {details}".strip(), "error")
-        return redirect(url_for("referents.show", parcours_id=parcours_id))
-    flash(message, "success")
-    if not can(current_user, "parcours.read", parcours):
-        return redirect(url_for("referents.mine"))
-    return redirect(url_for("referents.show", parcours_id=parcours_id))
+    return act(_parcours(parcours_id, permission), form, action, message,
+               back=_page, done=_next_page)
 
 
 @bp.route("/parcours/<uuid:parcours_id>/entries", methods=["POST"])
@@ -193,11 +187,8 @@ def withdraw(parcours_id: uuid.UUID):
 @access("parcours.entries")
 def printout(parcours_id: uuid.UUID):
     """The goals and decisions, in plain language, for the person."""
-    parcours = db.session.get(Parcours, parcours_id)
-    if parcours is None:
-        abort(404)
-    require(current_user, "parcours.entries", parcours)  # outsiders see nothing: 404
-    decisions = [e for e in services.visible_entries(parcours, current_user)
+    parcours = get_visible_or_404(Parcours, parcours_id, "parcours.entries")  # outsiders: 404
+    decisions = [e for e in journal_entries(current_user, parcours)
                  if e.kind == "decision" and e.visibility == "members"]
     audit.record("parcours.print", actor=current_user, object_type="parcours",
                  object_id=parcours.id, person_id=parcours.person_id)

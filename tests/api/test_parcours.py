@@ -296,3 +296,63 @@ def test_timestamps_inside_objects_are_iso_8601(client, team):
               *(m["added_at"] for m in parcours["members"])]
     for stamp in stamps:
         assert datetime.fromisoformat(stamp).tzinfo is not None, stamp
+
+
+# -- handover only within the parcours' territory (review finding 13) ----------------------------
+def _designate(app, structure, user):
+    from app.auth.models import User
+    from app.core.db import db
+    from app.directory.models import Structure
+    from app.orientation.designated import designate_referent
+
+    with app.app_context():
+        designate_referent(db.session.get(Structure, structure.id),
+                           db.session.get(User, user.id), None, actor=None)
+        db.session.commit()
+
+
+def test_a_coordinator_hands_over_only_to_a_referent_of_the_territory(app, client, build, team):
+    pid = _open(client, team).get_json()["id"]
+    client.post(f"/api/v1/parcours/{pid}/entries", headers=team.h["referent"],
+                json={"kind": "note", "content": "Note réservée au référent",
+                      "visibility": "referent"})
+    coordinator = bearer(api_token(client, build.user("coordinateur", territory="Valence")))
+    elsewhere = build.user("referent_parcours", site=str(build.site(territory="Diois").id))
+    far_structure = build.structure(name="Association du Diois", territories=["Diois"])
+    far_partner = build.user("partenaire", structure=str(far_structure.id))
+    _designate(app, far_structure, far_partner)
+    undesignated = team.outsider          # a partner of a member structure, not its referent
+    for user in (elsewhere, far_partner, undesignated, team.agent):
+        refused = client.post(f"/api/v1/parcours/{pid}/handover", headers=coordinator,
+                              json={"referent_id": str(user.id), "reason": "Réorganisation"})
+        assert refused.status_code == 422, user.role
+        assert "referent_id" in refused.get_json()["error"]["fields"]
+        token = bearer(api_token(client, user))
+        assert client.get(f"/api/v1/parcours/{pid}/entries", headers=token).status_code == 404
+    assert client.get(f"/api/v1/parcours/{pid}", headers=team.h["referent"]).get_json()[
+        "referent"]["id"] == str(team.referent.id)
+
+    _designate(app, team.caf, team.members[0])  # CAF P is a member structure serving Valence
+    answer = client.post(f"/api/v1/parcours/{pid}/handover", headers=coordinator,
+                         json={"referent_id": str(team.members[0].id), "reason": "Suivi CAF"})
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["referent"]["id"] == str(team.members[0].id)
+    from app.core.audit import AuditEntry
+    from app.core.db import db
+    from app.notifications.models import OutboxMessage
+
+    with app.app_context():
+        told = db.session.scalars(sa.select(OutboxMessage).where(
+            OutboxMessage.dedupe_key.like("parcours.handed_away:%"))).all()
+        assert [m.recipient for m in told] == [team.referent.email]  # the current référent
+        entry = db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action == "parcours.handover")).one()
+        assert str(team.referent.id) in entry.details and str(team.members[0].id) in entry.details
+
+
+def test_a_referent_of_the_territory_may_receive_it(client, build, team):
+    pid = _open(client, team).get_json()["id"]
+    colleague = build.user("referent_parcours", site=str(build.site(territory="Valence").id))
+    answer = client.post(f"/api/v1/parcours/{pid}/handover", headers=team.h["referent"],
+                         json={"referent_id": str(colleague.id), "reason": "Départ en congé"})
+    assert answer.status_code == 200, answer.get_json()

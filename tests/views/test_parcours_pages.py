@@ -181,3 +181,32 @@ def test_correcting_an_entry_from_the_journal(app, client, build):
     assert refused.status_code == 302
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ParcoursEntry)) == 3
+
+
+def test_the_handover_form_offers_and_accepts_only_referents_of_the_territory(app, client, build):
+    """Review finding 13: the form listed every référent and partner of every territory."""
+    team = _team(build)
+    colleague = build.user("referent_parcours", site=str(build.site(territory="Valence").id))
+    elsewhere = build.user("referent_parcours", site=str(build.site(territory="Diois").id))
+    login(client, build.user("coordinateur", territory="Valence"))
+    show = f"/parcours/{team.parcours.id}"
+    page = client.get(show).get_data(as_text=True)
+    form = page.split('id="handover-title"')[1].split("</form>")[0]
+    assert f'value="{colleague.id}"' in form
+    assert f'value="{elsewhere.id}"' not in form and f'value="{team.member.id}"' not in form
+    refused = post_form(client, show + "/handover", {"referent_id": str(elsewhere.id),
+                                                     "reason": "Réorganisation"},
+                        token_from=show)
+    assert refused.status_code == 302
+    after = _text(client.get(show))
+    assert "ne se confie qu'à un référent de parcours de son territoire" in after
+    from app.core.db import db
+    from app.referents.models import Parcours
+
+    with app.app_context():
+        assert db.session.get(Parcours, team.parcours.id).referent_id == team.referent.id
+    done = post_form(client, show + "/handover", {"referent_id": str(colleague.id),
+                                                  "reason": "Réorganisation"}, token_from=show)
+    assert done.status_code == 302
+    with app.app_context():
+        assert db.session.get(Parcours, team.parcours.id).referent_id == colleague.id

@@ -7,7 +7,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     IntegerField,
-    PasswordField,
     SelectField,
     StringField,
     TextAreaField,
@@ -65,15 +64,6 @@ class UserEditForm(FlaskForm):
 class UserCreateForm(UserEditForm):
     email = EmailField(_l("Adresse électronique"), validators=[DataRequired(), Length(max=254)])
     role = SelectField(_l("Rôle"), choices=choices(ROLE_LABELS))
-    password = PasswordField(_l("Mot de passe provisoire"), validators=[DataRequired()],
-                             description=_l("Au moins 12 caractères ; la personne le changera à sa première connexion."),
-                             render_kw={"autocomplete": "new-password"})
-
-
-class ResetPasswordForm(FlaskForm):
-    password = PasswordField(_l("Nouveau mot de passe provisoire"), validators=[DataRequired()],
-                             description=_l("Au moins 12 caractères ; la personne le changera à sa prochaine connexion."),
-                             render_kw={"autocomplete": "new-password"})
 
 
 class CharterForm(FlaskForm):
@@ -85,6 +75,3 @@ class CharterForm(FlaskForm):
 class ContactAccountForm(FlaskForm):
     display_name = StringField(_l("Nom affiché"), validators=[Optional(), Length(max=120)],
                                description=_l("Laisser vide pour reprendre le nom de la structure."))
-    password = PasswordField(_l("Mot de passe provisoire"), validators=[DataRequired()],
-                             description=_l("Au moins 12 caractères ; la personne le changera à sa première connexion."),
-                             render_kw={"autocomplete": "new-password"})

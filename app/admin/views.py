@@ -15,7 +15,6 @@ from app.admin import services
 from app.admin.forms import (
     CharterForm,
     ContactAccountForm,
-    ResetPasswordForm,
     SiteForm,
     StructureForm,
     UserCreateForm,
@@ -24,11 +23,12 @@ from app.admin.forms import (
 from app.auth import services as accounts
 from app.auth.models import User
 from app.charter import services as charter
-from app.core.db import db
+from app.core.db import db, utcnow
 from app.core.enums import Role
 from app.core.errors import ServiceError
-from app.core.forms import ConfirmForm, apply_errors
+from app.core.forms import ConfirmForm
 from app.core.permissions import access
+from app.core.spine import refuse
 from app.directory import services as directory
 from app.directory.models import Site, Structure
 
@@ -43,8 +43,7 @@ def _save(form, action: Callable[[], object], message: str, target: str):
     try:
         action()
     except ServiceError as error:
-        db.session.rollback()
-        apply_errors(form, error)
+        refuse(error, form)
         return None
     flash(message, "success")
     return redirect(target)
@@ -88,6 +87,12 @@ def toggle_site(site_id: uuid.UUID):
 
 
 # -- structures -------------------------------------------------------------------------------
+def _contact_note() -> str:
+    return " " + _("La nouvelle adresse de contact recevra un lien pour se confirmer (l'ancienne "
+                   "est prévenue) : d'ici là, les orientations restent envoyées à l'adresse "
+                   "confirmée.")
+
+
 def _structure_data(form: StructureForm) -> dict:
     data = dict(form.data)
     territories = form.territories.data or ""
@@ -109,7 +114,8 @@ def structures():
 def new_structure():
     form = StructureForm()
     done = _save(form, lambda: directory.create_structure(_structure_data(form), actor=current_user),
-                 _("La structure a été créée."), url_for("admin.structures"))
+                 _("La structure a été créée.") + _contact_note() if form.contact_email.data
+                 else _("La structure a été créée."), url_for("admin.structures"))
     return done or render_template("admin/structure_form.html", form=form, structure=None)
 
 
@@ -118,15 +124,21 @@ def new_structure():
 def edit_structure(structure_id: uuid.UUID):
     structure = db.get_or_404(Structure, structure_id)
     form = StructureForm(obj=structure)
+    pending = directory.pending_contact_change(structure)
     if request.method == "GET":
         form.domains.data = list(structure.domains)
         form.territories.data = ", ".join(structure.territories)
+        if pending is not None:  # saved again as is, the pending change stays pending
+            form.contact_email.data = pending.email
+    changes_contact = (form.contact_email.data or "").strip().lower() not in {
+        (structure.contact_email or "").lower(), (pending.email.lower() if pending else "")}
     done = _save(form, lambda: directory.update_structure(structure, _structure_data(form),
                                                           actor=current_user),
-                 _("La structure a été modifiée."), url_for("admin.structures"))
+                 _("La structure a été modifiée.") + (_contact_note() if changes_contact else ""),
+                 url_for("admin.structures"))
     return done or render_template(
-        "admin/structure_form.html", form=form, structure=structure,
-        can_convert_contact=services.contact_conversion_problem(structure) is None)
+        "admin/structure_form.html", form=form, structure=structure, pending_contact=pending,
+        now=utcnow(), can_convert_contact=services.contact_conversion_problem(structure) is None)
 
 
 @bp.route("/structures/<uuid:structure_id>/contact-account", methods=["GET", "POST"])
@@ -137,10 +149,10 @@ def convert_contact(structure_id: uuid.UUID):
     problem = services.contact_conversion_problem(structure)
     if problem is None:
         done = _save(form, lambda: services.convert_contact(
-            structure, form.password.data, form.display_name.data, actor=current_user),
+            structure, form.display_name.data, actor=current_user),
             _("Le compte du contact est créé et désigné référent de la structure ; les liens de "
-              "réponse sans compte de la structure ne fonctionnent plus. Transmettez le mot de "
-              "passe provisoire par un autre canal."),
+              "réponse sans compte de la structure ne fonctionnent plus. Un lien pour choisir "
+              "son mot de passe est envoyé à l'adresse de contact."),
             url_for("admin.structure_referents", structure_id=structure.id))
         if done:
             return done
@@ -191,8 +203,9 @@ def users():
 def new_user():
     form = UserCreateForm()
     _attachment_choices(form)
-    done = _save(form, lambda: accounts.create_user(_user_data(form), actor=current_user),
-                 _("Le compte a été créé."), url_for("admin.users"))
+    done = _save(form, lambda: services.create_account(_user_data(form), actor=current_user),
+                 _("Le compte a été créé. Un lien pour choisir son mot de passe est envoyé à son "
+                   "adresse électronique."), url_for("admin.users"))
     return done or render_template("admin/user_form.html", form=form, user=None)
 
 
@@ -205,7 +218,7 @@ def edit_user(user_id: uuid.UUID):
     if request.method == "GET":
         form.site.data = str(user.site_id) if user.site_id else ""
         form.structure.data = str(user.structure_id) if user.structure_id else ""
-    done = _save(form, lambda: accounts.update_user(user, _user_data(form), actor=current_user),
+    done = _save(form, lambda: services.update_account(user, _user_data(form), actor=current_user),
                  _("Le compte a été modifié."), url_for("admin.users"))
     return done or render_template("admin/user_form.html", form=form, user=user,
                                    confirm=ConfirmForm())
@@ -228,7 +241,7 @@ def deactivate_user(user_id: uuid.UUID):
 def reactivate_user(user_id: uuid.UUID):
     user = db.get_or_404(User, user_id)
     if ConfirmForm().validate_on_submit():
-        accounts.reactivate_user(user, actor=current_user)
+        services.reactivate_account(user, actor=current_user)
         flash(_("Le compte est réactivé."), "success")
     return redirect(url_for("admin.users"))
 
@@ -237,9 +250,10 @@ def reactivate_user(user_id: uuid.UUID):
 @access("user.manage")
 def reset_password(user_id: uuid.UUID):
     user = db.get_or_404(User, user_id)
-    form = ResetPasswordForm()
-    done = _save(form, lambda: accounts.reset_password(user, form.password.data, actor=current_user),
-                 _("Le mot de passe provisoire est enregistré. Transmettez-le par un autre canal."),
+    form = ConfirmForm()
+    done = _save(form, lambda: accounts.reset_password(user, actor=current_user),
+                 _("Le mot de passe est réinitialisé : un lien pour en choisir un nouveau est "
+                   "envoyé à l'adresse du compte."),
                  url_for("admin.users"))
     return done or render_template("admin/reset_password.html", form=form, user=user)
 
@@ -279,8 +293,7 @@ def structure_referents(structure_id: uuid.UUID):
                 raise ServiceError(_("Choisissez un référent."), {"user_id": [_("Choisissez un référent.")]})
             designated.designate_referent(structure, user, form.domain.data or None, current_user)
         except ServiceError as error:
-            db.session.rollback()
-            apply_errors(form, error)
+            refuse(error, form)
         else:
             flash(_("Référent désigné."), "success")
             return redirect(url_for("admin.structure_referents", structure_id=structure.id))

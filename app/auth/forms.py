@@ -30,6 +30,19 @@ class PasswordChangeForm(FlaskForm):
                                      render_kw={"autocomplete": "new-password"})
 
 
+class SetPasswordForm(FlaskForm):
+    """Choosing one's password through the one-time link (no current password: nobody has one)."""
+
+    new_password = PasswordField(
+        _l("Nouveau mot de passe"), validators=[DataRequired()],
+        description=_l("Au moins 12 caractères. Une phrase de plusieurs mots est plus facile à retenir."),
+        render_kw={"autocomplete": "new-password", "autofocus": True},
+    )
+    confirm_password = PasswordField(_l("Confirmez le nouveau mot de passe"),
+                                     validators=[DataRequired()],
+                                     render_kw={"autocomplete": "new-password"})
+
+
 class LanguageForm(FlaskForm):
     lang = SelectField(_l("Langue"), choices=[SelectChoice("fr", "Français"), SelectChoice("en", "English")])
     next = HiddenField()

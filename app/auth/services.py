@@ -17,12 +17,12 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 
 from app.auth import throttle
-from app.auth.models import ApiToken, User
+from app.auth.models import ApiToken, PasswordSetToken, User
 from app.core import audit
 from app.core.crypto import new_secret_token, token_digest
 from app.core.db import db, utcnow
 from app.core.enums import Role
-from app.core.errors import TooManyRequests, Unauthenticated
+from app.core.errors import NotFound, TooManyRequests, Unauthenticated
 from app.core.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, needs_rehash, verify_password
 from app.core.validation import FieldErrors, clean_code, clean_email, clean_text
 from app.directory.services import find_site, find_structure
@@ -95,16 +95,20 @@ def create_user(data: dict[str, Any], actor: Any = None) -> User:
     """Create an account from ``email, role, password, display_name?, site?, structure?,
     territory?``; ``site`` and ``structure`` are ids or exact names.
 
-    A password set by an administrator (``actor`` given: the administration page) is temporary:
-    it opens nothing but the password change until the user has chosen their own. The operator's
-    command creates accounts with no actor, the first administrator's among them.
+    An account created by an administrator (``actor`` given: the administration page) gets no
+    password anyone knows: a one-time link to choose it goes to the account's own address
+    (``send_set_password_link``), and ``password`` is not read. The operator's command creates
+    accounts with no actor and the password it reads on standard input, the first
+    administrator's among them.
     """
+    invited = actor is not None
     errors = FieldErrors()
     email = clean_email(errors, "email", data.get("email"))
     role = clean_code(errors, "role", data.get("role"), [r.value for r in Role])
     display_name = clean_text(errors, "display_name", data.get("display_name"), max_length=120)
-    for problem in password_problems(data.get("password")):
-        errors.add("password", problem)
+    if not invited:
+        for problem in password_problems(data.get("password")):
+            errors.add("password", problem)
     attachment = _attachment(errors, role, data)
     if email and find_user_by_email(email):
         errors.add("email", _("Un compte existe déjà avec cette adresse."))
@@ -113,13 +117,17 @@ def create_user(data: dict[str, Any], actor: Any = None) -> User:
         email=email,
         role=role,
         display_name=display_name or email.split("@")[0],
-        password_hash=hash_password(data["password"]),
-        must_change_password=actor is not None,
+        # Invited: a password nobody knows, until the owner chooses theirs through the link.
+        password_hash=hash_password(new_secret_token() if invited else data["password"]),
+        must_change_password=False,
         **attachment,
     )
     db.session.add(user)
     audit.record("user.create", actor=actor, object_type="user", object_id=user.id,
                  details={"role": role})
+    if invited:
+        db.session.flush()
+        send_set_password_link(user, actor, "create")
     return user
 
 
@@ -165,16 +173,94 @@ def reactivate_user(user: User, actor: Any = None) -> User:
     return user
 
 
-def reset_password(user: User, new_password: str, actor: Any = None) -> User:
-    """An administrator sets a temporary password; the user must change it at next login."""
-    errors = FieldErrors()
-    for problem in password_problems(new_password):
-        errors.add("password", problem)
-    errors.raise_if_any()
-    user.password_hash = hash_password(new_password)
-    user.must_change_password = True
+def reset_password(user: User, actor: Any = None) -> User:
+    """An administrator resets a password: the old one stops working (sessions and tokens end)
+    and a one-time link to choose a new one goes to the account's own address. The
+    administrator never sees nor chooses a password."""
+    user.password_hash = hash_password(new_secret_token())
+    user.must_change_password = False
     _revoke_everything(user)
     audit.record("user.password_reset", actor=actor, object_type="user", object_id=user.id)
+    send_set_password_link(user, actor, "reset")
+    return user
+
+
+# -- one-time links to choose a password ---------------------------------------------------------
+SET_PASSWORD_PATH = "/account/set-password/"
+
+
+def send_set_password_link(user: User, actor: Any, reason: str) -> PasswordSetToken:
+    """E-mail the account's own address a link to choose its password, valid
+    ``PASSERELLE_EMAIL_LINK_HOURS``, used once; the account's earlier links end. The token is
+    in the message only (stored hashed), never shown to the administrator."""
+    from app.notifications.services import queue
+
+    now = utcnow()
+    db.session.execute(sa.update(PasswordSetToken).where(
+        PasswordSetToken.user_id == user.id, PasswordSetToken.used_at.is_(None))
+        .values(used_at=now))
+    raw = new_secret_token()
+    link = PasswordSetToken(
+        user_id=user.id, token_hash=token_digest(raw), reason=reason, created_at=now,
+        created_by_id=getattr(actor, "id", None),
+        expires_at=now + timedelta(hours=current_app.config["PASSERELLE_EMAIL_LINK_HOURS"]))
+    db.session.add(link)
+    base = current_app.config["PASSERELLE_BASE_URL"].rstrip("/")
+    opening = ("Un compte Passerelle vient d'être créé à votre nom." if reason == "create" else
+               "Le mot de passe de votre compte Passerelle a été réinitialisé par un "
+               "administrateur : l'ancien ne fonctionne plus.")
+    queue(user.email, "Passerelle : choisissez votre mot de passe",
+          f"{opening}\n\nChoisissez votre mot de passe en ouvrant ce lien, valable une seule "
+          f"fois, jusqu'au {link.expires_at:%d/%m/%Y à %H:%M} UTC :\n"
+          f"{base}{SET_PASSWORD_PATH}{raw}\n\n"
+          "Personne d'autre ne connaît ce lien, pas même l'administrateur : ne le transmettez "
+          "pas. Si vous n'attendiez pas ce message, prévenez votre coordinateur.\n",
+          kind="auth.set_password", related_type="user", related_id=user.id)
+    audit.record("user.set_password_link_sent", actor=actor, object_type="user",
+                 object_id=user.id, details={"reason": reason, "link": link.id})
+    return link
+
+
+def set_password_link(raw: str | None) -> PasswordSetToken | None:
+    """The unused, unexpired link of an active account that ``raw`` opens, or None."""
+    if not raw or len(raw) > 200:
+        return None
+    link = db.session.scalars(sa.select(PasswordSetToken).where(
+        PasswordSetToken.token_hash == token_digest(raw))).first()
+    if link is None or link.used_at is not None or link.expires_at <= utcnow():
+        return None
+    user = db.session.get(User, link.user_id)
+    return link if user is not None and user.active else None
+
+
+def set_password_with_link(raw: str | None, new: str, confirm: str | None) -> User:
+    """Choose a password through a one-time link: same rules as a change; the link is used up
+    (by one request only, even when two race), every session and token of the account ends."""
+    link = set_password_link(raw)
+    if link is None:
+        raise NotFound(_("Ce lien n'est plus valable : il a déjà servi, a expiré ou a été "
+                         "remplacé par un plus récent. Demandez-en un nouveau à votre "
+                         "administrateur."))
+    errors = FieldErrors()
+    for problem in password_problems(new):
+        errors.add("new_password", problem)
+    if confirm is not None and new != confirm:
+        errors.add("confirm_password", _("Les deux mots de passe ne correspondent pas."))
+    errors.raise_if_any()
+    now = utcnow()
+    claimed = db.session.execute(sa.update(PasswordSetToken).where(
+        PasswordSetToken.id == link.id, PasswordSetToken.used_at.is_(None))
+        .values(used_at=now)).rowcount == 1
+    if not claimed:
+        raise NotFound(_("Ce lien n'est plus valable : il a déjà servi, a expiré ou a été "
+                         "remplacé par un plus récent. Demandez-en un nouveau à votre "
+                         "administrateur."))
+    user = db.session.get(User, link.user_id)
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    _revoke_everything(user)
+    audit.record("auth.password_set", actor=user, object_type="user", object_id=user.id,
+                 details={"link": link.id})
     return user
 
 

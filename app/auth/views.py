@@ -11,7 +11,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from app.auth import mfa, services, sessions, throttle
-from app.auth.forms import LanguageForm, LoginForm, PasswordChangeForm, SecondFactorForm
+from app.auth.forms import (
+    LanguageForm,
+    LoginForm,
+    PasswordChangeForm,
+    SecondFactorForm,
+    SetPasswordForm,
+)
 from app.auth.models import User
 from app.core import audit
 from app.core.db import db
@@ -19,6 +25,7 @@ from app.core.errors import ServiceError, TooManyRequests
 from app.core.forms import ConfirmForm, apply_errors, safe_next
 from app.core.i18n import LANGUAGES
 from app.core.permissions import access, public
+from app.core.spine import refuse
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 SECOND_FACTOR_SECONDS = 300
@@ -161,8 +168,7 @@ def change_password():
             services.change_password(current_user, form.current_password.data,
                                      form.new_password.data, form.confirm_password.data)
         except ServiceError as error:
-            db.session.rollback()
-            apply_errors(form, error)
+            refuse(error, form)
         else:
             user = current_user._get_current_object()
             row = sessions.start(user, request.remote_addr, request.headers.get("User-Agent"))
@@ -173,6 +179,37 @@ def change_password():
                   "success")
             return redirect(url_for("home.index"))
     return render_template("auth/password.html", form=form)
+
+
+@bp.route("/account/set-password/<token>", methods=["GET", "POST"])
+@public
+def set_password(token: str):
+    """The one-time link e-mailed to a new account or after a reset: choose one's password.
+    Opening the link changes nothing (a mail scanner may open it); the form's POST uses it."""
+    if services.set_password_link(token) is None:
+        return render_template("auth/set_password.html", form=None), 404
+    form = SetPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = services.set_password_with_link(token, form.new_password.data,
+                                                   form.confirm_password.data)
+        except ServiceError as error:
+            db.session.rollback()
+            if error.status == 404:
+                return render_template("auth/set_password.html", form=None), 404
+            apply_errors(form, error)
+            status = 422
+        else:
+            if current_user.is_authenticated:
+                logout_user()
+            session.clear()
+            flash(_("Votre mot de passe est enregistré. Connectez-vous avec votre adresse "
+                    "électronique (%(email)s) et ce mot de passe.", email=user.email), "success")
+            return redirect(url_for("auth.login"))
+    elif request.method == "POST":
+        status = 400 if form.csrf_token.errors else 422
+    return render_template("auth/set_password.html", form=form), status
 
 
 @bp.route("/account/security")

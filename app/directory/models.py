@@ -106,3 +106,26 @@ class DirectoryService(Model):
     thematiques: Mapped[str] = mapped_column(sa.Text, default="")
     domains: Mapped[str] = mapped_column(sa.String(400), default="")
     source_updated_on: Mapped[date]
+
+
+class ContactChange(Model):
+    """A new contact address for a structure, set by an administrator and waiting for its
+    confirmation from that address (a one-time link, stored hashed). Until confirmed, the
+    structure keeps its confirmed ``contact_email``: contact links and messages go there, never
+    to the new address. The old address is told of the request."""
+
+    __tablename__ = "structure_contact_changes"
+
+    structure_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("structures.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254))
+    previous_email: Mapped[str | None] = mapped_column(sa.String(254))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    requested_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+    cancelled_at: Mapped[datetime | None]
+
+    structure: Mapped[Structure] = relationship()

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from app.core import audit
-from app.core.db import db
+from app.core.crypto import new_secret_token, token_digest
+from app.core.db import db, utcnow
 from app.core.enums import Domain, SiteKind, StructureKind
+from app.core.errors import NotFound
 from app.core.names import normalise
 from app.core.validation import FieldErrors, clean_code, clean_email, clean_int, clean_text
-from app.directory.models import Site, Structure, StructureDomain, StructureTerritory
+from app.directory.models import ContactChange, Site, Structure, StructureDomain, StructureTerritory
 
 
 def _clean_list(errors: FieldErrors, field: str, values: Iterable[Any] | None,
@@ -149,15 +153,22 @@ def _apply_structure(structure: Structure, values: dict[str, Any]) -> None:
 
 
 def create_structure(data: dict[str, Any], actor: Any = None) -> Structure:
+    """A new structure. A contact address given by an administrator (``actor``: the page) waits
+    for its confirmation from that address (``request_contact_change``); the operator's
+    command and the data·inclusion import (no actor) set it at once."""
     errors = FieldErrors()
     values = _structure_values(errors, data)
     if values["name"] and _name_taken(Structure, values["name"]):
         errors.add("name", _("Une structure porte déjà ce nom."))
     errors.raise_if_any()
     structure = Structure()
+    new_contact = values.pop("contact_email") if actor is not None else None
     _apply_structure(structure, values)
     db.session.add(structure)
     audit.record("structure.create", actor=actor, object_type="structure", object_id=structure.id)
+    if new_contact:
+        db.session.flush()
+        request_contact_change(structure, new_contact, actor)
     return structure
 
 
@@ -171,8 +182,124 @@ def update_structure(structure: Structure, data: dict[str, Any], actor: Any = No
     structure.domain_rows = []
     structure.territory_rows = []
     db.session.flush()
+    new_contact = values.pop("contact_email") if actor is not None else None
     _apply_structure(structure, values)
     audit.record("structure.update", actor=actor, object_type="structure", object_id=structure.id)
+    if actor is not None:
+        _change_contact(structure, new_contact, actor)
+    return structure
+
+
+# -- a structure's contact address, confirmed from the new address ------------------------------
+CONTACT_CONFIRM_PATH = "/structures/contact-address/"
+
+
+def pending_contact_change(structure: Structure) -> ContactChange | None:
+    """The change of contact address waiting for its confirmation, if any (expired ones too:
+    the page says so)."""
+    return db.session.scalars(sa.select(ContactChange).where(
+        ContactChange.structure_id == structure.id, ContactChange.confirmed_at.is_(None),
+        ContactChange.cancelled_at.is_(None)).order_by(ContactChange.created_at.desc())).first()
+
+
+def _cancel_pending(structure: Structure) -> None:
+    db.session.execute(sa.update(ContactChange).where(
+        ContactChange.structure_id == structure.id, ContactChange.confirmed_at.is_(None),
+        ContactChange.cancelled_at.is_(None)).values(cancelled_at=utcnow()))
+
+
+def _change_contact(structure: Structure, email: str | None, actor: Any) -> None:
+    """What an administrator's form does to the contact address: removing it is immediate
+    (nothing is sent anywhere), the confirmed address again cancels a pending change, a new
+    address waits for its confirmation (asked again only when it differs from the pending one)."""
+    current = (structure.contact_email or "").lower()
+    if not email:
+        if structure.contact_email or pending_contact_change(structure):
+            _cancel_pending(structure)
+            structure.contact_email = None
+            audit.record("structure.contact_removed", actor=actor, object_type="structure",
+                         object_id=structure.id)
+        return
+    if email.lower() == current:
+        _cancel_pending(structure)
+        return
+    pending = pending_contact_change(structure)
+    if pending is not None and pending.email.lower() == email.lower() \
+            and pending.expires_at > utcnow():
+        return
+    request_contact_change(structure, email, actor)
+
+
+def request_contact_change(structure: Structure, email: str, actor: Any) -> ContactChange:
+    """Ask the new address to confirm itself (a one-time link, stored hashed, valid
+    ``PASSERELLE_EMAIL_LINK_HOURS``) and tell the old one. Until confirmed, the structure keeps
+    its confirmed address: contact links and messages go there (or wait, when it has none)."""
+    from app.notifications.services import queue
+
+    _cancel_pending(structure)
+    now = utcnow()
+    raw = new_secret_token()
+    change = ContactChange(
+        structure_id=structure.id, email=email, previous_email=structure.contact_email,
+        token_hash=token_digest(raw), requested_by_id=getattr(actor, "id", None),
+        created_at=now,
+        expires_at=now + timedelta(hours=current_app.config["PASSERELLE_EMAIL_LINK_HOURS"]))
+    db.session.add(change)
+    base = current_app.config["PASSERELLE_BASE_URL"].rstrip("/")
+    queue(email, f"Passerelle : confirmez l'adresse de contact de {structure.name}",
+          f"Bonjour,\n\nCette adresse a été indiquée comme adresse de contact de la structure "
+          f"« {structure.name} » dans Passerelle, l'outil du premier accueil social. Les "
+          "orientations adressées à la structure y seront envoyées une fois l'adresse "
+          f"confirmée.\n\nPour la confirmer, ouvrez ce lien (valable jusqu'au "
+          f"{change.expires_at:%d/%m/%Y à %H:%M} UTC) :\n{base}{CONTACT_CONFIRM_PATH}{raw}\n\n"
+          "Si cette adresse n'est pas celle de la structure, ignorez ce message : rien ne lui "
+          "sera envoyé.\n",
+          kind="structure.contact_confirm", related_type="structure", related_id=structure.id)
+    if structure.contact_email:
+        queue(structure.contact_email,
+              f"Passerelle : changement d'adresse de contact demandé pour {structure.name}",
+              f"Bonjour,\n\nUn administrateur de Passerelle a demandé que l'adresse de contact "
+              f"de la structure « {structure.name} » devienne {email}. Cette adresse-ci reste "
+              "celle de la structure, et reçoit les orientations, tant que la nouvelle n'a pas "
+              "été confirmée depuis la nouvelle adresse.\n\nSi ce changement vous surprend, "
+              "prévenez le coordinateur de votre territoire ou le service qui vous oriente des "
+              "personnes.\n",
+              kind="structure.contact_change_notice", related_type="structure",
+              related_id=structure.id)
+    audit.record("structure.contact_change_requested", actor=actor, object_type="structure",
+                 object_id=structure.id, details={"change": change.id})
+    return change
+
+
+def contact_change_for(raw: str | None) -> ContactChange | None:
+    """The pending, unexpired change that ``raw`` confirms, or None."""
+    if not raw or len(raw) > 200:
+        return None
+    change = db.session.scalars(sa.select(ContactChange).where(
+        ContactChange.token_hash == token_digest(raw))).first()
+    if change is None or change.confirmed_at is not None or change.cancelled_at is not None \
+            or change.expires_at <= utcnow():
+        return None
+    return change
+
+
+def confirm_contact_change(raw: str | None) -> Structure:
+    """The holder of the new address confirms it: it becomes the structure's contact address
+    (once: the link is used up, even when two requests race)."""
+    change = contact_change_for(raw)
+    refused = _("Ce lien n'est plus valable : il a déjà servi, a expiré ou a été remplacé. "
+                "Demandez à l'administrateur de Passerelle de renvoyer la demande.")
+    if change is None:
+        raise NotFound(refused)
+    claimed = db.session.execute(sa.update(ContactChange).where(
+        ContactChange.id == change.id, ContactChange.confirmed_at.is_(None),
+        ContactChange.cancelled_at.is_(None)).values(confirmed_at=utcnow())).rowcount == 1
+    if not claimed:
+        raise NotFound(refused)
+    structure = db.session.get(Structure, change.structure_id)
+    structure.contact_email = change.email
+    audit.record("structure.contact_confirmed", actor_kind="contact", object_type="structure",
+                 object_id=structure.id, details={"change": change.id})
     return structure
 
 

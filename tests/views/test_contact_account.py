@@ -1,8 +1,10 @@
 """An administrator turns a structure's contact address into a partner account; the history
-follows (issue 12, item 4)."""
+follows (issue 12, item 4). Since review finding 4 of issue 23 the administrator no longer
+chooses a temporary password: the contact chooses theirs through a one-time link."""
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -13,7 +15,6 @@ from tests.views.test_contact_links import SECRET_NAME, _code, _link, _messages,
 
 sent = links.sent  # the fixture: an orientation to a structure with only a contact address
 
-TEMPORARY = "un mot de passe provisoire long"
 CHOSEN = "une phrase que je suis seule a connaitre"
 
 
@@ -39,8 +40,7 @@ def _admin(app, build):
 
 def _convert(admin, structure_id, **data):
     path = f"/admin/structures/{structure_id}/contact-account"
-    return post_form(admin, path, {"password": TEMPORARY, "display_name": "", **data},
-                     token_from=path)
+    return post_form(admin, path, {"display_name": "", **data}, token_from=path)
 
 
 def _users_with(app, email: str):
@@ -74,7 +74,8 @@ def test_an_admin_turns_the_contact_into_a_partner_and_the_history_follows(app, 
     edit = _text(admin.get(f"/admin/structures/{structure.id}"))
     assert "Créer un compte pour le contact" in edit
     form = _text(admin.get(f"/admin/structures/{structure.id}/contact-account"))
-    assert "asso@village.test" in form and "Mot de passe provisoire" in form
+    # No password to choose (review finding 4a): the contact chooses it through a link.
+    assert "asso@village.test" in form and 'type="password"' not in form
 
     done = _convert(admin, structure.id)
     assert done.status_code == 302
@@ -87,7 +88,7 @@ def test_an_admin_turns_the_contact_into_a_partner_and_the_history_follows(app, 
 
     [user] = _users_with(app, "asso@village.test")
     assert user.role == "partenaire" and user.structure_id == structure.id
-    assert user.must_change_password and user.display_name == "Association du village"
+    assert not user.must_change_password and user.display_name == "Association du village"
     from app.core.audit import AuditEntry
     from app.core.db import db
     from app.orientation.models import ContactLink, StructureReferent
@@ -109,14 +110,16 @@ def test_an_admin_turns_the_contact_into_a_partner_and_the_history_follows(app, 
     # The link no longer opens anything: the account is used from now on.
     assert app.test_client().get(f"/contact/{token}").status_code == 404
 
-    # The new partner logs in with the temporary password, chooses their own, accepts the
-    # charter, and finds the orientation answered through the link, with its events.
+    # The new partner chooses their password through the link sent to the contact address,
+    # logs in, accepts the charter, and finds the orientation answered through the link.
+    [(recipient, _subject, body)] = _messages(app, "auth.set_password")
+    assert recipient == "asso@village.test"
+    set_password = re.search(r"http://passerelle\.test(/account/set-password/\S+)", body).group(1)
     partner = app.test_client()
-    assert login(partner, SimpleNamespace(email="asso@village.test", password=TEMPORARY)
-                 ).headers["Location"] == "/account/password"
-    post_form(partner, "/account/password", {"current_password": TEMPORARY,
-                                              "new_password": CHOSEN, "confirm_password": CHOSEN},
-              token_from="/account/password")
+    post_form(partner, set_password, {"new_password": CHOSEN, "confirm_password": CHOSEN},
+              token_from=set_password)
+    assert login(partner, SimpleNamespace(email="asso@village.test", password=CHOSEN)
+                 ).headers["Location"] == "/"
     post_form(partner, "/charter/accept", token_from="/charter")
     inbox = partner.get("/inbox")
     assert inbox.status_code == 200
@@ -141,7 +144,7 @@ def test_nothing_to_convert_is_said_clearly(app, build):
     page = _text(admin.get(path))
     assert "n'a pas d'adresse électronique de contact" in page and 'name="password"' not in page
     assert "Créer un compte pour le contact" not in _text(admin.get(f"/admin/structures/{bare.id}"))
-    refused = post_form(admin, path, {"password": TEMPORARY}, token_from="/admin/structures")
+    refused = post_form(admin, path, {"display_name": ""}, token_from="/admin/structures")
     assert refused.status_code == 409
     assert "n'a pas d'adresse électronique de contact" in _text(refused)
 
@@ -157,12 +160,16 @@ def test_nothing_to_convert_is_said_clearly(app, build):
     assert len(_users_with(app, "agent@cms.test")) == 1
 
 
-def test_a_refused_password_changes_nothing(app, build, sent):
+def test_a_refused_conversion_changes_nothing(app, build, sent):
+    """The temporary password (and its refusal when too short) is gone; a refusal of the form
+    (a display name too long) still leaves the structure, its links and the outbox as they
+    were."""
     _agent, structure, _person, _orientation = sent
     token = _link(app)
-    answer = _convert(_admin(app, build), structure.id, password="court")
-    assert answer.status_code == 200 and "au moins 12 caractères" in _text(answer)
+    answer = _convert(_admin(app, build), structure.id, display_name="x" * 121)
+    assert answer.status_code == 200 and "120" in _text(answer)
     assert _users_with(app, "asso@village.test") == []
+    assert _messages(app, "auth.set_password") == []
     assert app.test_client().get(f"/contact/{token}").status_code == 200
 
 
@@ -173,11 +180,11 @@ def test_only_an_admin_with_a_csrf_token_converts(app, build, sent):
         client = app.test_client()
         login(client, build.user(role))
         assert client.get(path).status_code == 403
-        assert post_form(client, path, {"password": TEMPORARY}).status_code == 403
+        assert post_form(client, path, {"display_name": ""}).status_code == 403
     anonymous = app.test_client().get(path)
     assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
     admin = _admin(app, build)
-    no_token = admin.post(path, data={"password": TEMPORARY})
+    no_token = admin.post(path, data={"display_name": ""})
     assert no_token.status_code in (200, 400)
     assert _users_with(app, "asso@village.test") == []
     unknown = "/admin/structures/00000000-0000-4000-8000-000000000000/contact-account"

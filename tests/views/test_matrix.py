@@ -82,7 +82,7 @@ EXPECTED = {
     "orientation.show": ORIENTATION_READ,
     "orientation.acknowledge": ONLY_P, "orientation.take_charge": ONLY_P,
     "orientation.refuse": ONLY_P, "orientation.close": ONLY_P,
-    "orientation.cancel": ONLY_A,
+    "orientation.cancel": ONLY_A, "orientation.confirm_consent": ONLY_A,
     "orientation.redirect_to": REDIRECT,
     "orientation.remind": REMIND,
     "orientation.reissue_contact_link": "a=ok/404 p=403 r=403 c=ok/404 x=403",
@@ -91,6 +91,8 @@ EXPECTED = {
     "contact.open_link": FAKE_ID, "contact.send_code": FAKE_ID, "contact.orientation": FAKE_ID,
     "contact.accept_charter": FAKE_ID, "contact.act": FAKE_ID,
     "followup.status": ALL_OK, "followup.stop": ALL_OK,
+    # one-time links (review finding 4): a wrong link is a 404 for everyone
+    "auth.set_password": FAKE_ID, "directory.confirm_contact": FAKE_ID,
     "followup.setup": ONLY_A, "followup.withdraw": ONLY_A, "api_followup.setup": ONLY_A,
     # parcours pages
     "referents.mine": "a=ok p=ok r=ok c=403 x=403",
@@ -128,7 +130,7 @@ EXPECTED = {
     "api_orientations.read": ORIENTATION_READ,
     "api_orientations.acknowledge": ONLY_P, "api_orientations.take_charge": ONLY_P,
     "api_orientations.refuse": ONLY_P, "api_orientations.close": ONLY_P,
-    "api_orientations.cancel": ONLY_A,
+    "api_orientations.cancel": ONLY_A, "api_orientations.confirm_consent": ONLY_A,
     "api_orientations.redirect": REDIRECT,
     "api_orientations.remind": REMIND,
     "api_parcours.open_parcours": "a=ok/404 p=403 r=ok/404 c=403 x=403",
@@ -149,6 +151,7 @@ UNKNOWN = "00000000-0000-4000-8000-000000000000"
 BODIES = {
     "api_orientations.cancel": {"reason": ""}, "api_orientations.refuse": {"reason": ""},
     "api_orientations.close": {"outcome": ""},
+    "api_orientations.confirm_consent": {"given": False},  # already given: 409
     "api_orientations.redirect": {"structure_id": UNKNOWN, "reason": "x"},
     "api_orientations.take_charge": {"first_appointment_on": "2000-01-01"},
     "api_parcours.add_entry": {"kind": "party", "content": "x", "visibility": "members"},

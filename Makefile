@@ -6,7 +6,7 @@ PORT   ?= 5000
 HOST   ?= 127.0.0.1
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: screenshots bench run test test-sqlite test-postgres install install-dev translations compile-translations lint browser-deps clean
+.PHONY: oidc-deps screenshots bench run test test-sqlite test-postgres install install-dev translations compile-translations lint browser-deps clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,12 +49,20 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 	npm ci --prefix tests/browser --no-audit --no-fund --loglevel=error
 	touch $@
 
+## single sign-on tests: a real OpenID Connect provider (npm oidc-provider, pinned by the lock file)
+OIDC_PROVIDER := tests/oidc/node_modules/oidc-provider/package.json
+oidc-deps: $(OIDC_PROVIDER)
+
+$(OIDC_PROVIDER): tests/oidc/package.json tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	touch $@
+
 ## make screenshots: every page of the journeys at 1280×800 and 768×1024, in docs/screenshots/
 screenshots: install-dev compile-translations browser-deps
 	PASSERELLE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser
 
 ## make test: the suite on SQLite, then on $(TEST_DATABASE_URL) when it is set
-test: install-dev compile-translations browser-deps
+test: install-dev compile-translations browser-deps oidc-deps
 	$(BIN)/python scripts/i18n_check.py
 	$(BIN)/ruff check app tests config.py wsgi.py scripts bench
 	$(BIN)/python scripts/security_checks.py

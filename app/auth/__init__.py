@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 
 def init_app(app: Flask) -> None:
-    from app.auth import mfa, services, sessions
+    from app.auth import mfa, oidc, oidc_views, services, sessions  # noqa: F401 (SSO routes)
     from app.auth.views import bp
     from app.core.access import Gate, register_gate
     from app.extensions import login_manager
@@ -15,7 +15,7 @@ def init_app(app: Flask) -> None:
     register_gate(Gate(
         name="mfa",
         applies=lambda permission: permission.name not in {"mfa.enroll", "session.end"},
-        passes=lambda user: not mfa.must_enrol(user),
+        passes=lambda user: not mfa.must_enrol(user) or mfa.vouched_by_provider(),
         api_code="mfa_enrollment_required",
         api_message=lambda: _("Votre rôle exige la double authentification : activez-la d'abord "
                               "(POST /api/v1/me/totp puis /api/v1/me/totp/confirm)."),
@@ -27,7 +27,8 @@ def init_app(app: Flask) -> None:
         name="password",
         applies=lambda permission: permission.name not in {
             "account.manage", "mfa.enroll", "session.end", "me.read"},
-        passes=lambda user: not user.must_change_password,
+        # A single sign-on session never used the temporary password.
+        passes=lambda user: not user.must_change_password or bool(session.get("sso")),
         api_code="password_change_required",
         api_message=lambda: _("Votre mot de passe est provisoire : choisissez-en un nouveau "
                               "(page « Changer de mot de passe » de Passerelle) avant de "
@@ -53,4 +54,6 @@ def init_app(app: Flask) -> None:
             return None
         return services.user_for_token(token.strip())
 
+    oidc.configured(app.config)  # incomplete provider settings stop the start here
+    app.jinja_env.globals["sso_buttons"] = oidc.login_buttons
     app.register_blueprint(bp)

@@ -37,6 +37,14 @@ def must_enrol(user: Any) -> bool:
     return user.role in required_roles() and not user.totp_enabled
 
 
+def vouched_by_provider() -> bool:
+    """This page session was opened by a single sign-on whose provider vouched for a second
+    factor (its acr/amr met the provider's ``_MFA_ACR`` / ``_MFA_AMR``: app.auth.oidc)."""
+    from flask import has_request_context, session
+
+    return has_request_context() and bool((session.get("sso") or {}).get("mfa"))
+
+
 def start_enrolment(user: User) -> tuple[str, str]:
     """A new secret (pending until confirmed); returns (secret, otpauth URI)."""
     if user.totp_enabled:

@@ -316,6 +316,13 @@ def check_credentials(email: str, password: str, ip: str | None, channel: str = 
         raise Unauthenticated(_("Ce compte se connecte uniquement par l'authentification "
                                 "unique de votre organisation (bouton de la page de connexion)."),
                               persist=True)
+    if user.sso_only:
+        # An account set to single sign-on only (app.auth.oidc): its password opens nothing.
+        audit.record("auth.login_failed", actor_kind="anonymous", object_type="user",
+                     object_id=user.id, details={"channel": channel, "reason": "sso_only"})
+        raise Unauthenticated(_("Ce compte se connecte uniquement par l'authentification "
+                                "unique de votre organisation (bouton de la page de connexion)."),
+                              persist=True)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user

@@ -23,6 +23,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app.auth.models import LoginAttempt
+from app.core import ratelimit
 from app.core.db import db, key_ring, utcnow
 from app.core.names import normalise
 
@@ -74,6 +75,9 @@ def is_throttled(email: str, ip: str | None, now: datetime | None = None,
     now = now or utcnow()
     since = _window_start(now)
     index = email_index(email)
+    # Concurrent tries on one account count one after the other (until the commit of the one
+    # before, which records its failure): 40 at once are checked against the limit, not past it.
+    ratelimit.serialise(f"login-account:{index}")
     last_success = db.session.scalar(
         sa.select(sa.func.max(LoginAttempt.at)).where(
             LoginAttempt.email_index == index, LoginAttempt.outcome == SUCCESS

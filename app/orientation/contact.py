@@ -17,6 +17,7 @@ cannot be sent again.
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import time
 from datetime import timedelta
@@ -24,6 +25,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core import audit, ratelimit
 from app.core.crypto import new_secret_token, token_digest
@@ -31,7 +33,6 @@ from app.core.db import db, utcnow
 from app.directory.models import Structure
 from app.notifications.models import OutboxMessage
 from app.notifications.services import queue
-from app.orientation import notify
 from app.orientation.models import ContactLink, Orientation
 
 CODE_MINUTES = 15
@@ -123,12 +124,10 @@ def remind(orientation: Orientation, structure: Structure, intro: str,
     return [structure.contact_email]
 
 
-def _on_new_orientation(orientation: Orientation, structure: Structure) -> bool:
+def on_new_orientation(orientation: Orientation, structure: Structure) -> bool:
+    """notify's contact hook: a structure without accounts gets its link (True when sent)."""
     return issue(orientation, structure) is not None
 
-
-notify.CONTACT_HOOKS.append(_on_new_orientation)
-notify.CONTACT_REMINDER_HOOKS.append(remind)
 
 
 def revoke(orientation: Orientation, actor: Any) -> int:
@@ -137,6 +136,20 @@ def revoke(orientation: Orientation, actor: Any) -> int:
         .values(revoked_at=utcnow())).rowcount
     audit.record("orientation.contact_link_revoked", actor=actor, object_type="orientation",
                  object_id=orientation.id, person_id=orientation.person_id)
+    return count
+
+
+def end_links(orientation: Orientation, actor: Any = None) -> int:
+    """The orientation was cancelled, refused or redirected away: its links die with it (the
+    structure has no reason left to open it, nor to ask for codes)."""
+    count = db.session.execute(sa.update(ContactLink).where(
+        ContactLink.orientation_id == orientation.id, ContactLink.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), code_hash=None)).rowcount
+    if count:
+        audit.record("orientation.contact_link_revoked", actor=actor,
+                     actor_kind=None if actor else "system", object_type="orientation",
+                     object_id=orientation.id, person_id=orientation.person_id,
+                     details={"reason": orientation.status, "links": count})
     return count
 
 
@@ -207,19 +220,36 @@ def check_code(link: ContactLink, code: Any, ip: str | None = None) -> bool:
     """Five tries per code; a right code within 15 minutes opens the orientation.
 
     Every failure counts against ``ip`` (with the unknown links); every wrong code also counts
-    against the link, which is revoked at the 15th.
+    against the link, which is revoked at the 15th. A try is taken by one ``UPDATE … RETURNING``
+    (the code's count goes up only while under the limit, unexpired and unused), and a right
+    code is used by another conditional update: concurrent tries are counted one by one, and a
+    code opens one session only.
     """
-    if link.code_hash is None or link.code_attempts >= CODE_TRIES or \
-            link.code_expires_at is None or link.code_expires_at <= utcnow():
+    taken = db.session.execute(
+        sa.update(ContactLink)
+        .where(ContactLink.id == link.id, ContactLink.code_hash.is_not(None),
+               ContactLink.code_attempts < CODE_TRIES, ContactLink.code_expires_at > utcnow())
+        .values(code_attempts=ContactLink.code_attempts + 1)
+        .returning(ContactLink.code_attempts, ContactLink.code_hash)
+        .execution_options(synchronize_session=False)).first()
+    if taken is None:
+        db.session.refresh(link)
         ratelimit.hit(f"contact-open:{ip}")
         return False
-    link.code_attempts += 1
-    ok = isinstance(code, str) and token_digest(f"{link.id}:{code.strip()}") == link.code_hash
+    set_committed_value(link, "code_attempts", taken.code_attempts)
+    ok = isinstance(code, str) and hmac.compare_digest(
+        token_digest(f"{link.id}:{code.strip()}"), taken.code_hash)
+    if ok:  # one use: only the request that clears the hash gets in
+        ok = db.session.execute(
+            sa.update(ContactLink)
+            .where(ContactLink.id == link.id, ContactLink.code_hash == taken.code_hash)
+            .values(code_hash=None).returning(ContactLink.id)
+            .execution_options(synchronize_session=False)).first() is not None
+        set_committed_value(link, "code_hash", None)
     audit.record("orientation.contact_code_ok" if ok else "orientation.contact_code_failed",
                  actor_kind="contact", object_type="orientation", object_id=link.orientation_id,
                  details={"link": link.id})
     if ok:
-        link.code_hash = None  # one use
         return True
     ratelimit.hit(f"contact-open:{ip}")
     bucket = f"contact-code-failed:{link.id}"

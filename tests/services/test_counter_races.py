@@ -11,9 +11,17 @@ import pytest
 import sqlalchemy as sa
 
 from tests.helpers import csrf_token, login
-from tests.views.test_contact_links import _audit, _code, _link, _send_code, sent  # noqa: F401
+from tests.views.test_contact_links import _audit, _code, _link, _send_code
 
 CONCURRENT = 40
+
+
+@pytest.fixture
+def linked(app, build):
+    """An orientation to a structure with no account, only a contact address: a link is sent."""
+    agent = build.user("accueil")
+    structure = build.structure(contact_email="asso@village.test")
+    return build.orientation(build.person(agent), structure)
 
 
 def _wrong(app) -> str:
@@ -29,7 +37,7 @@ def _link_row(app):
         return db.session.scalars(sa.select(ContactLink)).one()
 
 
-def test_a_stale_count_cannot_grant_a_sixth_try(app, client, sent):
+def test_a_stale_count_cannot_grant_a_sixth_try(app, client, linked):
     """Sequential, on both databases: the request's copy of the link says 4 tries while another
     request has meanwhile used the fifth; the try must be refused, and the count stay at 5."""
     from app.core.db import db
@@ -52,7 +60,7 @@ def test_a_stale_count_cannot_grant_a_sixth_try(app, client, sent):
     assert _audit(app, "orientation.contact_code_ok") == []
 
 
-def test_a_right_code_opens_one_session_only(app, client, sent):
+def test_a_right_code_opens_one_session_only(app, client, linked):
     """Two requests loaded the link while its code was unused; the first uses it: the second,
     whose copy still holds the code's hash, must be refused."""
     from app.core.db import db
@@ -80,7 +88,7 @@ def test_a_right_code_opens_one_session_only(app, client, sent):
     assert len(_audit(app, "orientation.contact_code_ok")) == 1
 
 
-def test_wrong_codes_one_after_the_other_stop_at_five(app, client, sent):
+def test_wrong_codes_one_after_the_other_stop_at_five(app, client, linked):
     token = _link(app)
     _send_code(client, token)
     wrong = _wrong(app)
@@ -114,7 +122,7 @@ def _at_once(calls) -> list:
 
 
 @pytest.mark.postgres_only
-def test_concurrent_wrong_codes_on_a_contact_link_are_checked_five_times(app, client, sent):
+def test_concurrent_wrong_codes_on_a_contact_link_are_checked_five_times(app, client, linked):
     token = _link(app)
     _send_code(client, token)
     wrong = _wrong(app)

@@ -165,6 +165,9 @@ def act(token: str, action: str):
         details = " ".join(m for ms in error.fields.values() for m in ms)
         flash(f"{error.message} {details}".strip(), "error")
     else:
+        db.session.refresh(link)
+        if not contact.is_live(link):  # refused or redirected: the link ended with it
+            return render_template("contact/done.html")
         flash(_("Votre réponse est enregistrée ; l'émetteur de l'orientation est prévenu."),
               "success")
     return redirect(url_for("contact.orientation", token=token))

@@ -44,11 +44,25 @@ class OrientationForm(FlaskForm):
         _l("Raison du choix d'une structure qui ne couvre pas ce domaine"),
         validators=[Optional(), Length(max=500)], render_kw={"rows": 2})
     consent_given = BooleanField(_l("La personne est d'accord pour cette orientation et pour le partage des informations cochées"))
+    # The needs are chosen one by one below (shared_needs), not as one block.
     shared_fields = MultiCheckboxField(_l("Informations partagées avec la structure"),
-                                       choices=options(SHARE_LABELS))
+                                       choices=options({k: v for k, v in SHARE_LABELS.items()
+                                                        if k != "needs"}))
+    shared_needs = MultiCheckboxField(_l("Besoins partagés avec la structure"), choices=[],
+                                      validate_choice=False)
+    accepts_redirect = BooleanField(_l("La personne accepte que l'orientation et ces informations soient transmises à une autre structure si celle-ci la réoriente"))
     consent_purpose = TextAreaField(_l("Dans quel but (dit à la personne)"),
                                     validators=[Optional(), Length(max=500)], render_kw={"rows": 2})
     visit_id = HiddenField()
+
+
+class ConsentForm(FlaskForm):
+    """The sender asks the person again after a redirect they had not accepted."""
+    consent_given = OrientationForm.consent_given
+    shared_fields = OrientationForm.shared_fields
+    shared_needs = OrientationForm.shared_needs
+    accepts_redirect = OrientationForm.accepts_redirect
+    consent_purpose = OrientationForm.consent_purpose
 
 
 class TakeChargeForm(FlaskForm):

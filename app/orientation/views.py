@@ -16,7 +16,7 @@ from app.accueil.views import load_person
 from app.core import audit
 from app.core.csv import csv_response
 from app.core.db import db, utcnow
-from app.core.enums import DOMAIN_LABELS, STRUCTURE_KIND_LABELS, Domain
+from app.core.enums import DOMAIN_LABELS, STRUCTURE_KIND_LABELS, URGENCY_LABELS, Domain
 from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm, apply_errors
 from app.core.pagination import ListPage
@@ -30,6 +30,7 @@ from app.orientation.designated import referents_by_structure
 from app.orientation.forms import (
     SHARE_LABELS,
     CloseForm,
+    ConsentForm,
     OrientationForm,
     ReasonForm,
     RedirectForm,
@@ -123,6 +124,30 @@ def _referent_choices() -> list:
         for structure_id, name in structures for u in referents.get(structure_id, [])]
 
 
+CONSENT_ALIASES = {"consent.given": "consent_given", "consent.shared_fields": "shared_fields",
+                   "consent.shared_needs": "shared_needs",
+                   "consent.accepts_redirect": "accepts_redirect",
+                   "consent.purpose": "consent_purpose"}
+
+
+def _need_choices(form, visit: Visit | None, default_domain: str | None) -> None:
+    """The visit's needs, each to share or not; by default the need of the oriented domain."""
+    needs = list(visit.needs) if visit is not None else []
+    form.shared_needs.choices = [
+        SelectChoice(n.domain, f"{DOMAIN_LABELS[n.domain]} ({URGENCY_LABELS[n.urgency]})")
+        for n in needs]
+    if default_domain is not None:
+        form.shared_needs.data = [n.domain for n in needs if n.domain == default_domain]
+
+
+def _consent_data(form) -> dict:
+    return {"given": bool(form.consent_given.data),
+            "shared_fields": form.shared_fields.data or [],
+            "shared_needs": form.shared_needs.data or [],
+            "accepts_redirect": bool(form.accepts_redirect.data),
+            "purpose": form.consent_purpose.data}
+
+
 @bp.route("/persons/<uuid:person_id>/orientations/new", methods=["GET", "POST"])
 @access("orientation.send")
 def new(person_id: uuid.UUID):
@@ -145,21 +170,18 @@ def new(person_id: uuid.UUID):
     territory = current_user.site.territory if current_user.site else None
     form.structure_id.choices = _structure_choices(domain, territory)
     form.referent_id.choices = _referent_choices()
+    _need_choices(form, visit, domain if request.method == "GET" else None)
     if form.validate_on_submit():
         data = {"structure_id": form.structure_id.data, "domain": form.domain.data,
                 "motive": form.motive.data, "visit_id": form.visit_id.data or None,
                 "referent_id": form.referent_id.data or None,
                 "coverage_override": form.coverage_override.data,
-                "consent": {"given": bool(form.consent_given.data),
-                            "shared_fields": form.shared_fields.data or [],
-                            "purpose": form.consent_purpose.data}}
+                "consent": _consent_data(form)}
         try:
             orientation = services.send_orientation(person, data, current_user)
         except ServiceError as error:
             db.session.rollback()
-            apply_errors(form, error, aliases={"consent.given": "consent_given",
-                                               "consent.shared_fields": "shared_fields",
-                                               "consent.purpose": "consent_purpose"})
+            apply_errors(form, error, aliases=CONSENT_ALIASES)
         else:
             flash(_("Orientation envoyée. La structure est prévenue et doit en accuser réception avant le %(d)s.",
                     d=orientation.acknowledge_due.strftime("%d/%m/%Y")), "success")
@@ -223,8 +245,20 @@ def show(orientation_id: uuid.UUID):
         view=orientation_view(orientation, current_user),
         take_form=TakeChargeForm(), refuse_form=RefuseForm(), redirect_form=redirect_form,
         reason_form=ReasonForm(), close_form=CloseForm(), confirm=ConfirmForm(),
+        consent_form=_consent_form(orientation),
         today=local_date(utcnow()),
         person=db.session.get(Person, orientation.person_id))
+
+
+def _consent_form(orientation: Orientation) -> ConsentForm | None:
+    """The form to confirm the person's consent again, after a redirect they had not accepted."""
+    if orientation.consent_given or not orientation.is_open or not can(
+            current_user, "orientation.confirm_consent", orientation):
+        return None
+    form = ConsentForm()
+    visit = db.session.get(Visit, orientation.visit_id) if orientation.visit_id else None
+    _need_choices(form, visit, orientation.domain)
+    return form
 
 
 def _act(orientation_id: uuid.UUID, permission: str, form, action: Callable, message: str):
@@ -284,6 +318,14 @@ def cancel(orientation_id: uuid.UUID):
     return _act(orientation_id, "orientation.cancel", ReasonForm(),
                 lambda o, f: services.cancel(o, current_user, f.reason.data),
                 _("Orientation annulée."))
+
+
+@bp.route("/orientations/<uuid:orientation_id>/consent", methods=["POST"])
+@access("orientation.confirm_consent")
+def confirm_consent(orientation_id: uuid.UUID):
+    return _act(orientation_id, "orientation.confirm_consent", ConsentForm(),
+                lambda o, f: services.confirm_consent(o, current_user, _consent_data(f)),
+                _("Accord de la personne confirmé : la structure voit les informations partagées."))
 
 
 @bp.route("/orientations/<uuid:orientation_id>/close", methods=["POST"])

@@ -1,0 +1,211 @@
+"""Access follows the state of the orientation (review finding 2): a structure whose orientation
+was cancelled, refused or redirected away keeps a tombstone (status, dates), nothing of the
+person, through every face; its contact links die with it. A closed orientation stays readable
+by the structure that took the person in charge."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from tests.helpers import api_token, bearer, csrf_token, login
+
+NAME, SURNAME, PHONE = "Bérénice", "Introuvable", "0611223344"
+MOTIVE = "Violences au domicile, mise à l'abri"
+REASON = "Envoyée par erreur à cette structure pour Bérénice"
+SECRETS = (NAME, SURNAME, PHONE, MOTIVE, REASON, "Hébergement d'urgence", "Expulsion")
+
+
+@pytest.fixture
+def world(client, build):
+    agent = build.user("accueil")
+    structure = build.structure(domains=["logement"])
+    other = build.structure(domains=["logement"])
+    partner = build.user("partenaire", structure=str(structure.id))
+    person = build.person(agent, first_name=NAME, last_name=SURNAME, phone=PHONE)
+    visit = build.visit(person, needs=[{"domain": "logement", "urgency": "urgent",
+                                        "note": "Expulsion"}])
+    orientation = build.orientation(person, structure, visit_id=str(visit.id), motive=MOTIVE,
+                                    consent={"given": True, "purpose": "Hébergement d'urgence",
+                                             "shared_fields": ["first_name", "last_name", "phone",
+                                                               "needs"]})
+    return type("World", (), dict(
+        agent=agent, structure=structure, other=other, partner=partner, person=person,
+        orientation=orientation, h={"agent": bearer(api_token(client, agent)),
+                                    "partner": bearer(api_token(client, partner))}))
+
+
+def _no_secret(text: str) -> None:
+    text = html.unescape(text)
+    for secret in SECRETS:
+        assert secret not in text, secret
+
+
+def _end(client, world, how: str) -> None:
+    oid = world.orientation.id
+    if how == "cancel":
+        answer = client.post(f"/api/v1/orientations/{oid}/cancel", headers=world.h["agent"],
+                             json={"reason": REASON})
+    elif how == "refuse":
+        answer = client.post(f"/api/v1/orientations/{oid}/refuse", headers=world.h["partner"],
+                             json={"reason": REASON, "reason_code": "not_competent"})
+    else:
+        answer = client.post(f"/api/v1/orientations/{oid}/redirect", headers=world.h["partner"],
+                             json={"structure_id": str(world.other.id), "reason": REASON})
+    assert answer.status_code in (200, 201), answer.get_json()
+
+
+def test_before_the_end_the_partner_sees_what_was_shared(client, world):
+    """The baseline the tombstone tests take away."""
+    seen = client.get(f"/api/v1/orientations/{world.orientation.id}",
+                      headers=world.h["partner"]).get_json()
+    assert seen["person"]["first_name"] == NAME and seen["motive"] == MOTIVE
+    assert seen["tombstone"] is False and seen["ended_at"] is None
+    assert client.get(f"/api/v1/persons/{world.person.id}",
+                      headers=world.h["partner"]).status_code == 200
+
+
+@pytest.mark.parametrize("how,status", [("cancel", "cancelled"), ("refuse", "refused"),
+                                        ("redirect", "redirected")])
+def test_an_ended_orientation_leaves_its_structure_a_tombstone(client, world, how, status):
+    _end(client, world, how)
+    answer = client.get(f"/api/v1/orientations/{world.orientation.id}",
+                        headers=world.h["partner"])
+    assert answer.status_code == 200
+    _no_secret(answer.get_data(as_text=True))
+    seen = answer.get_json()
+    assert seen["person"] is None and seen["person_id"] is None and seen["needs"] == []
+    assert seen["motive"] is None and seen["consent"]["shared_fields"] == []
+    assert seen["consent"]["purpose"] is None and seen["visit_id"] is None
+    assert seen["events"] and all(e["reason"] is None for e in seen["events"])
+    assert seen["status"] == status and seen["tombstone"] is True and seen["ended_at"]
+    # Every other face: the list, the person's file (API and page), the orientation's page.
+    listed = client.get("/api/v1/orientations", headers=world.h["partner"])
+    [row] = listed.get_json()
+    assert row["tombstone"] is True and row["person"] is None
+    _no_secret(listed.get_data(as_text=True))
+    assert client.get(f"/api/v1/persons/{world.person.id}",
+                      headers=world.h["partner"]).status_code == 404
+    login(client, world.partner)
+    page = client.get(f"/orientations/{world.orientation.id}")
+    assert page.status_code == 200
+    label = {"cancelled": "Annulée le", "refused": "Refusée le", "redirected": "Réorientée le"}
+    assert label[status] in html.unescape(page.get_data(as_text=True))
+    _no_secret(page.get_data(as_text=True))
+    inbox = client.get("/inbox")
+    assert inbox.status_code == 200
+    _no_secret(inbox.get_data(as_text=True))
+    assert client.get(f"/persons/{world.person.id}").status_code == 404
+
+
+def test_the_sender_still_sees_everything(client, world):
+    _end(client, world, "cancel")
+    seen = client.get(f"/api/v1/orientations/{world.orientation.id}",
+                      headers=world.h["agent"]).get_json()
+    assert seen["tombstone"] is False and seen["person"]["first_name"] == NAME
+    assert seen["motive"] == MOTIVE and seen["events"][-1]["reason"] == REASON
+
+
+def test_a_tombstone_hides_only_its_own_sharing(client, world, build):
+    """A live orientation of the same person to the same structure still shares its fields,
+    and only its fields."""
+    build.orientation(world.person, world.structure, consent={
+        "given": True, "shared_fields": ["first_name"], "purpose": "Autre demande"})
+    _end(client, world, "cancel")
+    person = client.get(f"/api/v1/persons/{world.person.id}", headers=world.h["partner"])
+    assert person.status_code == 200
+    seen = person.get_json()
+    assert seen["first_name"] == NAME
+    assert "last_name" not in seen and "phone" not in seen
+
+
+def test_a_closed_orientation_stays_readable_by_the_structure_that_took_charge(client, world):
+    oid = world.orientation.id
+    for action, body in (("acknowledge", None), ("take-charge", {}),
+                         ("close", {"outcome": "Relogée"})):
+        answer = client.post(f"/api/v1/orientations/{oid}/{action}", headers=world.h["partner"],
+                             json=body)
+        assert answer.status_code == 200, answer.get_json()
+    seen = client.get(f"/api/v1/orientations/{oid}", headers=world.h["partner"]).get_json()
+    assert seen["status"] == "closed" and seen["tombstone"] is False and seen["ended_at"]
+    assert seen["person"]["first_name"] == NAME and seen["motive"] == MOTIVE
+    assert client.get(f"/api/v1/persons/{world.person.id}",
+                      headers=world.h["partner"]).status_code == 200
+
+
+# -- contact links ------------------------------------------------------------------------------
+def _messages(app, kind: str) -> list[str]:
+    from app.core.db import db
+    from app.notifications.models import OutboxMessage
+
+    with app.app_context():
+        return [m.body for m in db.session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.kind == kind)
+            .order_by(OutboxMessage.created_at))]
+
+
+@pytest.fixture
+def by_link(app, client, build):
+    """An orientation to a structure without accounts, answered through a contact link."""
+    agent = build.user("accueil")
+    structure = build.structure(name="Association sans compte", contact_email="asso@x.test",
+                                domains=["logement"])
+    other = build.structure(name="Autre association", domains=["logement"])
+    person = build.person(agent, first_name=NAME, last_name=SURNAME, phone=PHONE)
+    orientation = build.orientation(person, structure, motive=MOTIVE, consent={
+        "given": True, "shared_fields": ["first_name", "phone"], "purpose": "Hébergement"})
+    [body] = _messages(app, "orientation.contact_link")
+    token = re.search(r"/contact/([A-Za-z0-9_\-]+)", body).group(1)
+    return agent, orientation, token, other
+
+
+def _open_with_code(app, client, token: str) -> None:
+    client.post(f"/contact/{token}/code",
+                data={"csrf_token": csrf_token(client, f"/contact/{token}")})
+    code = re.search(r"Votre code : (\d{6})", _messages(app, "orientation.contact_code")[-1])
+    client.post(f"/contact/{token}", data={"csrf_token": csrf_token(client, f"/contact/{token}"),
+                                           "code": code.group(1)})
+    client.post(f"/contact/{token}/charter",
+                data={"csrf_token": csrf_token(client, f"/contact/{token}/orientation")})
+
+
+def test_cancelling_ends_the_contact_link(app, client, by_link):
+    agent, orientation, token, _other = by_link
+    assert client.get(f"/contact/{token}").status_code == 200
+    answer = client.post(f"/api/v1/orientations/{orientation.id}/cancel",
+                         headers=bearer(api_token(client, agent)), json={"reason": REASON})
+    assert answer.status_code == 200
+    page = client.get(f"/contact/{token}")
+    assert page.status_code == 404
+    _no_secret(page.get_data(as_text=True))
+    # No code can be asked for any more.
+    before = len(_messages(app, "orientation.contact_code"))
+    asked = client.post(f"/contact/{token}/code", data={"csrf_token": csrf_token(client, "/login")})
+    assert asked.status_code == 404
+    assert len(_messages(app, "orientation.contact_code")) == before
+    from app.core.audit import AuditEntry
+    from app.core.db import db
+    from app.orientation.models import ContactLink
+
+    with app.app_context():
+        assert db.session.scalars(sa.select(ContactLink.revoked_at)).one() is not None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "orientation.contact_link_revoked")) == 1
+
+
+def test_a_contact_who_redirects_sees_nothing_more(app, client, by_link):
+    _agent, orientation, token, other = by_link
+    _open_with_code(app, client, token)
+    assert NAME in html.unescape(client.get(f"/contact/{token}/orientation").get_data(as_text=True))
+    done = client.post(f"/contact/{token}/act/redirect", data={
+        "csrf_token": csrf_token(client, f"/contact/{token}/orientation"),
+        "structure_id": str(other.id), "reason": "Mieux placée"})
+    assert done.status_code == 200
+    assert "Votre réponse est enregistrée" in html.unescape(done.get_data(as_text=True))
+    _no_secret(done.get_data(as_text=True))
+    again = client.get(f"/contact/{token}/orientation")
+    assert again.status_code == 404
+    _no_secret(again.get_data(as_text=True))

@@ -500,7 +500,8 @@ class Masked:
     def __str__(self) -> str:
         return f"< {SMALL}" if self.count else gettext("masqué")
 
-    __repr__ = __str__
+    def __repr__(self) -> str:  # no translation: readable outside a request
+        return f"Masked(count={self.count})"
 
 
 MASKED = Masked(count=True)          # a count from 1 to SMALL - 1

@@ -35,14 +35,6 @@ class Mover:
     check: Callable[[uuid.UUID, uuid.UUID], None] | None = None  # raises a ServiceError
 
 
-_MOVERS: list[Mover] = []
-
-
-def register_mover(mover: Mover) -> None:
-    if all(m.kind != mover.kind for m in _MOVERS):
-        _MOVERS.append(mover)
-
-
 def _move_visits(kept: uuid.UUID, merged: uuid.UUID) -> list[str]:
     ids = list(db.session.scalars(sa.select(Visit.id).where(Visit.person_id == merged)))
     db.session.execute(sa.update(Visit).where(Visit.id.in_(ids)).values(person_id=kept))
@@ -54,7 +46,13 @@ def _restore_visits(ids: list[str], merged: uuid.UUID) -> None:
                        .values(person_id=merged))
 
 
-register_mover(Mover("visits", _move_visits, _restore_visits))
+# Visits move first; later features register theirs from their init_app.
+_MOVERS: list[Mover] = [Mover("visits", _move_visits, _restore_visits)]
+
+
+def register_mover(mover: Mover) -> None:
+    if all(m.kind != mover.kind for m in _MOVERS):
+        _MOVERS.append(mover)
 
 
 def merge_persons(kept: Person, merged: Person, actor: Any) -> PersonMerge:

@@ -24,6 +24,8 @@ class AppendOnlyViolation(RuntimeError):
 
 
 def register(model: type) -> type:
+    """Guard ``model``: a class decorator, so that the guard holds wherever the model is
+    imported, with or without the application's features."""
     if model not in _MODELS:
         _MODELS.append(model)
     return model

@@ -7,7 +7,13 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.followup import export, services, sms  # noqa: F401  (hooks, record, SMS sender)
-    from app.followup.views import bp
+    from app.accueil.panels import register_panel
+    from app.followup import export, services, sms, views
+    from app.notifications.services import register_sender
+    from app.orientation.notify import register_status_hook
 
-    app.register_blueprint(bp)
+    register_panel(views.slip_panel)
+    export.register()
+    register_status_hook(services.on_status_changed)  # the person's own updates
+    register_sender("sms", sms.send)
+    app.register_blueprint(views.bp)

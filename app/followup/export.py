@@ -30,11 +30,13 @@ def export_followups(person: Any) -> list[dict[str, Any]]:
             for f, sent_at, structure in rows]
 
 
-register_export_section("followup", export_followups, title=_l("Suivi de la demande par la personne"),
-                        template="followup/_export.html", context={"CHANNEL": CHANNEL_LABELS})
-register_access_log_actions({
-    "followup.code_issued": _l("Création d'un code de suivi"),
-    "followup.consent": _l("Accord pour recevoir des nouvelles"),
-    "followup.withdraw": _l("Arrêt des nouvelles"),
-    "followup.viewed": _l("Consultation du suivi par la personne"),
-})
+def register() -> None:
+    """The follow-up in the person's record and access log (called by the feature's init_app)."""
+    register_export_section("followup", export_followups, title=_l("Suivi de la demande par la personne"),
+                            template="followup/_export.html", context={"CHANNEL": CHANNEL_LABELS})
+    register_access_log_actions({
+        "followup.code_issued": _l("Création d'un code de suivi"),
+        "followup.consent": _l("Accord pour recevoir des nouvelles"),
+        "followup.withdraw": _l("Arrêt des nouvelles"),
+        "followup.viewed": _l("Consultation du suivi par la personne"),
+    })

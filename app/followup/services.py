@@ -31,7 +31,6 @@ from app.directory.models import Site, Structure
 from app.followup.models import FollowUp
 from app.notifications.models import FAILED, PENDING, OutboxMessage
 from app.notifications.services import queue
-from app.orientation import notify
 from app.orientation.deadlines import local_date
 from app.orientation.models import Orientation
 from app.orientation.status import OPEN_STATUSES, OrientationStatus
@@ -262,6 +261,3 @@ def on_status_changed(orientation: Orientation) -> None:
           channel=followup.updates_channel, related_type="orientation",
           related_id=orientation.id,
           dedupe_key=f"followup:{orientation.id}:{orientation.status}:{orientation.version}")
-
-
-notify.STATUS_HOOKS.append(on_status_changed)

@@ -14,7 +14,6 @@ import urllib.request
 from flask import current_app
 
 from app.notifications.models import OutboxMessage
-from app.notifications.services import SENDERS
 
 TIMEOUT = 10
 
@@ -48,5 +47,3 @@ def send(message: OutboxMessage) -> None:
     except urllib.error.HTTPError as error:
         raise SmsRefused(error.code) from None
 
-
-SENDERS["sms"] = send

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,14 +14,16 @@ from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.accueil.panels import Panel, register_panel
+from app.accueil.panels import Panel
 from app.core.crypto import DecryptionError
 from app.core.db import db, key_ring
 from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm
-from app.core.permissions import access, public, require
+from app.core.permissions import access, public
+from app.core.spine import get_visible_or_404, refuse
 from app.followup import services
 from app.orientation.models import Orientation
+from app.orientation.scopes import orientations_of_visit
 
 bp = Blueprint("followup", __name__, template_folder="templates")
 SESSION_KEY = "followup_codes"
@@ -102,12 +104,8 @@ def _shown_once(orientation: Orientation) -> str | None:
 
 
 def _load(orientation_id: uuid.UUID) -> Orientation:
-    orientation = db.session.get(Orientation, orientation_id)
-    if orientation is None:
-        abort(404)
-    require(current_user, "orientation.read", orientation)
-    require(current_user, "followup.manage", orientation, visible=True)
-    return orientation
+    return get_visible_or_404(Orientation, orientation_id, "followup.manage",
+                              read="orientation.read")
 
 
 def _back(orientation: Orientation):
@@ -130,8 +128,7 @@ def setup(orientation_id: uuid.UUID):
                                 form.updates_contact.data, current_user)
         code = services.issue_code(orientation)
     except ServiceError as error:
-        db.session.rollback()
-        flash(" ".join([error.message] + [m for ms in error.fields.values() for m in ms]), "error")
+        refuse(error)
         return _back(orientation)
     _keep_for_the_slip(orientation, code)
     flash(_("Code de suivi créé : il figure sur le récapitulatif à imprimer."), "success")
@@ -149,18 +146,14 @@ def withdraw(orientation_id: uuid.UUID):
     return _back(orientation)
 
 
-def _slip_panel(person, user, slip: bool = False, visit=None) -> Panel | None:
-    import sqlalchemy as sa
-
+def slip_panel(person, user, slip: bool = False, visit=None) -> Panel | None:
+    """The slip's follow-up code and the person's choice about updates (a panel registered by
+    the feature's init_app)."""
     if not slip or visit is None:
         return None
-    rows = list(db.session.scalars(sa.select(Orientation).where(
-        Orientation.visit_id == visit.id).order_by(Orientation.sent_at)))
+    rows = list(db.session.scalars(orientations_of_visit(visit)))
     if not rows:
         return None
     return Panel("followup", "followup/_slip_panel.html", {
         "items": [(o, _shown_once(o), services.followup_of(o)) for o in rows],
         "form": ConsentForm(), "confirm": ConfirmForm()})
-
-
-register_panel(_slip_panel)

@@ -14,12 +14,13 @@ import logging
 import os
 import smtplib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import sqlalchemy as sa
 from flask import current_app
@@ -157,8 +158,13 @@ class DeliveryReport:
     pending: int = 0
 
 
-# Senders by channel; other features add theirs (for example SMS).
-SENDERS: dict[str, Any] = {}
+# Senders by channel besides e-mail; other features register theirs from their init_app
+# (app/followup/__init__.py: SMS).
+_SENDERS: dict[str, Callable[[OutboxMessage], None]] = {}
+
+
+def register_sender(channel: str, send: Callable[[OutboxMessage], None]) -> None:
+    _SENDERS[channel] = send
 
 
 def deliver(batch: int = 200, now: datetime | None = None,
@@ -184,7 +190,7 @@ def deliver(batch: int = 200, now: datetime | None = None,
             if row.channel == "email":
                 email_transport.send(_email(row))
             else:
-                SENDERS[row.channel](row)
+                _SENDERS[row.channel](row)
         except Exception as exc:  # noqa: BLE001 - any failure is retried later, never lost
             row.attempts += 1
             row.status = FAILED

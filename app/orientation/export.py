@@ -64,7 +64,9 @@ def export_orientations(person: Any) -> list[dict[str, Any]]:
     } for o in rows]
 
 
-register_export_section("orientations", export_orientations, title=_l("Orientations"),
-                        template="orientation/_export.html",
-                        context={"REFUSAL_LABELS": REFUSAL_LABELS,
-                                 "EVENT_LABELS": EVENT_LABELS})
+def register() -> None:
+    """Orientations in the person's record (called by the feature's init_app)."""
+    register_export_section("orientations", export_orientations, title=_l("Orientations"),
+                            template="orientation/_export.html",
+                            context={"REFUSAL_LABELS": REFUSAL_LABELS,
+                                     "EVENT_LABELS": EVENT_LABELS})

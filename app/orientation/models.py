@@ -131,6 +131,8 @@ class Orientation(Model):
         return self.status in OPEN_STATUSES
 
 
+# Events are a history: never changed or deleted (a correction is a new event).
+@append_only.register
 class OrientationEvent(Model):
     """One step in an orientation's life; rows are only ever added."""
 
@@ -151,9 +153,6 @@ class OrientationEvent(Model):
 
     orientation: Mapped[Orientation] = relationship(back_populates="events")
 
-
-# Events are a history: never changed or deleted (a correction is a new event).
-append_only.register(OrientationEvent)
 
 
 class ContactLink(Model):

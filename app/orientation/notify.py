@@ -8,7 +8,7 @@ partners).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import current_app
@@ -22,6 +22,37 @@ from app.orientation.designated import referents
 from app.orientation.models import Orientation
 from app.orientation.status import OrientationStatus
 
+# -- hooks: who else is called, registered from a feature's init_app --------------------------
+# Structures without any account answer through a link: hook(orientation, structure) -> True
+# when it sent the structure its link instead of the plain message. Registered by
+# app/orientation/__init__.py: contact.on_new_orientation.
+_CONTACT_HOOKS: list[Callable[[Orientation, Structure], bool]] = []
+# Reminders to structures without accounts carry a new contact link instead of the login page:
+# hook(orientation, structure, intro, dedupe_key) -> addresses reached, or None to fall back.
+# Registered by app/orientation/__init__.py: contact.remind.
+_CONTACT_REMINDER_HOOKS: list[Callable[[Orientation, Structure, str, str], list[str] | None]] = []
+# Told of every change of status. Registered by app/followup/__init__.py:
+# followup.services.on_status_changed (the person's own updates).
+_STATUS_HOOKS: list[Callable[[Orientation], None]] = []
+
+
+def register_contact_hook(hook: Callable[[Orientation, Structure], bool]) -> None:
+    if hook not in _CONTACT_HOOKS:
+        _CONTACT_HOOKS.append(hook)
+
+
+def register_contact_reminder_hook(
+        hook: Callable[[Orientation, Structure, str, str], list[str] | None]) -> None:
+    if hook not in _CONTACT_REMINDER_HOOKS:
+        _CONTACT_REMINDER_HOOKS.append(hook)
+
+
+def register_status_hook(hook: Callable[[Orientation], None]) -> None:
+    if hook not in _STATUS_HOOKS:
+        _STATUS_HOOKS.append(hook)
+
+
+# -- messages ---------------------------------------------------------------------------------
 # What the sender is told of each change of status (none for a cancel: the sender did it; none
 # for a close: the sender was told of the taking in charge).
 STATUS_TEXT = {
@@ -61,16 +92,13 @@ def _addresses(structure: Structure, users: list[User]) -> list[str]:
     return [structure.contact_email] if structure.contact_email else []
 
 
-# Structures without any account answer through a link (see app/orientation/contact.py);
-# that module replaces the plain message for them.
-CONTACT_HOOKS: list[Any] = []
 
 
 def new_orientation(orientation: Orientation, structure: Structure, requested: User | None) -> None:
     site = db.session.get(Site, orientation.sender_site_id) if orientation.sender_site_id else None
     users = _partner_users(orientation, structure, requested)
     if not users:  # no partner account (the referents fall back to every active partner)
-        for hook in CONTACT_HOOKS:
+        for hook in _CONTACT_HOOKS:
             if hook(orientation, structure):
                 return
     for address in _addresses(structure, users):
@@ -92,31 +120,22 @@ def _has_partner_users(structure: Structure) -> bool:
         User.role == Role.PARTENAIRE).limit(1)) is not None
 
 
-# Reminders to structures without accounts carry a new contact link instead of the login page:
-# hook(orientation, structure, intro, dedupe_key) -> addresses reached, or None to fall back.
-CONTACT_REMINDER_HOOKS: list[Any] = []
-
-
 def contact_reminder(orientation: Orientation, structure: Structure, intro: str,
                      dedupe_key: str) -> list[str] | None:
     """The reminder of a structure without accounts (None when it has accounts: the caller then
     sends its plain message to ``partner_recipients``)."""
     if _has_partner_users(structure):
         return None
-    for hook in CONTACT_REMINDER_HOOKS:
+    for hook in _CONTACT_REMINDER_HOOKS:
         sent = hook(orientation, structure, intro, dedupe_key)
         if sent is not None:
             return sent
     return None
 
 
-# Features told of every change of status (the person's own follow-up).
-STATUS_HOOKS: list[Any] = []
-
-
 def status_changed(orientation: Orientation) -> None:
     """Tell the sender what became of their orientation (and the hooks, the person)."""
-    for hook in STATUS_HOOKS:
+    for hook in _STATUS_HOOKS:
         hook(orientation)
     text = STATUS_TEXT.get(orientation.status)
     sender = db.session.get(User, orientation.sender_id) if orientation.sender_id else None

@@ -14,47 +14,45 @@ from app.accueil.merge import Mover, register_mover
 from app.accueil.panels import SLIP_ORIENTATIONS, Panel, register_panel
 from app.accueil.records import register_access_log_actions, register_file_section
 from app.accueil.scopes import FULL, visible_fields
-from app.core.db import db
-from app.core.enums import Role
+from app.core.db import db, load_many
 from app.directory.models import Structure
 from app.orientation.models import Orientation
 from app.orientation.presenters import orientation_view, preload
-from app.orientation.scopes import visible_orientations
+from app.orientation.scopes import orientations_of_person, orientations_of_visit
 
 
 def _file_panel(person: Any, user: Any, slip: bool = False, visit: Any = None) -> Panel | None:
-    if slip or visible_fields(user, person) != FULL:
+    """The orientations of the file this reader may open (``orientations_of_person``, as the
+    API); shown empty, with the button to orient, to whom opens the whole file."""
+    if slip:
         return None
-    rows = list(db.session.scalars(sa.select(Orientation).where(
-        Orientation.person_id == person.id).order_by(Orientation.sent_at.desc())))
-    structures = {s.id: s for s in db.session.scalars(
-        sa.select(Structure).where(Structure.id.in_({o.structure_id for o in rows})))}
+    rows = list(db.session.scalars(orientations_of_person(user, person)))
+    if not rows and visible_fields(user, person) != FULL:
+        return None
+    load_many(Structure, {o.structure_id for o in rows})
     return Panel("orientations", "orientation/_person_panel.html",
-                 {"orientations": rows, "structures": structures})
+                 {"orientations": rows,
+                  "structures": {o.structure_id: db.session.get(Structure, o.structure_id)
+                                 for o in rows}})
 
 
 def _slip_panel(person: Any, user: Any, slip: bool = False, visit: Any = None) -> Panel | None:
     if not slip or visit is None:
         return None
-    rows = list(db.session.scalars(sa.select(Orientation).where(
-        Orientation.visit_id == visit.id).order_by(Orientation.sent_at)))
+    rows = list(db.session.scalars(orientations_of_visit(visit)))
     if not rows:
         return None
-    structures = {s.id: s for s in db.session.scalars(
-        sa.select(Structure).where(Structure.id.in_({o.structure_id for o in rows})))}
+    load_many(Structure, {o.structure_id for o in rows})
     return Panel(SLIP_ORIENTATIONS, "orientation/_slip_panel.html",
-                 {"orientations": rows, "structures": structures})
+                 {"orientations": rows,
+                  "structures": {o.structure_id: db.session.get(Structure, o.structure_id)
+                                 for o in rows}})
 
 
 def person_orientations(person: Any, user: Any) -> list[dict[str, Any]]:
-    """The person's orientations this user may see, as the orientation API shows them (without
-    their events): an agent who opens the whole file sees all of them, as in the file's panel;
-    a partner those addressed to their structure; a coordinator those of their territory."""
-    query = visible_orientations(user)
-    if user.role == Role.ACCUEIL and visible_fields(user, person) == FULL:
-        query = sa.select(Orientation)  # the whole file's orientations for its agents
-    rows = list(db.session.scalars(query.where(Orientation.person_id == person.id)
-                                   .order_by(Orientation.sent_at.desc())))
+    """The person's orientations this user may see (``orientations_of_person``: those whose
+    detail opens to them), as the orientation API shows them, without their events."""
+    rows = list(db.session.scalars(orientations_of_person(user, person)))
     needs = preload(rows)
     return [orientation_view(o, user, with_events=False, needs_by_visit=needs) for o in rows]
 
@@ -72,23 +70,26 @@ def _restore(ids: list[str], merged: uuid.UUID) -> None:
         Orientation.id.in_([uuid.UUID(i) for i in ids])).values(person_id=merged))
 
 
-register_panel(_file_panel)
-register_panel(_slip_panel)
-register_file_section("orientations", person_orientations)
-register_mover(Mover("orientations", _move, _restore))
-register_access_log_actions({
-    "orientation.send": _l("Envoi d'une orientation"),
-    "orientation.read": _l("Consultation d'une orientation"),
-    "orientation.acknowledge": _l("Accusé de réception d'une orientation"),
-    "orientation.take_charge": _l("Prise en charge d'une orientation"),
-    "orientation.refuse": _l("Refus d'une orientation"),
-    "orientation.redirect": _l("Réorientation vers une autre structure"),
-    "orientation.cancel": _l("Annulation d'une orientation"),
-    "orientation.close": _l("Clôture d'une orientation"),
-    "orientation.comment": _l("Commentaire sur une orientation"),
-    "orientation.reminder": _l("Relance d'une orientation"),
-    "orientation.escalation": _l("Signalement d'une orientation au coordinateur"),
-    "orientation.contact_link_issued": _l("Envoi d'un lien de réponse à une structure"),
-    "orientation.contact_link_revoked": _l("Révocation d'un lien de réponse"),
-    "orientation.contact_link_opened": _l("Ouverture d'un lien de réponse par une structure"),
-})
+def register() -> None:
+    """What orientation adds to the person's file, slip, API file, merge and access log (called by
+    the feature's init_app)."""
+    register_panel(_file_panel)
+    register_panel(_slip_panel)
+    register_file_section("orientations", person_orientations)
+    register_mover(Mover("orientations", _move, _restore))
+    register_access_log_actions({
+        "orientation.send": _l("Envoi d'une orientation"),
+        "orientation.read": _l("Consultation d'une orientation"),
+        "orientation.acknowledge": _l("Accusé de réception d'une orientation"),
+        "orientation.take_charge": _l("Prise en charge d'une orientation"),
+        "orientation.refuse": _l("Refus d'une orientation"),
+        "orientation.redirect": _l("Réorientation vers une autre structure"),
+        "orientation.cancel": _l("Annulation d'une orientation"),
+        "orientation.close": _l("Clôture d'une orientation"),
+        "orientation.comment": _l("Commentaire sur une orientation"),
+        "orientation.reminder": _l("Relance d'une orientation"),
+        "orientation.escalation": _l("Signalement d'une orientation au coordinateur"),
+        "orientation.contact_link_issued": _l("Envoi d'un lien de réponse à une structure"),
+        "orientation.contact_link_revoked": _l("Révocation d'un lien de réponse"),
+        "orientation.contact_link_opened": _l("Ouverture d'un lien de réponse par une structure"),
+    })

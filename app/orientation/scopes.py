@@ -194,4 +194,6 @@ def _partner_view_of_persons(user: Any, persons: list[Person]) -> dict[Any, set[
     return {person_id: fields or None for person_id, fields in shared.items()}
 
 
-register_person_view(_partner_view_of_person, many=_partner_view_of_persons)
+def register() -> None:
+    """What a partner sees of a person through orientations (called by the feature's init_app)."""
+    register_person_view(_partner_view_of_person, many=_partner_view_of_persons)

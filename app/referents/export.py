@@ -78,8 +78,10 @@ def export_parcours(person: Any) -> list[dict[str, Any]]:
     } for p in rows]
 
 
-register_export_section("parcours", export_parcours, title=_l("Parcours"),
-                        template="referents/_export.html",
-                        context={"STATUS": PARCOURS_STATUS_LABELS, "KIND": KIND_LABELS,
-                                 "VISIBILITY": VISIBILITY_LABELS, "PRESENCE": PRESENCE_LABELS,
-                                 "OUTCOME": OUTCOME_LABELS})
+def register() -> None:
+    """Parcours in the person's record (called by the feature's init_app)."""
+    register_export_section("parcours", export_parcours, title=_l("Parcours"),
+                            template="referents/_export.html",
+                            context={"STATUS": PARCOURS_STATUS_LABELS, "KIND": KIND_LABELS,
+                                     "VISIBILITY": VISIBILITY_LABELS, "PRESENCE": PRESENCE_LABELS,
+                                     "OUTCOME": OUTCOME_LABELS})

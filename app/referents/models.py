@@ -88,6 +88,7 @@ class ReferentChange(Model):
     former_access_until: Mapped[datetime | None]
 
 
+@append_only.register  # see the end of this module
 class ParcoursEntry(Model):
     """A journal entry; never edited or deleted: a correction is a new entry pointing back."""
 
@@ -117,4 +118,3 @@ class ParcoursEntry(Model):
 # is a new entry pointing back. The names below are kept for the callers.
 JOURNAL_PURGE = append_only.PURGE
 JournalIsAppendOnly = append_only.AppendOnlyViolation
-append_only.register(ParcoursEntry)

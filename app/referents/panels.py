@@ -16,15 +16,13 @@ from app.accueil.records import register_access_log_actions
 from app.core.db import db
 from app.core.errors import Conflict
 from app.referents.models import OPEN, Parcours
-from app.referents.scopes import standing
+from app.referents.scopes import parcours_of_person
 
 
 def _panel(person: Any, user: Any, slip: bool = False, visit: Any = None) -> Panel | None:
     if slip:
         return None
-    rows = [p for p in db.session.scalars(sa.select(Parcours).where(
-        Parcours.person_id == person.id).order_by(Parcours.opened_at.desc()))
-        if standing(user, p) is not None]
+    rows = parcours_of_person(user, person)
     from app.core.permissions import can
 
     if not rows and not can(user, "parcours.open"):
@@ -52,16 +50,19 @@ def _restore(ids: list[str], merged: uuid.UUID) -> None:
                        .values(person_id=merged))
 
 
-register_panel(_panel)
-register_mover(Mover("parcours", _move, _restore, _check))
-register_access_log_actions({
-    "parcours.open": _l("Ouverture d'un parcours"),
-    "parcours.read": _l("Consultation d'un parcours"),
-    "parcours.read_entries": _l("Consultation du journal de parcours"),
-    "parcours.entry": _l("Écriture dans le journal de parcours"),
-    "parcours.print": _l("Impression du parcours"),
-    "parcours.member_add": _l("Ajout d'un membre au parcours"),
-    "parcours.handover": _l("Changement de référent de parcours"),
-    "parcours.close": _l("Clôture du parcours"),
-    "parcours.withdraw": _l("Retrait de l'accord au parcours"),
-})
+def register() -> None:
+    """What parcours add to the person's file, merge and access log (called by the feature's
+    init_app)."""
+    register_panel(_panel)
+    register_mover(Mover("parcours", _move, _restore, _check))
+    register_access_log_actions({
+        "parcours.open": _l("Ouverture d'un parcours"),
+        "parcours.read": _l("Consultation d'un parcours"),
+        "parcours.read_entries": _l("Consultation du journal de parcours"),
+        "parcours.entry": _l("Écriture dans le journal de parcours"),
+        "parcours.print": _l("Impression du parcours"),
+        "parcours.member_add": _l("Ajout d'un membre au parcours"),
+        "parcours.handover": _l("Changement de référent de parcours"),
+        "parcours.close": _l("Clôture du parcours"),
+        "parcours.withdraw": _l("Retrait de l'accord au parcours"),
+    })

@@ -26,7 +26,14 @@ from app.accueil.scopes import (
 from app.core.db import db, load_many, utcnow
 from app.core.enums import Role
 from app.core.permissions import rule_for
-from app.referents.models import OPEN, WITHDRAWN, Parcours, ParcoursMember, ReferentChange
+from app.referents.models import (
+    OPEN,
+    WITHDRAWN,
+    Parcours,
+    ParcoursEntry,
+    ParcoursMember,
+    ReferentChange,
+)
 
 REFERENT, FORMER, MEMBER, OVERSIGHT = "referent", "former", "member", "oversight"
 
@@ -90,7 +97,8 @@ def standings(user: Any, rows: list[Parcours], history: dict) -> dict[Any, str |
 
 
 def visible_parcours(user: Any) -> sa.Select:
-    """The parcours ``user`` leads, belongs to, or handed over recently."""
+    """The parcours ``user`` leads, belongs to, or handed over recently (their list: newest
+    first)."""
     members = sa.select(ParcoursMember.parcours_id).where(
         ParcoursMember.user_id == user.id, ParcoursMember.removed_at.is_(None))
     former = sa.select(ReferentChange.parcours_id).where(
@@ -98,7 +106,27 @@ def visible_parcours(user: Any) -> sa.Select:
     return sa.select(Parcours).where(sa.or_(
         Parcours.referent_id == user.id,
         sa.and_(Parcours.id.in_(members), Parcours.status != WITHDRAWN),
-        Parcours.id.in_(former)))
+        Parcours.id.in_(former))).order_by(Parcours.opened_at.desc())
+
+
+def parcours_of_person(user: Any, person: Person) -> list[Parcours]:
+    """The person's parcours ``user`` may see (those whose page opens: ``standing``), newest
+    first."""
+    rows = db.session.scalars(sa.select(Parcours).where(Parcours.person_id == person.id)
+                              .order_by(Parcours.opened_at.desc()))
+    return [parcours for parcours in rows if standing(user, parcours) is not None]
+
+
+def journal_entries(user: Any, parcours: Parcours) -> list[ParcoursEntry]:
+    """The journal entries ``user`` may read, newest first: all of them for the référent (and
+    a former one for a while), the ``members`` ones for members, none for anyone else."""
+    who = standing(user, parcours)
+    if who not in (REFERENT, FORMER, MEMBER):
+        return []
+    query = sa.select(ParcoursEntry).where(ParcoursEntry.parcours_id == parcours.id)
+    if who == MEMBER:
+        query = query.where(ParcoursEntry.visibility == "members")
+    return list(db.session.scalars(query.order_by(ParcoursEntry.seq.desc())))
 
 
 @rule_for("parcours.open")
@@ -165,5 +193,8 @@ def _referent_view_many(user: Any, persons: list[Person]) -> dict[Any, str | Non
     return {r.person_id: FULL for r in rows if r.referent_id == user.id or r.id in former}
 
 
-register_person_view(_referent_view, many=_referent_view_many)
-register_referent_check(_referent_of)
+def register() -> None:
+    """What a parcours' members see of its person, and who is its référent (called by the
+    feature's init_app)."""
+    register_person_view(_referent_view, many=_referent_view_many)
+    register_referent_check(_referent_of)

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app: Flask) -> None:
+    from app.admin import sso_views  # noqa: F401 (an account's single sign-on, on bp)
     from app.admin.views import bp
     from app.core.nav import register_nav
 

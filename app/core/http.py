@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, request
 from flask.json.provider import DefaultJSONProvider
+from flask_babel import gettext as _
 
 from app.core.db import db
 
@@ -66,7 +67,25 @@ def redact_path(path: str | None) -> str:
         lambda m: m.group(0) if _UUID.match(m.group(0)) else REDACTED, path)
 
 
+def refuse_unusable_input():
+    """Before every view: input no route can use (text that is not Unicode, page numbers past
+    the bound) is refused here, once, instead of failing deep inside as a 500: the API answers
+    422 ``validation_error`` with the fields, a page 400."""
+    from app.core.errors import html_error, json_error, wants_json
+    from app.core.validation import request_input_problems
+
+    body = request.get_json(silent=True) if request.is_json else None
+    problems = request_input_problems(request.args, request.form, body)
+    if not problems:
+        return None
+    if wants_json():
+        return json_error(422, "validation_error", _("Certaines valeurs sont invalides."),
+                          problems)
+    return html_error(400, " ".join(m for ms in problems.values() for m in ms))
+
+
 def register(app: Flask) -> None:
+    app.before_request(refuse_unusable_input)
     app.after_request(security_headers)
     app.after_request(commit_request)
 

@@ -1,6 +1,19 @@
-"""Pagination of an in-memory list, shaped like Flask-SQLAlchemy's (templates use either)."""
+"""Pagination of an in-memory list, shaped like Flask-SQLAlchemy's (templates use either), and
+the bound of every page number a request may ask for.
+
+Page numbers arrive in parameters named ``page`` or ``…_page`` (``silent_page``), in the query
+string or a form, on pages and in the API. A number past ``MAX_PAGE`` is refused for all of them
+in one place (``app/core/validation.py``, checked before any view): an offset computed from
+``page=99999999999999999999`` no longer reaches the database, where it overflowed.
+"""
 
 from __future__ import annotations
+
+MAX_PAGE = 1_000_000
+
+
+def is_page_parameter(name: str) -> bool:
+    return name == "page" or name.endswith("_page")
 
 
 class ListPage:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from flask_babel import gettext as _
 
 from app.core.errors import ValidationFailed
+from app.core.pagination import MAX_PAGE, is_page_parameter
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
@@ -32,9 +34,68 @@ class FieldErrors:
             raise ValidationFailed(message or _("Certaines valeurs sont invalides."), self.fields)
 
 
+def has_lone_surrogate(value: str) -> bool:
+    """A code point U+D800–U+DFFF on its own (``"\\ud800"`` in JSON): not text, it can be neither
+    encrypted nor hashed nor stored (UTF-8 has no form for it)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def has_control_characters(value: str, multiline: bool = False) -> bool:
     allowed = {"\n", "\t", "\r"} if multiline else set()
-    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in value)
+    return any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in value)
+
+
+# -- what any request may carry, checked once before every view ----------------------------------
+def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every string of a decoded JSON body (keys too), with the field it sits in."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{path}.{key}" if path else str(key)
+            yield name, str(key)
+            yield from _strings(item, name)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, f"{path}.{index}" if path else str(index))
+
+
+def request_input_problems(args: Any, form: Any, body: Any) -> dict[str, list[str]]:
+    """What makes a request's input unusable whatever the route, by field: text that is not
+    Unicode (a lone surrogate, from a JSON ``\\ud800`` escape: query strings and forms are
+    decoded with replacement and cannot carry one) and page numbers past ``MAX_PAGE``."""
+    errors = FieldErrors()
+    for source in (args, form):
+        for name, value in source.items(multi=True):
+            if has_lone_surrogate(name) or has_lone_surrogate(value):
+                errors.add(_printable(name), _("Ce champ contient des caractères non autorisés."))
+            elif is_page_parameter(name) and _too_far(value):
+                errors.add(name, _("Numéro de page trop grand (au plus %(max)d).", max=MAX_PAGE))
+    for name, value in _strings(body, ""):
+        if has_lone_surrogate(value):
+            errors.add(_printable(name) or "body", _("Ce champ contient des caractères non autorisés."))
+    if isinstance(body, dict):
+        for name, value in body.items():
+            if isinstance(name, str) and is_page_parameter(name) and _too_far(value):
+                errors.add(name, _("Numéro de page trop grand (au plus %(max)d).", max=MAX_PAGE))
+    return errors.fields
+
+
+def _printable(name: str) -> str:
+    return name.encode("utf-8", "replace").decode("utf-8")
+
+
+def _too_far(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value > MAX_PAGE
+    text = str(value).strip().lstrip("+")
+    return text.isascii() and text.isdigit() and (len(text) > 7 or int(text) > MAX_PAGE)
 
 
 def clean_text(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask import current_app, request
+from flask_login import current_user
 from marshmallow import fields
 
 from app.api.base import Blueprint, StrictSchema
 from app.core.permissions import access
 from app.core.routing import replica_reads
 from app.pilotage import indicators
-from app.pilotage.views import indicator_query
+from app.pilotage.services import indicator_query
 
 blp = Blueprint("api_indicators", __name__, url_prefix="/api/v1", description="Pilotage")
 
@@ -62,7 +63,7 @@ def read(_args):
     from 1 to 4 is withheld, and so is a share or a median computed from one. A grouped request
     (``by=``) over fewer days than ``PASSERELLE_INDICATORS_MIN_WINDOW_DAYS`` (7 by default)
     answers 422 ``validation_error`` on ``from``."""
-    query = indicator_query(request.args)
+    query = indicator_query(request.args, current_user)
     with replica_reads() as route:
         report = indicators.publish(query)   # small counts masked, as on the page and in the CSV
     return {"figures_as_of": route.as_of,

@@ -24,6 +24,7 @@ from app.followup.models import FollowUp
 from app.notifications.models import OutboxMessage
 from app.orientation.deadlines import local_date
 from app.orientation.models import Orientation
+from app.orientation.status import OrientationStatus
 from app.pilotage.calendar import calendar_covers, ensure_calendar
 from app.pilotage.models import CalendarDay
 from app.referents.models import Parcours, ParcoursEntry
@@ -230,9 +231,10 @@ def _orientations(q: Query, today: date) -> dict[Any, dict]:
         _count_if(sa.and_(Orientation.acknowledged_on.is_not(None),
                           Orientation.acknowledged_on <= Orientation.acknowledge_due))
         .label("on_time"),
-        _count_if(sa.and_(Orientation.status != "cancelled", due_passed)).label("measurable"),
-        _count_if(Orientation.status == "refused").label("refused"),
-        _count_if(Orientation.status == "redirected").label("redirected"),
+        _count_if(sa.and_(Orientation.status != OrientationStatus.CANCELLED, due_passed))
+        .label("measurable"),
+        _count_if(Orientation.status == OrientationStatus.REFUSED).label("refused"),
+        _count_if(Orientation.status == OrientationStatus.REDIRECTED).label("redirected"),
     ), q.by).where(*base).group_by(key)
     ack = _median(_from_orientations(
         sa.select(key.label("g"), (ack_day.working_index - sent_day.working_index).label("value")),
@@ -360,7 +362,7 @@ def _simple(query: sa.Select, name: str) -> list[dict]:
 
 def _refusals(q: Query) -> list[dict]:
     query = (sa.select(Orientation.refusal_code, sa.func.count())
-             .where(Orientation.status == "refused",
+             .where(Orientation.status == OrientationStatus.REFUSED,
                     Orientation.sent_on.between(q.date_from, q.date_to))
              .group_by(Orientation.refusal_code).order_by(sa.func.count().desc()))
     if q.territory:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
 from typing import Any
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -17,7 +15,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 
 from app.accueil import search
@@ -25,9 +22,8 @@ from app.accueil.models import Person
 from app.core.csv import csv_response
 from app.core.db import load_many, utcnow
 from app.core.enums import CHANNEL_LABELS, DOMAIN_LABELS, Role
-from app.core.errors import Forbidden, ServiceError, ValidationFailed
+from app.core.errors import ServiceError, ValidationFailed
 from app.core.forms import ConfirmForm
-from app.core.i18n import fdate
 from app.core.pagination import ListPage
 from app.core.permissions import access
 from app.core.routing import replica_reads
@@ -102,56 +98,6 @@ def comment(orientation_id: uuid.UUID):
 
 
 # -- indicators ---------------------------------------------------------------------------------
-def indicator_query(args) -> indicators.Query:
-    """The period, territory and grouping asked for, checked; a coordinator sees their territory."""
-    errors: dict[str, list[str]] = {}
-    today = local_date(utcnow())
-    # Bounded: the calendar table is filled up to the dates asked for.
-    earliest, latest = indicators.EARLIEST, indicators.latest(today)
-
-    def parse(name: str, default: date) -> date:
-        raw = args.get(name)
-        if not raw:
-            return default
-        try:
-            value = date.fromisoformat(raw)
-        except ValueError:
-            errors[name] = [_("Date invalide : utilisez le format AAAA-MM-JJ.")]
-            return default
-        if not earliest <= value <= latest:
-            errors[name] = [_("Choisissez une date entre le %(a)s et le %(b)s.",
-                              a=fdate(earliest), b=fdate(latest))]
-            return default
-        return value
-
-    date_to = parse("to", today)
-    date_from = parse("from", date_to - timedelta(days=364))
-    if not errors and date_from > date_to:
-        errors["from"] = [_("Le début de la période doit précéder sa fin.")]
-    elif not errors and (date_to - date_from).days > 3660:
-        errors["from"] = [_("La période ne peut pas dépasser dix ans.")]
-    by = args.get("by") or None
-    if by is not None and by not in indicators.GROUPINGS:
-        errors["by"] = [_("Valeurs possibles : %(v)s.", v=", ".join(indicators.GROUPINGS))]
-    min_days = current_app.config["PASSERELLE_INDICATORS_MIN_WINDOW_DAYS"]
-    if not errors and indicators.too_short(indicators.Query(date_from, date_to, None, by),
-                                           min_days):
-        # A day's figures by site or structure follow persons from one day to the next.
-        errors["from"] = [ngettext(
-            "Le détail par site, structure, domaine, canal ou territoire demande une période "
-            "d'au moins %(num)d jour.",
-            "Le détail par site, structure, domaine, canal ou territoire demande une période "
-            "d'au moins %(num)d jours.", min_days)]
-    territory = args.get("territory") or None
-    if current_user.role == Role.COORDINATEUR:
-        if territory and territory != current_user.territory:
-            raise Forbidden(_("Vous ne suivez que votre territoire."))
-        territory = current_user.territory
-    if errors:
-        raise ValidationFailed(_("Certaines valeurs sont invalides."), errors)
-    return indicators.Query(date_from, date_to, territory, by)
-
-
 def _delays(report: indicators.Report) -> list[tuple[str, float | None, int]]:
     """The medians against their targets: (label, median or None, target)."""
     totals = report.totals
@@ -211,10 +157,10 @@ def _query_args(query: indicators.Query) -> dict[str, str]:
 def indicators_page():
     errors: dict[str, list[str]] = {}
     try:
-        query = indicator_query(request.args)
+        query = pilotage.indicator_query(request.args, current_user)
     except ValidationFailed as error:
         errors = error.fields   # shown with their fields; the default period is shown meanwhile
-        query = indicator_query({})
+        query = pilotage.indicator_query({}, current_user)
     with replica_reads() as route:  # the route says how recent the replica's figures are
         report = indicators.publish(query)   # small counts masked, as in the CSV and the API
     territories = directory.territories() if current_user.role == Role.ADMIN else []
@@ -286,7 +232,7 @@ def _table(report: indicators.Report, table: str) -> tuple[list[str], list[list[
 @bp.route("/indicators.csv")
 @access("indicators.read")
 def indicators_csv():
-    query = indicator_query(request.args)
+    query = pilotage.indicator_query(request.args, current_user)
     table = request.args.get("table", "totals")
     with replica_reads():
         header, rows = _table(indicators.publish(query), table)

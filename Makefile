@@ -6,7 +6,7 @@ PORT   ?= 5000
 HOST   ?= 127.0.0.1
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: oidc-deps screenshots bench run test test-sqlite test-postgres install install-dev translations compile-translations lint browser-deps clean
+.PHONY: oidc-deps screenshots bench run test test-sqlite test-postgres install install-dev translations compile-translations lint browser-deps topology-deps topology clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,16 @@ $(OIDC_PROVIDER): tests/oidc/package.json tests/oidc/package-lock.json
 	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
 	touch $@
 
+## topology tests (tests/topology, PostgreSQL leg): Debian's pgbouncer and nginx (apt, when
+## missing); PostgreSQL's initdb, pg_ctl and pg_basebackup come with the server (PG_BIN)
+topology-deps:
+	@test -x /usr/sbin/pgbouncer && test -x /usr/sbin/nginx || \
+	  ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends pgbouncer nginx)
+
+## make topology: the whole platform on this machine (balancer, 2 app servers, PgBouncer, primary, replica)
+topology: install compile-translations topology-deps
+	$(BIN)/python scripts/topology.py up
+
 ## make screenshots: every page of the journeys at 1280×800 and 768×1024, in docs/screenshots/
 screenshots: install-dev compile-translations browser-deps
 	PASSERELLE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser
@@ -67,7 +77,7 @@ test: install-dev compile-translations browser-deps oidc-deps
 	$(BIN)/ruff check app tests config.py wsgi.py scripts bench
 	$(BIN)/python scripts/security_checks.py
 	$(MAKE) --no-print-directory test-sqlite
-	@if [ -n "$(TEST_DATABASE_URL)" ]; then $(MAKE) --no-print-directory test-postgres; \
+	@if [ -n "$(TEST_DATABASE_URL)" ]; then $(MAKE) --no-print-directory topology-deps test-postgres; \
 	else echo "TEST_DATABASE_URL is not set: PostgreSQL run skipped"; fi
 
 test-sqlite:

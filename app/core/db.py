@@ -117,6 +117,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
         cursor.close()
 
 
+@sa.event.listens_for(sa.engine.Engine, "do_connect")
+def _prepare_threshold(_dialect, _record, _cargs, cparams) -> None:
+    """``?prepare_threshold=none`` in a PostgreSQL URL: psycopg never prepares statements on the
+    server, as PgBouncer in transaction mode before 1.21 requires (Debian 12 ships 1.18). The URL
+    hands the value over as text, which psycopg cannot compare: it gets its type here."""
+    value = cparams.get("prepare_threshold")
+    if isinstance(value, str):
+        text = value.strip().lower()
+        cparams["prepare_threshold"] = None if text in ("", "none", "off") else int(text)
+
+
 def key_ring() -> KeyRing:
     """The application's key ring (set up by the factory)."""
     if not has_app_context():

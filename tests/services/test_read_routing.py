@@ -251,3 +251,19 @@ def test_settings(monkeypatch):
     with pytest.raises(ConfigError, match="DATABASE_REPLICA_URL needs PostgreSQL"):
         check(Settings(SQLALCHEMY_DATABASE_URI="sqlite:///x.db",
                        DATABASE_REPLICA_URL="postgresql+psycopg://p@replica/db"))
+
+
+@pytest.mark.postgres_only
+def test_prepare_threshold_none_in_the_url_turns_server_side_prepared_statements_off(
+        database_url):
+    """Behind PgBouncer < 1.21 in transaction mode (Debian 12 ships 1.18) psycopg must not
+    prepare statements; the URL's text value used to reach psycopg as a string and fail."""
+    for query, expected in (("?prepare_threshold=none", None), ("?prepare_threshold=3", 3)):
+        engine = sa.create_engine(database_url + query)
+        try:
+            with engine.connect() as connection:
+                assert connection.connection.dbapi_connection.prepare_threshold == expected
+                for _ in range(4):
+                    assert connection.execute(sa.text("SELECT 1")).scalar() == 1
+        finally:
+            engine.dispose()

@@ -25,6 +25,7 @@ from app.core import audit
 from app.core.db import db, utcnow
 from app.core.enums import Role
 from app.core.permissions import rule_for
+from app.core.spine import per_request
 from app.core.validation import FieldErrors, clean_text
 from app.directory.models import Site
 
@@ -87,9 +88,17 @@ def own_site_access(user: Any, person: Person) -> bool:
 
 
 def visible_fields(user: Any, person: Person) -> str | set[str] | None:
-    """``FULL``, a set of shared field names, or None when the file is out of the user's scope."""
+    """``FULL``, a set of shared field names, or None when the file is out of the user's scope.
+
+    Computed once per request for a user and a person (a person's page asks it from its
+    loader, its panels and its template), again after any write of the request."""
     if not getattr(user, "is_authenticated", False) or person is None:
         return None
+    return per_request("person.visible_fields", (user.id, person.id),
+                       lambda: _visible_fields(user, person))
+
+
+def _visible_fields(user: Any, person: Person) -> str | set[str] | None:
     if user.role == Role.ADMIN:
         return None
     if own_site_access(user, person) or (
@@ -151,12 +160,29 @@ def can_open(user: Any, person: Person) -> bool:
     return visible_fields(user, person) is not None
 
 
+def visits_of_person(user: Any, person: Person) -> list[Visit]:
+    """The person's visits ``user`` may read: every one to whom opens the whole file, none to
+    the others (a partner or a référent sees shared fields, not the visits)."""
+    return list(person.visits) if visible_fields(user, person) == FULL else []
+
+
+def openable_by_number(user: Any, number: str | None) -> Person | None:
+    """The file with this reception number, when ``user`` may open it (else None, as if there
+    were no such file)."""
+    if not number:
+        return None
+    person = db.session.scalars(sa.select(Person).where(
+        Person.reception_number == number)).first()
+    return person if person is not None and can_open(user, person) else None
+
+
 @rule_for("person.read")
 def _read(user: Any, person: Person) -> bool:
     return can_open(user, person)
 
 
 @rule_for("person.update")
+@rule_for("visit.read")
 @rule_for("visit.create")
 @rule_for("slip.print")
 @rule_for("person.export")

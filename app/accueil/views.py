@@ -7,7 +7,6 @@ import uuid
 from contextlib import nullcontext
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -28,7 +27,7 @@ from app.accueil.models import Person, PersonMerge, Visit
 from app.accueil.panels import SLIP_ORIENTATIONS, panels_for
 from app.auth.models import User
 from app.core import audit
-from app.core.db import db, utcnow
+from app.core.db import db, load_many, utcnow
 from app.core.errors import NotFound, ServiceError, TooManyRequests
 from app.core.forms import ConfirmForm
 from app.core.i18n import LANGUAGES
@@ -116,7 +115,7 @@ def person(person_id: uuid.UUID):
     return render_template(
         "accueil/person.html", person=person, full=full,
         shared=set() if full else fields,
-        visits=list(person.visits) if full else [],
+        visits=scopes.visits_of_person(current_user, person),
         kept=db.session.get(Person, person.merged_into_id) if person.merged_into_id else None,
         panels=panels_for(person, current_user),
         access_log=(records.access_log(person)
@@ -307,9 +306,7 @@ def revert_merge(merge_id: uuid.UUID):
 @access("break_glass.review")
 def break_glass_log():
     grants = scopes.grants_to_review(current_user)
-    users = {u.id: u for u in db.session.scalars(
-        sa.select(User).where(User.id.in_({g.user_id for g in grants})))}
-    people = {p.id: p for p in db.session.scalars(
-        sa.select(Person).where(Person.id.in_({g.person_id for g in grants})))}
+    users = {u.id: u for u in load_many(User, {g.user_id for g in grants})}
+    people = {p.id: p for p in load_many(Person, {g.person_id for g in grants})}
     return render_template("accueil/break_glass_log.html", grants=grants, users=users,
                            persons_by_id=people)

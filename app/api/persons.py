@@ -142,7 +142,7 @@ def person_view(person: Person, user: Any) -> dict[str, Any]:
     visible = scopes.visible_fields(user, person)
     if visible == scopes.FULL:
         view = records.identity(person)
-        view["visits"] = [records.visit_record(v) for v in person.visits]
+        view["visits"] = [records.visit_record(v) for v in scopes.visits_of_person(user, person)]
     else:
         view = {"id": person.id, "reception_number": person.reception_number,
                 "anonymous": person.anonymous}

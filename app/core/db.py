@@ -258,3 +258,11 @@ def load_many(model: type, ids: Any) -> list[Any]:
     rows = list(session.scalars(sa.select(model).where(model.id.in_(wanted))))
     session.info.setdefault("loaded", []).extend(rows)
     return rows
+
+
+def page_of(query: Any, page: int, per_page: int) -> tuple[list[Any], int]:
+    """One page of a query's rows (numbered from 1) and the total count of its rows."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(
+        query.order_by(None).subquery()))
+    rows = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    return rows, total or 0

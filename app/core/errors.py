@@ -157,13 +157,19 @@ def handle_http_exception(error: HTTPException):
     return html_error(status)
 
 
-def handle_service_error(error: ServiceError):
+def settle(error: ServiceError) -> None:
+    """What a refusal leaves in the database, decided here for pages and API alike: nothing,
+    unless the error says the refusal must be recorded (``persist``)."""
     from app.core.db import db  # local: errors must import nothing heavy at module level
 
     if error.persist:
         db.session.commit()
     else:
         db.session.rollback()
+
+
+def handle_service_error(error: ServiceError):
+    settle(error)
     if wants_json():
         return json_error(error.status, error.code, error.message, error.fields)
     return html_error(error.status, error.message)

@@ -73,6 +73,7 @@ _declare("person.access_log", {A, P, R}, personal_data=True)
 _declare("person.export", {A, C}, personal_data=True)
 _declare("person.merge", {C}, personal_data=True)
 _declare("visit.create", {A}, personal_data=True)
+_declare("visit.read", PROFESSIONALS, personal_data=True)  # whoever opens the whole file
 _declare("slip.print", {A}, personal_data=True)
 _declare("site_day.read", {A}, personal_data=True)
 _declare("break_glass.review", {C}, personal_data=True)

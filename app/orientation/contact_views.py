@@ -13,6 +13,7 @@ from app.core.db import db
 from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm
 from app.core.permissions import public
+from app.core.spine import refuse
 from app.directory import services as directory
 from app.directory.models import Site
 from app.orientation import contact, services
@@ -161,9 +162,7 @@ def act(token: str, action: str):
                      object_type="orientation", object_id=row.id, person_id=row.person_id,
                      details={"link": link.id, "action": action})
     except ServiceError as error:
-        db.session.rollback()
-        details = " ".join(m for ms in error.fields.values() for m in ms)
-        flash(f"{error.message} {details}".strip(), "error")
+        refuse(error)
     else:
         db.session.refresh(link)
         if not contact.is_live(link):  # refused or redirected: the link ended with it

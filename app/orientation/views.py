@@ -12,16 +12,16 @@ from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.accueil.models import Person, Visit
-from app.accueil.views import load_person
-from app.core import audit
+from app.core import audit, spine
 from app.core.csv import csv_response
 from app.core.db import db, utcnow
 from app.core.enums import DOMAIN_LABELS, STRUCTURE_KIND_LABELS, URGENCY_LABELS, Domain
 from app.core.errors import ServiceError
-from app.core.forms import ConfirmForm, apply_errors
+from app.core.forms import ConfirmForm
 from app.core.pagination import ListPage
-from app.core.permissions import access, can, require
+from app.core.permissions import access, can
 from app.core.routing import replica_reads
+from app.core.spine import act, get_visible_or_404
 from app.directory import services as directory
 from app.directory.models import Structure
 from app.orientation import designated, reminders, services
@@ -37,9 +37,13 @@ from app.orientation.forms import (
     RefuseForm,
     TakeChargeForm,
 )
-from app.orientation.models import OPEN_STATUSES, STATUSES, Orientation
+from app.orientation.models import Orientation
 from app.orientation.presenters import orientation_view, preload
-from app.orientation.scopes import visible_orientations
+from app.orientation.scopes import (
+    filter_orientations,
+    most_urgent_first,
+    visible_orientations,
+)
 from app.orientation.status import STATUS_LABELS
 
 bp = Blueprint("orientation", __name__, template_folder="templates")
@@ -51,13 +55,8 @@ def _labels() -> dict:
     return {"STATUS_LABELS": STATUS_LABELS, "SHARE_LABELS": SHARE_LABELS}
 
 
-def load_orientation(orientation_id: uuid.UUID, permission: str) -> Orientation:
-    orientation = db.session.get(Orientation, orientation_id)
-    if orientation is None:
-        abort(404)
-    require(current_user, "orientation.read", orientation)
-    require(current_user, permission, orientation, visible=True)
-    return orientation
+def _orientation(orientation_id: uuid.UUID, permission: str) -> Orientation:
+    return get_visible_or_404(Orientation, orientation_id, permission, read="orientation.read")
 
 
 # -- directory --------------------------------------------------------------------------------
@@ -151,7 +150,7 @@ def _consent_data(form) -> dict:
 @bp.route("/persons/<uuid:person_id>/orientations/new", methods=["GET", "POST"])
 @access("orientation.send")
 def new(person_id: uuid.UUID):
-    person = load_person(person_id, "visit.create")
+    person = get_visible_or_404(Person, person_id, "visit.create")
     form = OrientationForm()
     visit = None
     visit_id = request.values.get("visit_id")
@@ -180,8 +179,7 @@ def new(person_id: uuid.UUID):
         try:
             orientation = services.send_orientation(person, data, current_user)
         except ServiceError as error:
-            db.session.rollback()
-            apply_errors(form, error, aliases=CONSENT_ALIASES)
+            spine.refuse(error, form, aliases=CONSENT_ALIASES)
         else:
             flash(_("Orientation envoyée. La structure est prévenue et doit en accuser réception avant le %(d)s.",
                     d=orientation.acknowledge_due.strftime("%d/%m/%Y")), "success")
@@ -195,18 +193,8 @@ def new(person_id: uuid.UUID):
 def _list(query, template: str, **context):
     status = request.args.get("status") or ""
     domain = request.args.get("domain") or ""
-    if status in STATUSES:
-        query = query.where(Orientation.status == status)
-    elif status == "open":
-        query = query.where(Orientation.status.in_(OPEN_STATUSES))
-    if domain in Domain._value2member_map_:
-        query = query.where(Orientation.domain == domain)
     today = local_date(utcnow())
-    overdue = sa.case(
-        (sa.and_(Orientation.status == "sent", Orientation.acknowledge_due < today), 0),
-        (sa.and_(Orientation.status == "acknowledged", Orientation.take_charge_due < today), 0),
-        (Orientation.status.in_(OPEN_STATUSES), 1), else_=2)
-    page = db.paginate(query.order_by(overdue, Orientation.acknowledge_due, Orientation.sent_at),
+    page = db.paginate(most_urgent_first(filter_orientations(query, status, domain), today),
                        per_page=PER_PAGE, error_out=False)
     needs = preload(page.items)
     views = [orientation_view(o, current_user, with_events=False, needs_by_visit=needs)
@@ -231,7 +219,7 @@ def sent():
 @bp.route("/orientations/<uuid:orientation_id>")
 @access("orientation.read")
 def show(orientation_id: uuid.UUID):
-    orientation = load_orientation(orientation_id, "orientation.read")
+    orientation = _orientation(orientation_id, "orientation.read")
     audit.record("orientation.read", actor=current_user, object_type="orientation",
                  object_id=orientation.id, person_id=orientation.person_id)
     redirect_form = RedirectForm()
@@ -261,23 +249,20 @@ def _consent_form(orientation: Orientation) -> ConsentForm | None:
     return form
 
 
+def _page(orientation: Orientation) -> str:
+    return url_for("orientation.show", orientation_id=orientation.id)
+
+
+def _next_page(orientation: Orientation, result) -> str | None:
+    """After a redirect, the new orientation when the actor may read it."""
+    if isinstance(result, Orientation) and can(current_user, "orientation.read", result):
+        return _page(result)
+    return None
+
+
 def _act(orientation_id: uuid.UUID, permission: str, form, action: Callable, message: str):
-    orientation = load_orientation(orientation_id, permission)
-    if not form.validate_on_submit():
-        first = next((m for f in form for m in f.errors), None)
-        flash(first or _("Le formulaire a expiré : rechargez la page et recommencez."), "error")
-        return redirect(url_for("orientation.show", orientation_id=orientation.id))
-    try:
-        result = action(orientation, form)
-    except ServiceError as error:
-        db.session.rollback()
-        details = " ".join(m for ms in error.fields.values() for m in ms)
-        flash(f"{error.message} {details}".strip(), "error")
-        return redirect(url_for("orientation.show", orientation_id=orientation_id))
-    flash(message, "success")
-    target = result.id if isinstance(result, Orientation) and can(
-        current_user, "orientation.read", result) else orientation_id
-    return redirect(url_for("orientation.show", orientation_id=target))
+    return act(_orientation(orientation_id, permission), form, action, message,
+               back=_page, done=_next_page)
 
 
 @bp.route("/orientations/<uuid:orientation_id>/acknowledge", methods=["POST"])

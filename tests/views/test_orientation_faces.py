@@ -144,3 +144,18 @@ def test_the_partner_referent_gets_nothing_of_another_structures_orientation(cli
     for answer in answers:
         assert answer.status_code == 200
         assert "Motif confidentiel pour A" not in answer.get_data(as_text=True)
+
+
+def test_the_api_list_filters_by_domain(client, world):
+    """``?domain=`` is in the API table (README) and used to be ignored silently."""
+    headers = bearer(api_token(client, world.users["agent"]))
+    base = f"/api/v1/orientations?person_id={world.person.id}"
+    budget = client.get(f"{base}&domain=budget", headers=headers)
+    assert budget.status_code == 200
+    assert _names(world, [o["id"] for o in budget.get_json()]) == {"B"}
+    assert budget.headers["X-Total-Count"] == "1"
+    housing = client.get(f"{base}&domain=logement", headers=headers).get_json()
+    assert _names(world, [o["id"] for o in housing]) == {"A", "C"}
+    unknown = client.get(f"{base}&domain=jardinage", headers=headers)
+    assert unknown.status_code == 422
+    assert "domain" in unknown.get_json()["error"]["fields"]

@@ -147,15 +147,20 @@ def logout():
     sso = session.get("sso") or {}
     logout_user()
     session.clear()
-    flash(_("Vous êtes déconnecté(e)."), "success")
     if sso.get("id_token"):
         # RP-initiated logout: the provider ends its own session, then sends the browser back.
+        # A page that moves on by itself, not a redirect: the logout form's CSP (form-action
+        # 'self') forbids browsers to follow a form's redirect to another origin.
         from app.auth import oidc
 
         back = current_app.config["PASSERELLE_BASE_URL"].rstrip("/") + url_for("auth.login")
         url = oidc.end_session_url(sso.get("provider"), sso["id_token"], back)
         if url:
-            return redirect(url)
+            page = render_template("auth/sso_logout.html", url=url,
+                                   provider=oidc.display_name(oidc.get(sso["provider"])))
+            flash(_("Vous êtes déconnecté(e)."), "success")  # shown back on the login page
+            return page, 200, {"Refresh": f"0; url={url}"}
+    flash(_("Vous êtes déconnecté(e)."), "success")
     return redirect(url_for("auth.login"))
 
 

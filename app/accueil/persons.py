@@ -15,7 +15,7 @@ from app.accueil.models import Person, PersonRevision, PersonSearchKey, Receptio
 from app.core import audit
 from app.core.db import db, key_ring, utcnow
 from app.core.names import normalise, phonetic_key, tokens
-from app.core.validation import FieldErrors, clean_email, clean_text
+from app.core.validation import FieldErrors, clean_email, clean_name, clean_text
 
 IDENTITY_FIELDS = ("first_name", "last_name", "birth_name", "birth_date", "phone", "email",
                    "address")
@@ -62,16 +62,16 @@ def clean_identity(data: dict[str, Any], *, anonymous: bool, partial: bool = Fal
     """Checked identity values; with ``partial``, only the keys present in ``data``."""
     errors = FieldErrors()
     checks = {
-        "first_name": lambda v: clean_text(errors, "first_name", v, max_length=100,
+        "first_name": lambda v: clean_name(errors, "first_name", v, max_length=100,
                                            required=not anonymous),
-        "last_name": lambda v: clean_text(errors, "last_name", v, max_length=100,
+        "last_name": lambda v: clean_name(errors, "last_name", v, max_length=100,
                                           required=not anonymous),
-        "birth_name": lambda v: clean_text(errors, "birth_name", v, max_length=100),
+        "birth_name": lambda v: clean_name(errors, "birth_name", v, max_length=100),
         "birth_date": lambda v: clean_birth_date(errors, v),
         "phone": lambda v: _clean_phone(errors, v),
         "email": lambda v: clean_email(errors, "email", v, required=False),
         "address": lambda v: clean_text(errors, "address", v, max_length=300, multiline=True),
-        "pseudonym": lambda v: clean_text(errors, "pseudonym", v, max_length=60),
+        "pseudonym": lambda v: clean_name(errors, "pseudonym", v, max_length=60),
     }
     values = {name: check(data.get(name)) for name, check in checks.items()
               if not partial or name in data}

@@ -24,7 +24,7 @@ from app.core.db import db, utcnow
 from app.core.enums import Role
 from app.core.errors import NotFound, TooManyRequests, Unauthenticated
 from app.core.passwords import MAX_LENGTH, MIN_LENGTH, hash_password, needs_rehash, verify_password
-from app.core.validation import FieldErrors, clean_code, clean_email, clean_text
+from app.core.validation import FieldErrors, clean_code, clean_email, clean_name, clean_text
 from app.directory.services import find_site, find_structure
 
 TOKEN_USE_PRECISION = timedelta(minutes=1)
@@ -105,7 +105,7 @@ def create_user(data: dict[str, Any], actor: Any = None) -> User:
     errors = FieldErrors()
     email = clean_email(errors, "email", data.get("email"))
     role = clean_code(errors, "role", data.get("role"), [r.value for r in Role])
-    display_name = clean_text(errors, "display_name", data.get("display_name"), max_length=120)
+    display_name = clean_name(errors, "display_name", data.get("display_name"), max_length=120)
     if not invited:
         for problem in password_problems(data.get("password")):
             errors.add("password", problem)
@@ -133,7 +133,7 @@ def create_user(data: dict[str, Any], actor: Any = None) -> User:
 
 def update_user(user: User, data: dict[str, Any], actor: Any = None) -> User:
     errors = FieldErrors()
-    display_name = clean_text(errors, "display_name", data.get("display_name"), required=True,
+    display_name = clean_name(errors, "display_name", data.get("display_name"), required=True,
                               max_length=120)
     attachment = _attachment(errors, user.role, data)
     errors.raise_if_any()
@@ -309,13 +309,6 @@ def check_credentials(email: str, password: str, ip: str | None, channel: str = 
                      else "credentials"},
         )
         raise Unauthenticated(_("Adresse électronique ou mot de passe incorrect."), persist=True)
-    if user.sso_only:
-        # An account set to single sign-on only (app.auth.oidc): its password opens nothing.
-        audit.record("auth.login_failed", actor_kind="anonymous", object_type="user",
-                     object_id=user.id, details={"channel": channel, "reason": "sso_only"})
-        raise Unauthenticated(_("Ce compte se connecte uniquement par l'authentification "
-                                "unique de votre organisation (bouton de la page de connexion)."),
-                              persist=True)
     if user.sso_only:
         # An account set to single sign-on only (app.auth.oidc): its password opens nothing.
         audit.record("auth.login_failed", actor_kind="anonymous", object_type="user",

@@ -32,6 +32,33 @@ _VOWEL_RUN = re.compile(r"[AEIOUY]+")
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
 
 
+# -- names that could spoof the display ------------------------------------------------------------
+# Format characters (Unicode category Cf) draw nothing but change what is drawn around them: the
+# bidi controls (U+202A–202E, U+2066–2069, U+200E/F, U+061C) reorder a line ("Martin" shown for
+# "nitraM"), the zero-width ones (U+200B–200D, U+2060) and the BOM (U+FEFF) make two names that
+# look the same compare different. No real name needs one in Passerelle. Letters that draw
+# nothing (the Hangul fillers) do not count as the visible letter every name must have, and more
+# than three combining marks on one letter (Vietnamese needs two) only smear the lines around.
+_INVISIBLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+MAX_COMBINING_RUN = 3
+INVISIBLE, NO_LETTER, STACKED_MARKS = "invisible", "no_letter", "stacked_marks"
+
+
+def display_problem(value: str) -> str | None:
+    """Why ``value`` may not be shown as a name (``INVISIBLE``, ``NO_LETTER``,
+    ``STACKED_MARKS``), or None."""
+    run = 0
+    for ch in value:
+        if unicodedata.category(ch) == "Cf" or ch in _INVISIBLE_LETTERS:
+            return INVISIBLE
+        run = run + 1 if unicodedata.combining(ch) else 0
+        if run > MAX_COMBINING_RUN:
+            return STACKED_MARKS
+    if not any(unicodedata.category(ch).startswith("L") for ch in value):
+        return NO_LETTER
+    return None
+
+
 def fold(value: str) -> str:
     """Lower case, without accents or ligatures (NFKD then combining marks removed)."""
     value = unicodedata.normalize("NFKD", value.translate(_LIGATURES))

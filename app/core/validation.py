@@ -14,6 +14,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from app.core.errors import ValidationFailed
+from app.core.names import INVISIBLE, NO_LETTER, display_problem
 from app.core.pagination import MAX_PAGE, is_page_parameter
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -125,6 +126,24 @@ def clean_text(
         errors.add(field, _("Ce champ dépasse %(max)d caractères.", max=max_length))
         return None
     return value
+
+
+def clean_name(errors: FieldErrors, field: str, value: object, *, required: bool = False,
+               max_length: int = 100) -> str | None:
+    """A person's or an account's name: plain text (``clean_text``) that cannot spoof the
+    display (``names.display_problem``: no bidi or zero-width characters, at least one letter)."""
+    text = clean_text(errors, field, value, required=required, max_length=max_length)
+    if text is None:
+        return None
+    problem = display_problem(text)
+    if problem == INVISIBLE:
+        errors.add(field, _("Ce nom contient des caractères invisibles ou de mise en forme "
+                            "(sens d'écriture, espace sans largeur) : retapez-le."))
+    elif problem == NO_LETTER:
+        errors.add(field, _("Un nom doit contenir au moins une lettre."))
+    elif problem is not None:
+        errors.add(field, _("Ce nom contient trop de signes diacritiques sur une même lettre."))
+    return None if problem else text
 
 
 def clean_code(errors: FieldErrors, field: str, value: object, allowed: Iterable[str],

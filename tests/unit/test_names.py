@@ -40,3 +40,37 @@ def test_tokens_are_unique_and_ordered():
 
 def test_empty_and_symbol_only_names():
     assert phonetic_key("") == "" and phonetic_key("---") == ""
+
+
+# -- finding 14 of issue 23: names that spoof the display --------------------------------------
+SPOOFS = ["\u202eMartin", "Mar\u202dtin", "\u2066Anne\u2069", "Anne\u200e", "\u200fAnne",
+          "\u200b", "Jean\u200bPierre", "Zo\u200dé", "\ufeffAnne", "Anne\u2060", "\u3164",
+          "\u202e\u202e"]
+
+
+@pytest.mark.parametrize("name", SPOOFS)
+def test_format_characters_are_refused_in_names(name):
+    from app.core.names import INVISIBLE, display_problem
+
+    assert display_problem(name) == INVISIBLE
+
+
+@pytest.mark.parametrize("name", ["---", "...", "123", "' -", "\u0301\u0301"])
+def test_a_name_needs_a_visible_letter(name):
+    from app.core.names import NO_LETTER, display_problem
+
+    assert display_problem(name) == NO_LETTER
+
+
+def test_too_many_marks_on_one_letter_are_refused():
+    from app.core.names import STACKED_MARKS, display_problem
+
+    assert display_problem("Ze\u0301\u0301\u0301\u0301") == STACKED_MARKS
+
+
+@pytest.mark.parametrize("name", ["Martin", "Jean-Luc", "N'Guyen", "Nguyễn", "Lefèvre", "Œdipe",
+                                  "李小龍", "Ибрагимов", "محمد", "Ørsted", "Jo", "X"])
+def test_real_names_are_accepted(name):
+    from app.core.names import display_problem
+
+    assert display_problem(name) is None

@@ -198,6 +198,7 @@ def _register_features(app: Flask) -> None:
         admin,
         auth,
         charter,
+        directory,
         followup,
         home,
         notifications,
@@ -209,8 +210,8 @@ def _register_features(app: Flask) -> None:
     from app import api as api_package
     from app.commands import register_commands
 
-    for feature in (auth, home, charter, admin, accueil, notifications, orientation, referents,
-                    pilotage, retention, followup):
+    for feature in (auth, home, charter, directory, admin, accueil, notifications, orientation,
+                    referents, pilotage, retention, followup):
         feature.init_app(app)
     api_package.init_app(app)
     register_commands(app)

@@ -16,7 +16,3 @@ def init_app(app: Flask) -> None:
     register_nav("user.manage", "admin.users", _l("Comptes"), order=82)
     register_nav("charter.publish", "admin.charter", _l("Charte"), order=83)
     app.register_blueprint(bp)
-    # The directory's one public page (a structure's new contact address confirms itself).
-    from app.directory.views import bp as directory_bp
-
-    app.register_blueprint(directory_bp)

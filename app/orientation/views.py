@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -16,7 +16,7 @@ from app.core import audit, spine
 from app.core.csv import csv_response
 from app.core.db import db, utcnow
 from app.core.enums import DOMAIN_LABELS, STRUCTURE_KIND_LABELS, URGENCY_LABELS, Domain
-from app.core.errors import ServiceError
+from app.core.errors import NotFound, ServiceError
 from app.core.forms import ConfirmForm
 from app.core.pagination import ListPage
 from app.core.permissions import access, can
@@ -156,11 +156,13 @@ def new(person_id: uuid.UUID):
     visit_id = request.values.get("visit_id")
     if visit_id:
         try:
-            visit = db.session.get(Visit, uuid.UUID(visit_id))
+            visit_uuid = uuid.UUID(visit_id)
         except ValueError:
-            visit = None
-        if visit is None or visit.person_id != person.id:
-            abort(404)
+            raise NotFound() from None
+        visit = get_visible_or_404(Visit, visit_uuid, "visit.create",
+                                   subject=lambda visit: visit.person)
+        if visit.person_id != person.id:
+            raise NotFound()
     if request.method == "GET":
         form.visit_id.data = str(visit.id) if visit else ""
         if visit and visit.needs:

@@ -17,6 +17,7 @@ from app.core.enums import Role
 from app.core.errors import Forbidden, ValidationFailed
 from app.core.i18n import fdate
 from app.core.routing import replica_reads
+from app.directory import services as directory
 from app.orientation.deadlines import local_date
 from app.pilotage import indicators
 from app.referents.models import Parcours
@@ -84,3 +85,9 @@ def indicator_query(args: Mapping[str, str], user: Any) -> indicators.Query:
     if errors:
         raise ValidationFailed(_("Certaines valeurs sont invalides."), errors)
     return indicators.Query(date_from, date_to, territory, by)
+
+
+def territory_choices(user: Any) -> list[str]:
+    """The territories ``user`` may choose on the indicators page: every one for an
+    administrator; none for a coordinator, whose own territory is imposed (``indicator_query``)."""
+    return directory.territories() if user.role == Role.ADMIN else []

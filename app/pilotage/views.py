@@ -21,14 +21,13 @@ from app.accueil import search
 from app.accueil.models import Person
 from app.core.csv import csv_response
 from app.core.db import load_many, utcnow
-from app.core.enums import CHANNEL_LABELS, DOMAIN_LABELS, Role
+from app.core.enums import CHANNEL_LABELS, DOMAIN_LABELS
 from app.core.errors import ServiceError, ValidationFailed
 from app.core.forms import ConfirmForm
 from app.core.pagination import ListPage
 from app.core.permissions import access
 from app.core.routing import replica_reads
 from app.core.spine import get_visible_or_404, refuse
-from app.directory import services as directory
 from app.orientation import reminders, services
 from app.orientation.deadlines import local_date
 from app.orientation.forms import REFUSAL_LABELS, ReasonForm
@@ -163,7 +162,7 @@ def indicators_page():
         query = pilotage.indicator_query({}, current_user)
     with replica_reads() as route:  # the route says how recent the replica's figures are
         report = indicators.publish(query)   # small counts masked, as in the CSV and the API
-    territories = directory.territories() if current_user.role == Role.ADMIN else []
+    territories = pilotage.territory_choices(current_user)
     return render_template("pilotage/indicators.html", report=report, charts=_charts(report),
                            figures_as_of=route.as_of,
                            is_masked=indicators.is_masked, small=indicators.SMALL,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -104,23 +103,23 @@ def structure_page(structure_id: uuid.UUID):
 
 
 # -- sending ----------------------------------------------------------------------------------
-def _structure_choices(domain: str | None, territory: str | None) -> list:
-    """Structures covering the domain in the territory first, then every other one."""
+def _structure_choices(domain: str | None, territory: str | None, every=None) -> list:
+    """Structures covering the domain in the territory first, then every other one (``every``:
+    the active structures, when the caller has them already)."""
     matching = directory.search_structures(domain=domain, territory=territory) if domain else []
-    others = [s for s in directory.search_structures() if s not in matching]
+    every = directory.search_structures() if every is None else every
+    others = [s for s in every if s not in matching]
     return ([SelectChoice("", _("— choisir —"))]
             + [SelectChoice(str(s.id), f"★ {s.name}") for s in matching]
             + [SelectChoice(str(s.id), s.name) for s in others])
 
 
-def _referent_choices() -> list:
-    """The designated referents of every active structure, by structure (two queries)."""
-    structures = db.session.execute(sa.select(Structure.id, Structure.name).where(
-        Structure.active.is_(True)).order_by(Structure.name)).all()
-    referents = referents_by_structure([structure_id for structure_id, _name in structures])
+def _referent_choices(every: list[Structure]) -> list:
+    """The designated referents of the active structures ``every``, by structure."""
+    referents = referents_by_structure([s.id for s in every])
     return [SelectChoice("", _("— aucun en particulier —"))] + [
-        SelectChoice(str(u.id), f"{u.display_name} ({name})")
-        for structure_id, name in structures for u in referents.get(structure_id, [])]
+        SelectChoice(str(u.id), f"{u.display_name} ({s.name})")
+        for s in every for u in referents.get(s.id, [])]
 
 
 CONSENT_ALIASES = {"consent.given": "consent_given", "consent.shared_fields": "shared_fields",
@@ -169,8 +168,9 @@ def new(person_id: uuid.UUID):
             form.domain.data = request.args.get("domain") or visit.needs[0].domain
     domain = form.domain.data or request.args.get("domain")
     territory = current_user.site.territory if current_user.site else None
-    form.structure_id.choices = _structure_choices(domain, territory)
-    form.referent_id.choices = _referent_choices()
+    every = directory.search_structures()
+    form.structure_id.choices = _structure_choices(domain, territory, every)
+    form.referent_id.choices = _referent_choices(every)
     _need_choices(form, visit, domain if request.method == "GET" else None)
     if form.validate_on_submit():
         data = {"structure_id": form.structure_id.data, "domain": form.domain.data,

@@ -174,3 +174,20 @@ def test_concurrent_wrong_passwords_count_against_the_account_limit(app, client,
             LoginAttempt.outcome == "failure"))
     assert failures == app.config["PASSERELLE_LOGIN_MAX_FAILURES"]
     assert login(client, user).status_code == 429
+
+
+@pytest.mark.postgres_only
+def test_a_recovery_code_sent_twice_at_once_opens_one_token(app, client, build):
+    """The second factor is checked under the account's lock too: a recovery code read as
+    unused by two requests at once cannot be spent twice."""
+    from tests.api.test_mfa import _enrol
+    from tests.helpers import api_token, bearer
+
+    user = build.user("accueil")
+    _secret, codes = _enrol(client, bearer(api_token(client, user)))
+    clients = [app.test_client() for _ in range(8)]
+    statuses = _at_once([
+        (lambda c=c: c.post("/api/v1/auth/token", json={
+            "email": user.email, "password": user.password, "totp": codes[0]}).status_code)
+        for c in clients])
+    assert statuses.count(200) == 1 and set(statuses) <= {200, 401, 429}

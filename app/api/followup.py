@@ -7,9 +7,8 @@ from flask_login import current_user
 from marshmallow import fields
 
 from app.api.base import Blueprint, StrictSchema
-from app.core.db import db
-from app.core.errors import NotFound
-from app.core.permissions import access, require
+from app.core.permissions import access
+from app.core.spine import get_visible_or_404
 from app.followup import services
 from app.orientation.models import Orientation
 
@@ -34,11 +33,8 @@ class FollowUpSchema(StrictSchema):
 def setup(body, orientation_id):
     """A new follow-up code for the person's slip (the previous one stops working), and
     whether they want updates by SMS or e-mail."""
-    orientation = db.session.get(Orientation, orientation_id)
-    if orientation is None:
-        raise NotFound()
-    require(current_user, "orientation.read", orientation)
-    require(current_user, "followup.manage", orientation, visible=True)
+    orientation = get_visible_or_404(Orientation, orientation_id, "followup.manage",
+                                     read="orientation.read")
     services.record_consent(orientation, body.get("updates_channel"),
                             body.get("updates_contact"), current_user)
     code = services.issue_code(orientation)

@@ -11,15 +11,16 @@ import hmac
 import time
 
 from flask import current_app, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.auth import mfa, oidc
+from app.auth import mfa, oidc, services, sessions
 from app.auth.views import _open_session, bp
 from app.core import audit
 from app.core.db import db
-from app.core.errors import NotFound
-from app.core.forms import safe_next
-from app.core.permissions import public
+from app.core.errors import Forbidden, NotFound
+from app.core.forms import ConfirmForm, safe_next
+from app.core.permissions import access, public
 
 PENDING_SECONDS = 600  # from the button to the callback
 
@@ -99,3 +100,20 @@ def oidc_callback(provider: str):
     oidc.record_login(user, identity, chosen, "provider" if wanted and vouched else None)
     sso["mfa"] = wanted and vouched
     return _open_session(user, pending.get("next") or "", sso=sso)
+
+
+@bp.route("/account/tokens/new", methods=["POST"])
+@access("account.manage")
+def issue_page_token():
+    """An API token for an account that has no password to give the API (SSO only): made on
+    "Mon compte", shown once."""
+    user = current_user._get_current_object()
+    if not user.sso_only:
+        raise Forbidden(_("Obtenez un jeton d'API avec votre mot de passe "
+                          "(POST /api/v1/auth/token)."))
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("auth.security"))
+    raw, _token = services.issue_token(user)
+    return render_template("auth/security.html", sessions=sessions.active_sessions(user),
+                           tokens=sessions.active_tokens(user), current_sid=session.get("sid"),
+                           form=ConfirmForm(), new_token=raw)

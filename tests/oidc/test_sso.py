@@ -361,3 +361,35 @@ def test_a_password_session_logs_out_locally(app, client, build, sso):
     login(client, user)
     answer = post_form(client, "/logout")
     assert answer.headers["Location"] == "/login"
+
+
+# -- API tokens of an SSO-only account ------------------------------------------------------------
+def test_sso_only_account_makes_its_api_token_on_its_account_page(app, client, build, sso):
+    import re as _re
+
+    from app.auth import oidc
+    from app.auth.models import User
+    from app.core.db import db
+
+    user = build.user("accueil", email="agent.cd26@cd26.test")
+    with app.app_context():
+        oidc.set_sso_only(db.session.get(User, user.id), True, actor=None)
+        db.session.commit()
+    # No password to give the API.
+    assert client.post("/api/v1/auth/token", json={"email": user.email,
+                                                   "password": user.password}).status_code == 401
+    assert sso_login(client, "cd26", "agent.cd26").headers["Location"] == "/"
+    answer = post_form(client, "/account/tokens/new", token_from="/account/security")
+    assert answer.status_code == 200
+    token = _re.search(r"<code>([^<]+)</code>", answer.get_data(as_text=True)).group(1)
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 200 and me.get_json()["email"] == user.email
+    assert token not in client.get("/account/security").get_data(as_text=True)  # shown once
+
+
+def test_an_account_with_a_password_gets_its_token_from_the_api(app, client, build):
+    user = build.user("accueil")
+    login(client, user)
+    assert "Créer un jeton" not in client.get("/account/security").get_data(as_text=True)
+    answer = post_form(client, "/account/tokens/new", token_from="/account/security")
+    assert answer.status_code == 403

@@ -204,6 +204,8 @@ def keep_pace(user: Any, by: str) -> None:
                          "réessayez plus tard ou adressez-vous à votre coordinateur."))
             raise TooManyRequests(message, persist=True)
     ratelimit.hit(_bucket(user))
+    # The day's window is the longest: older hits of this user count for nothing any more.
+    ratelimit.forget(_bucket(user), timedelta(days=1))
 
 
 def _territory(user: Any) -> str | None:

@@ -59,3 +59,10 @@ def exceeded(name: str, limit: int, window: timedelta) -> bool:
 
 def hit(name: str) -> None:
     db.session.add(RateLimitHit(bucket=_bucket(name)))
+
+
+def forget(name: str, older_than: timedelta) -> None:
+    """Delete the hits of ``name`` older than ``older_than``: a limit counted on every request
+    of a user (person searches) keeps only what its longest window needs."""
+    db.session.execute(sa.delete(RateLimitHit).where(
+        RateLimitHit.bucket == _bucket(name), RateLimitHit.at <= utcnow() - older_than))

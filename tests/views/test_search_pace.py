@@ -141,3 +141,23 @@ def test_an_ordinary_day_shows_no_burst(app, client, build):
     assert "Aucune recherche inhabituelle." in client.get("/pilotage/stalled").get_data(
         as_text=True)
     assert _messages(app, "person.search_burst") == []
+
+
+def test_only_the_last_days_searches_are_kept_to_count(app, client, build):
+    """Every search leaves a hit to count; those older than the day's window are deleted by the
+    user's next search, so the table holds at most a day of searches per user."""
+    from datetime import timedelta
+
+    from app.core.db import db, utcnow
+    from app.core.ratelimit import RateLimitHit
+
+    agent = build.user("accueil")
+    token = bearer(api_token(client, agent))
+    for _ in range(3):
+        client.get("/api/v1/persons?q=Martin", headers=token)
+    with app.app_context():
+        db.session.execute(sa.update(RateLimitHit).values(at=utcnow() - timedelta(days=2)))
+        db.session.commit()
+    assert client.get("/api/v1/persons?q=Martin", headers=token).status_code == 200
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RateLimitHit)) == 1

@@ -24,6 +24,7 @@ replica that dies in the middle of a block fails that request; the next one read
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 _ENGINE = "passerelle_replica_engine"
 _CONNECTION = "passerelle_replica_connection"  # session.info: the replica connection in use
 _ROUTE = "passerelle_replica_route"            # session.info: the route of the open block
+CATCH_UP_TRIES, CATCH_UP_PAUSE = 4, 0.02       # up to 60 ms for the replica to replay
 
 
 @dataclass
@@ -123,11 +125,16 @@ def measure_lag(replica: sa.Connection, primary: sa.Connection) -> tuple[float, 
     if not replica.exec_driver_sql("SELECT pg_is_in_recovery()").scalar():
         return 0.0, None
     flushed = _lsn(primary.exec_driver_sql("SELECT pg_current_wal_flush_lsn()::text").scalar())
-    replayed, at, lag = replica.exec_driver_sql(
-        "SELECT pg_last_wal_replay_lsn()::text, pg_last_xact_replay_timestamp(),"
-        " extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())").one()
-    if replayed is not None and flushed is not None and _lsn(replayed) >= flushed:
-        return 0.0, at
+    for attempt in range(CATCH_UP_TRIES):
+        if attempt:
+            # WAL just flushed (often this request's own first write, or a checkpoint's record)
+            # is replayed within milliseconds: a short wait is no lag.
+            time.sleep(CATCH_UP_PAUSE)
+        replayed, at, lag = replica.exec_driver_sql(
+            "SELECT pg_last_wal_replay_lsn()::text, pg_last_xact_replay_timestamp(),"
+            " extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())").one()
+        if replayed is not None and flushed is not None and _lsn(replayed) >= flushed:
+            return 0.0, at
     return (float(lag) if lag is not None else float("inf")), at
 
 

@@ -237,6 +237,23 @@ def test_lag_is_nil_when_the_replica_has_replayed_what_the_primary_flushed():
     assert routing.measure_lag(_replica(None, None, in_recovery=False), primary)[0] == 0.0
 
 
+def test_wal_replayed_within_milliseconds_is_no_lag():
+    """The request's own first write (or a checkpoint record) flushed just before the question
+    is replayed a few milliseconds later: the replica is waited for briefly, not skipped."""
+    primary = _Connection({"pg_current_wal_flush_lsn": ("1/A0",)})
+    at = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
+    answers = iter([("1/90", at, 3600.0), ("1/A0", at, 3600.0)])
+
+    class Catching(_Connection):
+        def exec_driver_sql(self, sql):
+            if "pg_last_wal_replay_lsn" in sql:
+                return _Answer(*next(answers))
+            return super().exec_driver_sql(sql)
+
+    replica = Catching({"pg_is_in_recovery": (True,)})
+    assert routing.measure_lag(replica, primary) == (0.0, at)
+
+
 def test_settings(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://p@primary/db")
     monkeypatch.setenv("DATABASE_REPLICA_URL", "postgresql://p@replica/db")

@@ -43,8 +43,6 @@ class User(Model):
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)  # no code used twice
     # Single sign-on only: the password login refuses the account (app.auth.oidc).
     sso_only: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
-    # Single sign-on only: the password login refuses the account (app.auth.oidc).
-    sso_only: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     site: Mapped[Site | None] = relationship(lazy="joined")
     structure: Mapped[Structure | None] = relationship(lazy="joined")
@@ -170,26 +168,3 @@ class PasswordSetToken(Model):
         sa.ForeignKey("users.id", ondelete="SET NULL"))
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
-
-
-class OidcIdentity(Model):
-    """An account's identity at an OpenID Connect provider, ``(issuer, subject)``: linked at the
-    first single sign-on by the provider's verified e-mail, then used alone (app.auth.oidc)."""
-
-    __tablename__ = "oidc_identities"
-    __table_args__ = (sa.UniqueConstraint("issuer", "subject"),
-                      sa.UniqueConstraint("user_id", "issuer"))
-
-    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
-                                               index=True)
-    provider: Mapped[str] = mapped_column(sa.String(40))  # the settings' name when linked
-    issuer: Mapped[str] = mapped_column(sa.String(300))
-    subject: Mapped[str] = mapped_column(sa.String(255))
-    # ProConnect's claims of the last login: the identity provider behind it and the SIRET of
-    # the agent's organisation (information for the administrator; never creates anything).
-    idp_id: Mapped[str | None] = mapped_column(sa.String(200))
-    siret: Mapped[str | None] = mapped_column(sa.String(14))
-    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_login_at: Mapped[datetime | None]
-
-    user: Mapped[User] = relationship(lazy="joined")

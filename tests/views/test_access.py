@@ -13,7 +13,6 @@ from tests.helpers import login
 
 PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.second_factor", "auth.set_language",
                     "auth.oidc_login", "auth.oidc_callback",
-                    "auth.oidc_login", "auth.oidc_callback",
                     "api_auth.issue_token", "api-docs.openapi_json", "contact.open_link",
                     "contact.send_code", "contact.orientation", "contact.accept_charter",
                     "contact.act", "followup.status", "followup.stop",

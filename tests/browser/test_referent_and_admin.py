@@ -195,10 +195,11 @@ def test_admin_manages_sites_structures_accounts_and_charter_without_person_data
     page.get_by_label("Nom affiché").fill("Bénédicte Navigateur")
     page.get_by_label("Structure (référents partenaires)").select_option(
         label="Épicerie solidaire Navigateur")
-    page.get_by_label("Mot de passe provisoire").fill("un mot de passe provisoire long")
+    # No password to choose (review finding 4): a one-time link goes to the account's address.
+    expect(page.locator('input[type="password"]')).to_have_count(0)
     _follow(page, page.get_by_role("button", name="Enregistrer"))
     checked(page)
-    _flash(page, "Le compte a été créé.")
+    _flash(page, "Le compte a été créé. Un lien pour choisir son mot de passe est envoyé")
     row = page.get_by_role("row").filter(has_text="Bénédicte Navigateur")
     expect(row).to_contain_text("benevole.nav@test.passerelle")
     expect(row).to_contain_text("Référent partenaire")
@@ -252,3 +253,48 @@ def test_admin_manages_sites_structures_accounts_and_charter_without_person_data
     expect(page.get_by_role("heading", level=1)).to_have_text("Administration de Passerelle")
     for name in ("Honorine", "Invisiblenav", person.reception_number):
         expect(page.locator("body")).not_to_contain_text(name, ignore_case=True)
+
+
+def test_a_new_account_chooses_its_password_through_the_emailed_link(app, page, build, checked):
+    """Review finding 4: the owner of an account an administrator created chooses the password
+    on the page of the one-time link, then logs in with it."""
+    from types import SimpleNamespace
+
+    from app.admin import services as admin_services
+    from app.auth.models import User
+    from app.core.db import db
+    from app.notifications.models import OutboxMessage
+
+    admin = build.user("admin")
+    site = build.site()
+    with app.app_context():
+        admin_services.create_account({
+            "email": "nouvelle.nav@test.passerelle", "role": "accueil",
+            "display_name": "Nouvelle Navigatrice", "site": str(site.id)},
+            actor=db.session.get(User, admin.id))
+        db.session.commit()
+        [body] = [m.body for m in db.session.scalars(sa.select(OutboxMessage).where(
+            OutboxMessage.kind == "auth.set_password"))]
+    link = re.search(r"http://passerelle\.test(/account/set-password/\S+)", body).group(1)
+
+    page.goto(link)
+    checked(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Choisir votre mot de passe")
+    chosen = "une phrase que je suis seule a connaitre"
+    page.get_by_label("Nouveau mot de passe", exact=True).fill("court")
+    page.get_by_label("Confirmez le nouveau mot de passe").fill("court")
+    _follow(page, page.get_by_role("button", name="Enregistrer"))
+    checked(page)
+    expect(page.get_by_role("alert")).to_contain_text("Le formulaire contient des erreurs")
+    page.get_by_label("Nouveau mot de passe", exact=True).fill(chosen)
+    page.get_by_label("Confirmez le nouveau mot de passe").fill(chosen)
+    _follow(page, page.get_by_role("button", name="Enregistrer"))
+    checked(page)
+    _flash(page, "Votre mot de passe est enregistré")
+    login(page, SimpleNamespace(email="nouvelle.nav@test.passerelle", password=chosen))
+    checked(page)
+    expect(page).not_to_have_url(re.compile(r"/account/password"))  # nothing temporary
+    expect(page).not_to_have_url(re.compile(r"/login"))
+    page.goto(link)
+    checked(page)
+    expect(page.get_by_role("alert")).to_contain_text("n'est plus valable")

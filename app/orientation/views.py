@@ -43,7 +43,7 @@ from app.orientation.scopes import (
     most_urgent_first,
     visible_orientations,
 )
-from app.orientation.status import STATUS_LABELS
+from app.orientation.status import STATUS_LABELS, OrientationStatus
 
 bp = Blueprint("orientation", __name__, template_folder="templates")
 PER_PAGE = 25
@@ -51,7 +51,8 @@ PER_PAGE = 25
 
 @bp.app_context_processor
 def _labels() -> dict:
-    return {"STATUS_LABELS": STATUS_LABELS, "SHARE_LABELS": SHARE_LABELS}
+    return {"STATUS_LABELS": STATUS_LABELS, "SHARE_LABELS": SHARE_LABELS,
+            "OrientationStatus": OrientationStatus}
 
 
 def _orientation(orientation_id: uuid.UUID, permission: str) -> Orientation:

@@ -1,7 +1,8 @@
 """Which way the imports run (STYLE.md), checked on the source: every module of app/ is parsed,
 its imports read wherever they are (module level or inside a function), and the graph checked.
 
-- no circle between packages (a feature package, ``core``, or a top-level module of app/);
+- no circle between packages (a feature package, ``core``, or a top-level module of app/), nor
+  between two modules of one package;
 - ``app/core`` imports no feature;
 - the features keep STYLE.md's order (``orientation`` imports ``accueil``, ``referents`` both,
   ``pilotage`` reads them all; never the reverse);
@@ -97,15 +98,8 @@ def _edges() -> list[tuple[str, str]]:
     return [(a, b) for a, targets in GRAPH.items() for b in targets]
 
 
-def package_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """The strongly connected groups of packages (Tarjan), each of more than one package."""
-    packages: dict[str, set[str]] = {}
-    for a, targets in graph.items():
-        packages.setdefault(package(a), set())
-        for b in targets:
-            if package(a) != package(b):
-                packages[package(a)].add(package(b))
-                packages.setdefault(package(b), set())
+def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of nodes that reach each other (Tarjan), each of more than one node."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -114,7 +108,7 @@ def package_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     def visit(node: str) -> None:
         index[node] = low[node] = len(index)
         stack.append(node)
-        for nxt in packages[node]:
+        for nxt in graph.get(node, ()):
             if nxt not in index:
                 visit(nxt)
                 low[node] = min(low[node], low[nxt])
@@ -130,10 +124,21 @@ def package_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
             if len(group) > 1:
                 groups.append(sorted(group))
 
-    for node in sorted(packages):
+    for node in sorted(graph):
         if node not in index:
             visit(node)
     return groups
+
+
+def package_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The circles between packages."""
+    packages: dict[str, set[str]] = {}
+    for a, targets in graph.items():
+        packages.setdefault(package(a), set())
+        for b in targets:
+            if package(a) != package(b):
+                packages[package(a)].add(package(b))
+    return strongly_connected(packages)
 
 
 def _why(packages: set[str]) -> list[str]:
@@ -151,6 +156,11 @@ def test_the_graph_is_read():
 def test_no_circle_between_packages():
     cycles = package_cycles(GRAPH)
     assert cycles == [], [(group, _why(set(group))) for group in cycles]
+
+
+def test_no_circle_between_modules():
+    # Inside a package too: notify.py and services.py imported each other (through a function).
+    assert strongly_connected(GRAPH) == []
 
 
 def test_the_cycle_finder_finds_a_circle():

@@ -143,8 +143,10 @@ def partner_needs(orientation: Orientation) -> set[str]:
 
 
 def consent_view(orientation: Orientation, free_text: bool) -> dict[str, Any]:
+    """``free_text`` false (coordinators): neither the purpose nor the needs' domains, which
+    would tell needs the coordinator does not see."""
     return {"given": orientation.consent_given, "shared_fields": sorted(orientation.shared),
-            "shared_needs": sorted(orientation.shared_need_domains),
+            "shared_needs": sorted(orientation.shared_need_domains) if free_text else [],
             "accepts_redirect": orientation.accepts_redirect,
             "purpose": orientation.consent_purpose if free_text else None}
 

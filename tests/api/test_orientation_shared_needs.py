@@ -122,3 +122,12 @@ def test_the_page_offers_each_need_and_checks_the_oriented_one(app, client, worl
     login(client, world.partner)
     shown = html.unescape(client.get(f"/orientations/{row['id']}").get_data(as_text=True))
     assert HOUSING_NOTE in shown and VIOLENCE_NOTE not in shown and "Violences" not in shown
+
+
+def test_coordinators_are_not_told_which_needs_were_shared(client, world, build):
+    sent = _send(client, world, shared_needs=["violences", "logement"])
+    coordinator = build.user("coordinateur", territory="Valence")
+    seen = client.get(f"/api/v1/orientations/{sent.get_json()['id']}",
+                      headers=bearer(api_token(client, coordinator))).get_json()
+    assert seen["needs"] == [] and seen["consent"]["shared_needs"] == []
+    assert "violences" not in str(seen)

@@ -21,7 +21,7 @@ from app.auth.forms import (
 from app.auth.models import User
 from app.core import audit
 from app.core.db import db
-from app.core.errors import ServiceError, TooManyRequests
+from app.core.errors import ServiceError, TooManyRequests, settle
 from app.core.forms import ConfirmForm, apply_errors, safe_next
 from app.core.i18n import LANGUAGES
 from app.core.permissions import access, public
@@ -96,7 +96,7 @@ def login():
                 return redirect(url_for("auth.second_factor"))
             services.complete_login(user, request.remote_addr, known_device=known)
         except ServiceError as error:
-            form.form_errors.append(error.message)
+            refuse(error, form)  # a failed login is recorded: its error persists
             status = 429 if isinstance(error, TooManyRequests) else 401
         else:
             return _open_session(user, form.next.data)
@@ -126,9 +126,10 @@ def second_factor():
             for key in ("mfa_user", "mfa_at", "mfa_next"):
                 session.pop(key, None)
             login_form = LoginForm()
-            login_form.form_errors.append(error.message)
+            refuse(error, login_form)
             return render_template("auth/login.html", form=login_form), 429
         except ServiceError as error:
+            settle(error)
             form.code.errors = [error.message]
             status = 401
         else:

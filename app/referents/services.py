@@ -174,6 +174,12 @@ def add_member(parcours: Parcours, user_id: Any, reason: Any, actor: Any) -> Par
     return member
 
 
+def professionals(roles) -> list[User]:
+    """The active accounts of these roles, by name: who may be chosen as référent or member."""
+    return list(db.session.scalars(sa.select(User).where(
+        User.role.in_(roles), User.active.is_(True)).order_by(User.display_name)))
+
+
 def handover_territories(parcours: Parcours) -> set[str]:
     """The territory that answers for the parcours: its own, else (a parcours opened by someone
     with no site) the territories of the person's sites."""

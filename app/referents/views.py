@@ -5,14 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.accueil.models import Person
-from app.auth.models import User
 from app.core import audit
 from app.core.db import db
 from app.core.errors import ServiceError
@@ -51,8 +49,7 @@ def _choices(users) -> list[SelectChoice]:
 
 
 def _professionals(roles) -> list[SelectChoice]:
-    return _choices(db.session.scalars(sa.select(User).where(
-        User.role.in_(roles), User.active.is_(True)).order_by(User.display_name)))
+    return _choices(services.professionals(roles))
 
 
 def _parcours(parcours_id: uuid.UUID, permission: str) -> Parcours:

@@ -48,6 +48,9 @@ EXPECTED = {
     "auth.revoke_session": FAKE_ID,
     "auth.revoke_token": FAKE_ID,
     "auth.set_language": ALL_OK,
+    # single sign-on: no provider is configured here (tests/oidc configures them)
+    "auth.oidc_login": FAKE_ID, "auth.oidc_callback": FAKE_ID,
+    "auth.issue_page_token": "a=403 p=403 r=403 c=403 x=403",  # SSO-only accounts only
     "charter.show": ALL_OK,
     "charter.accept": ALL_OK,
     # administration
@@ -59,6 +62,7 @@ EXPECTED = {
     "admin.users": ADMIN, "admin.new_user": ADMIN, "admin.edit_user": ADMIN,
     "admin.deactivate_user": ADMIN, "admin.reactivate_user": ADMIN,
     "admin.reset_password": ADMIN, "admin.reset_mfa": ADMIN, "admin.charter": ADMIN,
+    "admin.set_sso_only": ADMIN, "admin.unlink_identity": "a=403 p=403 r=403 c=403 x=404",
     # accueil pages
     "accueil.search": "a=ok p=403 r=403 c=ok x=403",
     "accueil.new_person": "a=ok p=403 r=403 c=403 x=403",
@@ -212,7 +216,8 @@ def world(app, build):
     fake = uuid.UUID("00000000-0000-4000-8000-000000000000")
     common = {"structure_id": structure.id, "site_id": build.site().id, "user_id": throwaway.id,
               "row_id": fake, "merge_id": fake, "session_id": fake, "token_id": fake,
-              "filename": "css/passerelle.css", "token": "not-a-link", "action": "acknowledge"}
+              "filename": "css/passerelle.css", "token": "not-a-link", "action": "acknowledge",
+              "provider": "proconnect", "identity_id": fake}
     inside = {**common, "person_id": inside_person.id, "visit_id": inside_visit.id,
               "orientation_id": inside_orientation.id, "parcours_id": inside_parcours.id}
     outside = {**common, "person_id": outside_person.id, "visit_id": outside_visit.id,

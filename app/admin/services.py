@@ -21,7 +21,26 @@ from app.core.errors import Conflict
 from app.directory.models import Site, Structure
 from app.notifications.services import queue
 from app.orientation import contact, designated
-from app.orientation.models import ContactLink, Orientation
+from app.orientation.models import ContactLink, Orientation, StructureReferent
+
+
+def account_list(role: str | None = None) -> sa.Select:
+    """Every account by name (of one role when given), for the administration's list."""
+    query = sa.select(User).order_by(User.display_name)
+    return query.where(User.role == role) if role in Role._value2member_map_ else query
+
+
+def partner_accounts(structure: Structure) -> list[User]:
+    """The active partner accounts of a structure: who may be designated its referent."""
+    return list(db.session.scalars(sa.select(User).where(
+        User.structure_id == structure.id, User.role == Role.PARTENAIRE, User.active.is_(True))
+        .order_by(User.display_name)))
+
+
+def designations(structure: Structure) -> list[StructureReferent]:
+    """The structure's designated referents (one row per account and domain)."""
+    return list(db.session.scalars(sa.select(StructureReferent).where(
+        StructureReferent.structure_id == structure.id)))
 
 
 def contact_conversion_problem(structure: Structure) -> str | None:

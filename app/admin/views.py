@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -24,7 +23,6 @@ from app.auth import services as accounts
 from app.auth.models import User
 from app.charter import services as charter
 from app.core.db import db, utcnow
-from app.core.enums import Role
 from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm
 from app.core.permissions import access
@@ -190,11 +188,8 @@ def _user_data(form: UserEditForm) -> dict:
 @bp.route("/users")
 @access("user.manage")
 def users():
-    query = sa.select(User).order_by(User.display_name)
     role = request.args.get("role", "")
-    if role in Role._value2member_map_:
-        query = query.where(User.role == role)
-    page = db.paginate(query, per_page=PER_PAGE, error_out=False)
+    page = db.paginate(services.account_list(role), per_page=PER_PAGE, error_out=False)
     return render_template("admin/users.html", page=page, role=role, form=ConfirmForm())
 
 
@@ -278,13 +273,10 @@ def charter_page():
 def structure_referents(structure_id: uuid.UUID):
     from app.orientation import designated
     from app.orientation.forms import ReferentForm
-    from app.orientation.models import StructureReferent
 
     structure = db.get_or_404(Structure, structure_id)
     form = ReferentForm()
-    candidates = db.session.scalars(sa.select(User).where(
-        User.structure_id == structure.id, User.role == Role.PARTENAIRE, User.active.is_(True))
-        .order_by(User.display_name)).all()
+    candidates = services.partner_accounts(structure)
     form.user_id.choices = [SelectChoice(str(u.id), u.display_name) for u in candidates]
     if form.validate_on_submit():
         user = db.session.get(User, uuid.UUID(form.user_id.data)) if form.user_id.data else None
@@ -297,8 +289,7 @@ def structure_referents(structure_id: uuid.UUID):
         else:
             flash(_("Référent désigné."), "success")
             return redirect(url_for("admin.structure_referents", structure_id=structure.id))
-    rows = db.session.scalars(sa.select(StructureReferent).where(
-        StructureReferent.structure_id == structure.id)).all()
+    rows = services.designations(structure)
     users = {u.id: u for u in candidates}
     return render_template("admin/structure_referents.html", structure=structure, form=form,
                            rows=rows, users=users, confirm=ConfirmForm(),

@@ -117,10 +117,14 @@ def second_factor():
         return redirect(url_for("auth.login"))
     form = SecondFactorForm()
     status = 200
+    # After a single sign-on (app.auth.oidc_views), the session keeps its provider.
+    sso = session.get("mfa_sso") or {}
+    sso = sso if sso.get("user") == pending else None
     if form.validate_on_submit():
         try:
             services.complete_login(user, request.remote_addr, code=form.code.data,
-                                    known_device=_known_device(user.email))
+                                    known_device=_known_device(user.email),
+                                    channel="oidc" if sso else "page")
         except TooManyRequests as error:
             # Over the limit: the pending login ends, and the password is asked again.
             for key in ("mfa_user", "mfa_at", "mfa_next"):
@@ -133,10 +137,7 @@ def second_factor():
             form.code.errors = [error.message]
             status = 401
         else:
-            # After a single sign-on (app.auth.oidc_views), the session keeps its provider.
-            sso = session.get("mfa_sso") or {}
-            return _open_session(user, session.get("mfa_next", ""),
-                                 sso=sso if sso.get("user") == pending else None)
+            return _open_session(user, session.get("mfa_next", ""), sso=sso)
     return render_template("auth/second_factor.html", form=form), status
 
 

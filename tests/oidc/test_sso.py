@@ -304,6 +304,7 @@ def test_acr_too_weak_asks_for_passerelle_s_own_code(app, client, build, sso, mo
     assert _logged_in(client)
     with client.session_transaction() as session:
         assert session["sso"]["provider"] == "proconnect" and not session["sso"]["mfa"]
+    assert _audit(app, "auth.login")[-1] == {"channel": "oidc", "second_factor": True}
 
 
 def test_acr_strong_enough_is_the_second_factor(app, client, build, sso, monkeypatch):

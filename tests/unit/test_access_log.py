@@ -25,6 +25,8 @@ STOP = "k9Xc2mQ_pLw8-rT4vB1nZa"                         # 22 characters, like a 
     (f"/suivi/stop/{STOP}", "/suivi/stop/<token>"),
     ("/contact/short", "/contact/<token>"),
     (f"/some/future/route/{CONTACT}", "/some/future/route/<token>"),
+    (f"/account/set-password/{CONTACT}", "/account/set-password/<token>"),
+    (f"/structures/contact-address/{CONTACT}", "/structures/contact-address/<token>"),
     ("/orientations/0b8c1c7e-9d3f-4a59-8a35-2f0f7d1c2e44", "/orientations/0b8c1c7e-9d3f-4a59-8a35-2f0f7d1c2e44"),
     ("/suivi", "/suivi"),
     ("/static/app.css", "/static/app.css"),

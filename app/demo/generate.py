@@ -26,6 +26,7 @@ from app.accueil.persons import identity_keys
 from app.core.db import db, key_ring
 from app.core.names import phonetic_key, tokens
 from app.orientation.deadlines import add_working_days
+from app.orientation.status import TOMBSTONE_STATUSES
 from app.orientation.status import OrientationStatus as Status
 
 DOMAINS = ("acces_droits", "budget", "logement", "emploi_insertion", "sante", "famille_enfance",
@@ -221,11 +222,12 @@ def _orientation(ctx: Context, out: Tables, pid: uuid.UUID, visit) -> None:
     if status == Status.CLOSED and take_on:
         closed_at = _moment(ctx, min(ctx.today, take_on + timedelta(days=rng.randint(10, 90))))
     partner = ctx.partners.get(structure.id)
-    out.add("orientations", {
+    row = {
         "id": oid, "person_id": pid, "visit_id": vid, "structure_id": structure.id,
         "domain": domain, "motive_ct": ctx.enc("orientations", "motive", oid,
                                                ctx.rng.choice(ctx.fake.sentences)),
         "consent_given": True, "shared_fields": "first_name,last_name,phone",
+        "shared_needs": "", "accepts_redirect": False,
         "consent_purpose_ct": None, "coverage_override_ct": None, "status": status.value,
         "sender_id": ctx.agents[site.id], "sender_site_id": site.id, "territory": site.territory,
         "requested_referent_id": None, "referent_id": partner if ack_on else None,
@@ -237,7 +239,12 @@ def _orientation(ctx: Context, out: Tables, pid: uuid.UUID, visit) -> None:
         "first_appointment_on": appointment, "closed_at": closed_at, "outcome_ct": None,
         "refusal_code": "not_competent" if status == Status.REFUSED else None,
         "redirected_to_id": None, "redirected_from_id": None, "version": 2,
-        "updated_at": sent_at})
+        "updated_at": sent_at}
+    # When it ended, from the values drawn above (no new draw: the same data as before).
+    row["ended_at"] = (closed_at if status == Status.CLOSED else
+                       (row["acknowledged_at"] or sent_at) if status in TOMBSTONE_STATUSES
+                       else None)
+    out.add("orientations", row)
     out.add("orientation_events", {"id": _uuid(rng), "orientation_id": oid, "seq": 1,
                                    "at": sent_at, "kind": "transition",
                                    "actor_id": ctx.agents[site.id], "actor_label": None,

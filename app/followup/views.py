@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -41,6 +41,17 @@ class ConsentForm(FlaskForm):
         SelectChoice("sms", _l("Par SMS"))], validators=[Optional()])
     updates_contact = StringField(_l("Adresse électronique ou numéro de téléphone"),
                                   validators=[Optional(), Length(max=254)])
+
+    def __init__(self, *args, offer_sms: bool | None = None, **kwargs):
+        """"Par SMS" is offered only with an SMS provider (``PASSERELLE_SMS_URL``). The action
+        that receives the form passes ``offer_sms=True``: a POST choosing SMS without a provider
+        then gets the service's own message rather than an expired form."""
+        super().__init__(*args, **kwargs)
+        if offer_sms is None:
+            offer_sms = bool(current_app.config.get("PASSERELLE_SMS_URL"))
+        if not offer_sms:
+            self.updates_channel.choices = [choice for choice in self.updates_channel.choices
+                                            if choice.value != "sms"]
 
 
 @bp.route("/suivi", methods=["GET", "POST"])
@@ -119,7 +130,7 @@ def _back(orientation: Orientation):
 def setup(orientation_id: uuid.UUID):
     """A new code for the slip, and the person's choice about updates."""
     orientation = _load(orientation_id)
-    form = ConsentForm()
+    form = ConsentForm(offer_sms=True)
     if not form.validate_on_submit():
         flash(_("Le formulaire a expiré : rechargez la page et recommencez."), "error")
         return _back(orientation)

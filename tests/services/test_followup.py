@@ -365,3 +365,29 @@ def test_the_code_is_not_in_clear_in_the_session_cookie_and_is_shown_once(app, c
     again = _text(client.get(f"/visits/{visit.id}/slip"))
     assert code not in again and "Un code de suivi a été créé" in again
     assert "Où en est votre demande" in _text(_look(app.test_client(), code))
+
+
+def test_sms_is_offered_only_with_a_provider(app, client, build):
+    """Without PASSERELLE_SMS_URL the slip offers no "Par SMS", and a POST choosing it anyway gets
+    the French refusal on the slip (no code issued); with a provider, the choice is there."""
+    agent = build.user("accueil")
+    structure = build.structure()
+    person = build.person(agent)
+    visit = build.visit(person)
+    orientation = build.orientation(person, structure, visit_id=str(visit.id))
+    login(client, agent)
+    slip = client.get(f"/visits/{visit.id}/slip").get_data(as_text=True)
+    assert 'value="email"' in slip and 'value="sms"' not in slip and "Par SMS" not in slip
+    token = csrf_token(client, f"/visits/{visit.id}/slip")
+    answer = client.post(f"/orientations/{orientation.id}/followup", follow_redirects=True,
+                         data={"csrf_token": token, "updates_channel": "sms",
+                               "updates_contact": "06 11 22 33 44"})
+    text = _text(answer)
+    assert "L'envoi de SMS n'est pas configuré" in text
+    assert not re.search(r"[A-Z0-9]{5}-[A-Z0-9]{5}", text)
+    app.config.update(PASSERELLE_SMS_URL="http://127.0.0.1:9/send")
+    try:
+        slip = client.get(f"/visits/{visit.id}/slip").get_data(as_text=True)
+    finally:
+        app.config.update(PASSERELLE_SMS_URL=None)
+    assert 'value="sms"' in slip and "Par SMS" in slip

@@ -104,7 +104,16 @@ def test_accueil_journey(app, page, desk, checked):
     expect(page.get_by_role("heading", level=1)).to_contain_text("Votre passage")
     expect(page.locator("main")).to_contain_text("Habitat Solidaire Valence")
     checked(page)
+    # A print button (a tablet has no Ctrl+P), wired by a static script (the CSP allows no inline
+    # one); without a code, the follow-up heading is the desk's and is not printed.
+    page.evaluate("() => { window.__printed = 0; window.print = () => { window.__printed += 1; }; }")
+    page.get_by_role("button", name="Imprimer le récapitulatif").click()
+    assert page.evaluate("() => window.__printed") == 1
+    expect(page.get_by_text("Ctrl+P")).to_be_hidden()
     page.emulate_media(media="print")
+    expect(page.get_by_role("button", name="Imprimer le récapitulatif")).to_be_hidden()
+    expect(page.get_by_role("heading", name="Suivre votre demande")).to_have_count(0)
+    expect(page.get_by_role("heading", name="Code de suivi")).to_be_hidden()
     expect(page.get_by_role("link", name="Retour au dossier")).to_be_hidden()
     expect(page.locator("header.site-header")).to_be_hidden()
     assert page.pdf(format="A4")[:4] == b"%PDF"

@@ -391,3 +391,22 @@ def test_sms_is_offered_only_with_a_provider(app, client, build):
     finally:
         app.config.update(PASSERELLE_SMS_URL=None)
     assert 'value="sms"' in slip and "Par SMS" in slip
+
+
+def test_the_slip_heads_the_follow_up_for_the_person_only_above_a_code(app, client, build):
+    agent = build.user("accueil")
+    structure = build.structure()
+    person = build.person(agent)
+    visit = build.visit(person)
+    orientation = build.orientation(person, structure, visit_id=str(visit.id))
+    login(client, agent)
+    slip = client.get(f"/visits/{visit.id}/slip").get_data(as_text=True)
+    assert "Suivre votre demande" not in slip
+    assert '<h2 class="no-print">Code de suivi</h2>' in slip
+    assert 'data-print hidden>Imprimer le récapitulatif</button>' in slip
+    assert "/static/js/print.js" in slip
+    token = csrf_token(client, f"/visits/{visit.id}/slip")
+    client.post(f"/orientations/{orientation.id}/followup",
+                data={"csrf_token": token, "updates_channel": ""})
+    slip = client.get(f"/visits/{visit.id}/slip").get_data(as_text=True)
+    assert "<h2>Suivre votre demande</h2>" in slip and "Code de suivi</h2>" not in slip

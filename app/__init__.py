@@ -132,10 +132,12 @@ def _init_extensions(app: Flask) -> None:
             "bearerAuth": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearerAuth": []}],
     })
-    from app.core.i18n import fdate, fdatetime
+    from app.core.i18n import fdate, fdatetime, fnumber, fpercent
 
     app.jinja_env.filters["fdate"] = fdate
     app.jinja_env.filters["fdatetime"] = fdatetime
+    app.jinja_env.filters["fnumber"] = fnumber
+    app.jinja_env.filters["fpercent"] = fpercent
     register_error_handlers(app)  # after the API's own, so that ours answer
     app.before_request(guard)
     http.register(app)

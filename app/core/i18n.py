@@ -5,6 +5,8 @@ French is the default and the source of every wording; English follows through t
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import has_request_context, request, session
 from flask_login import current_user
 
@@ -36,3 +38,27 @@ def fdatetime(value) -> str:
     from flask_babel import format_datetime
 
     return format_datetime(value, "short") if value else ""
+
+
+def fnumber(value):
+    """A figure in the reader's language: "12,5" and "1 234" in French, "12.5" and "1,234" in
+    English, at most one decimal, no ".0" ("0" rather than "0.0"). What is not a number (a masked
+    figure, a dash) is returned as it is."""
+    from flask_babel import format_decimal
+
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return value
+    return format_decimal(value, format="#,##0.#")
+
+
+def fpercent(value):
+    """A share already in percent (12.5) in the reader's language: "12,5 %" in French (a
+    non-breaking space before the sign), "12.5%" in English. Not a number: returned as it is."""
+    from flask_babel import get_locale
+
+    number = fnumber(value)
+    if number is value:
+        return value
+    locale = get_locale()
+    return number + ("%" if locale is not None and locale.language == "en" else "\u00a0%")
+

@@ -307,6 +307,33 @@ def test_counts_from_the_threshold_up_are_shown(client, build):
         client.get("/pilotage/indicators"))
 
 
+def test_indicators_read_in_french_number_formats(app, client, build):
+    """"0 %" (a non-breaking space, no ".0") in French, "0%" in English; the filters give
+    "12,5 %" and "1 234" in French."""
+    agent = build.user("accueil")
+    structure = build.structure(name="Bailleur sollicité")
+    for _ in range(5):
+        build.orientation(build.person(agent), structure)
+    login(client, build.user("coordinateur", territory="Valence"))
+    kpis = _text(client.get("/pilotage/indicators")).split('id="totals-title"')[1]
+    assert "<strong>0\u00a0%</strong> de refus" in kpis
+    assert "0.0" not in kpis.split("</section>")[0]
+    client.post("/language", data={"csrf_token": csrf_token(client, "/pilotage/indicators"),
+                                   "lang": "en", "next": "/pilotage/indicators"})
+    english = _text(client.get("/pilotage/indicators")).split('id="totals-title"')[1]
+    assert "<strong>0%</strong>" in english and "0.0" not in english.split("</section>")[0]
+    from flask_babel import force_locale
+
+    from app.core.i18n import fnumber, fpercent
+
+    with app.test_request_context(), force_locale("fr"):
+        assert fpercent(12.5) == "12,5\u00a0%" and fpercent(0.0) == "0\u00a0%"
+        assert fnumber(1234) == "1\u202f234" or fnumber(1234) == "1\u00a0234"
+        assert fnumber(2.0) == "2" and fpercent("masqué") == "masqué" and fnumber(None) is None
+    with app.test_request_context(), force_locale("en"):
+        assert fpercent(12.5) == "12.5%" and fnumber(1234) == "1,234"
+
+
 def test_grouped_figures_over_a_short_window_are_refused(app, client, build, stalled,
                                                          monkeypatch):
     coordinator = build.user("coordinateur", territory="Valence")

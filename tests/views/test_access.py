@@ -18,7 +18,9 @@ PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.second_factor", "auth.set_lang
                     "contact.act", "followup.status", "followup.stop",
                     # one-time links e-mailed to an account's own address, to a structure's
                     # new contact address (review finding 4)
-                    "auth.set_password", "directory.confirm_contact"}
+                    "auth.set_password", "directory.confirm_contact",
+                    # the accessibility statement RGAA asks for
+                    "home.accessibility"}
 
 
 def _sample_url(rule) -> str:

@@ -33,8 +33,13 @@ def required_roles() -> set[str]:
     return {r.strip() for r in raw.split(",") if r.strip()}
 
 
+def required_for(user: Any) -> bool:
+    """Whether ``user``'s role must use a second factor (``PASSERELLE_MFA_REQUIRED_ROLES``)."""
+    return user.role in required_roles()
+
+
 def must_enrol(user: Any) -> bool:
-    return user.role in required_roles() and not user.totp_enabled
+    return required_for(user) and not user.totp_enabled
 
 
 def vouched_by_provider() -> bool:

@@ -89,7 +89,7 @@ def oidc_callback(provider: str):
                                label=oidc.display_name(chosen), kind="disabled"), 403
     sso = {"provider": chosen.name, "id_token": claims["id_token"], "mfa": False}
     vouched = oidc.assurance_met(chosen, claims)
-    wanted = user.totp_enabled or user.role in mfa.required_roles()
+    wanted = user.totp_enabled or mfa.required_for(user)
     if wanted and not vouched and user.totp_enabled:
         # Passerelle's own second factor, on the page that follows a password.
         session["mfa_user"] = user.get_id()

@@ -267,7 +267,7 @@ def mfa_page():
         enabled=user.totp_enabled, pending=pending,
         secret=user.totp_secret if pending else None,
         qr=mfa.qr_svg(mfa.provisioning_uri(user)) if pending else None,
-        required=user.role in mfa.required_roles())
+        required=mfa.required_for(user))
 
 
 

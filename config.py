@@ -87,6 +87,7 @@ class Settings:
     PASSERELLE_SMS_TOKEN: str | None = None
     PASSERELLE_SMS_SENDER: str = "Passerelle"
     PASSERELLE_ACCESSIBILITY_CONTACT: str | None = None
+    PASSERELLE_HOLIDAYS_SUBDIV: str | None = None
     PASSERELLE_RETENTION_PERSON_YEARS: int = 3
     PASSERELLE_RETENTION_LOGIN_ATTEMPTS_DAYS: int = 365
     PASSERELLE_RETENTION_OUTBOX_DAYS: int = 90
@@ -177,6 +178,8 @@ def from_environment(env: str | None = None) -> Settings:
         PASSERELLE_SMS_SENDER=os.environ.get("PASSERELLE_SMS_SENDER", "Passerelle"),
         PASSERELLE_ACCESSIBILITY_CONTACT=os.environ.get("PASSERELLE_ACCESSIBILITY_CONTACT")
         or None,
+        PASSERELLE_HOLIDAYS_SUBDIV=(os.environ.get("PASSERELLE_HOLIDAYS_SUBDIV") or "").strip()
+        or None,
         PASSERELLE_RETENTION_PERSON_YEARS=_env_int("PASSERELLE_RETENTION_PERSON_YEARS", 3),
         PASSERELLE_RETENTION_LOGIN_ATTEMPTS_DAYS=_env_int(
             "PASSERELLE_RETENTION_LOGIN_ATTEMPTS_DAYS", 365),
@@ -213,6 +216,12 @@ def check(settings: Settings) -> None:
         raise ConfigError("PASSERELLE_PROXY_HOPS must be 0 or more")
     if settings.PASSERELLE_INDICATORS_MIN_WINDOW_DAYS < 1:
         raise ConfigError("PASSERELLE_INDICATORS_MIN_WINDOW_DAYS must be 1 or more")
+    if settings.PASSERELLE_HOLIDAYS_SUBDIV:
+        from app.orientation.deadlines import subdivision_problem
+
+        problem = subdivision_problem(settings.PASSERELLE_HOLIDAYS_SUBDIV)
+        if problem:
+            raise ConfigError(problem)
     if settings.PASSERELLE_REPLICA_MAX_LAG_SECONDS < 0:
         raise ConfigError("PASSERELLE_REPLICA_MAX_LAG_SECONDS must be 0 or more")
     for name in ("PASSERELLE_SEARCH_MAX_PER_MINUTE", "PASSERELLE_SEARCH_MAX_PER_DAY",

@@ -53,6 +53,9 @@ def create_app(config: Settings | dict | None = None) -> Flask:
     if not settings.SQLALCHEMY_DATABASE_URI:
         raise ConfigError("no database: set DATABASE_URL")
     _private_instance(settings)
+    from app.orientation import deadlines
+
+    deadlines.configure(settings.PASSERELLE_HOLIDAYS_SUBDIV)  # checked above: a known code
     app = Flask(__name__, instance_path=str(Path(settings.PASSERELLE_INSTANCE_PATH).resolve()))
     from app.core.http import IsoJSONProvider
 

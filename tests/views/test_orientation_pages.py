@@ -153,3 +153,30 @@ def test_admin_designates_referents(app, client, build):
         assert len(referents(structure.id, "budget")) == 2  # no designation for that domain
         db.session.remove()
     assert first.display_name in _text(client.get(path))
+
+
+def test_orientation_page_hint_and_file_link_follow_the_audience(client, build):
+    """The partner's hint and the sender's link to the file come from the permission rules,
+    not from a role test in the template: a partner of another site's structure gets the
+    hint and no file link, the sending agent the link and no hint, an agent of another site
+    (who may not open this file) neither."""
+    agent = build.user("accueil")
+    structure = build.structure()
+    partner = build.user("partenaire", structure=str(structure.id))
+    orientation = build.orientation(build.person(agent), structure)
+    stranger = build.user("accueil", site=str(build.site(name="Autre CMS").id))
+    hint = "Vous ne voyez que les informations que la personne a accepté de partager"
+    path = f"/orientations/{orientation.id}"
+
+    login(client, partner)
+    page = _text(client.get(path))
+    assert hint in page and "Ouvrir le dossier" not in page
+    post_form(client, "/logout")
+
+    login(client, agent)
+    page = _text(client.get(path))
+    assert "Ouvrir le dossier" in page and hint not in page
+    post_form(client, "/logout")
+
+    login(client, stranger)
+    assert client.get(path).status_code == 404

@@ -13,3 +13,6 @@ def init_app(app: Flask) -> None:
     register_nav("orientation.stalled", "pilotage.stalled", _l("En attente"), order=40)
     register_nav("indicators.read", "pilotage.indicators_page", _l("Indicateurs"), order=41)
     app.register_blueprint(bp)
+    from app.pilotage.cli import calendar_cli
+
+    app.cli.add_command(calendar_cli)

@@ -85,3 +85,22 @@ def ensure_calendar(connection, start: date, end: date) -> None:
         for row in before:
             row["working_index"] += shift
         _insert_missing(connection, before)
+
+
+def rebuild_calendar(connection) -> int:
+    """Recompute every day already in ``calendar_days`` with the public holidays in force
+    (``PASSERELLE_HOLIDAYS_SUBDIV``), in the caller's transaction; the number of days whose
+    working status changed. For an installation whose subdivision setting changed: the table is
+    otherwise only ever extended, never rewritten."""
+    table = _TABLE
+    before = dict(connection.execute(sa.select(table.c.day, table.c.is_working)).all())
+    if not before:
+        return 0
+    days = sorted(date.fromisoformat(d) if isinstance(d, str) else d for d in before)
+    working = {date.fromisoformat(d) if isinstance(d, str) else d: bool(w)
+               for d, w in before.items()}
+    rows = calendar_rows(days[0], days[-1])
+    connection.execute(table.delete())
+    _insert_missing(connection, rows)
+    return sum(1 for row in rows if working.get(row["day"]) != row["is_working"])
+

@@ -56,3 +56,43 @@ def test_a_concurrent_fill_skips_the_days_already_inserted(app):
     for before, after in zip(rows, rows[1:], strict=False):
         assert after.working_index - before.working_index == int(is_working_day(
             _as_date(after.day))), after.day
+
+
+def test_rebuild_follows_a_change_of_subdivision(app):
+    """After PASSERELLE_HOLIDAYS_SUBDIV changes, ``calendar rebuild`` rewrites the days already
+    there: Good Friday and 26 December stop being working days in Alsace-Moselle."""
+    from app.orientation import deadlines
+
+    table = calendar._TABLE
+    good_friday, boxing_day = date(2026, 4, 3), date(2025, 12, 26)
+
+    def working(conn, day):
+        return bool(conn.execute(sa.select(table.c.is_working).where(table.c.day == day))
+                    .scalar_one())
+
+    def span(conn, start, end):
+        index = dict((_as_date(d), i) for d, i in conn.execute(
+            sa.select(table.c.day, table.c.working_index).where(table.c.day.in_([start, end]))))
+        return index[end] - index[start]
+
+    with app.app_context(), db.engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            calendar.ensure_calendar(conn, date(2025, 1, 1), date(2026, 12, 31))
+            assert calendar.rebuild_calendar(conn) == 0
+            assert working(conn, good_friday) and working(conn, boxing_day)
+            deadlines.configure("57")
+            changed = calendar.rebuild_calendar(conn)
+            assert changed >= 2
+            assert not working(conn, good_friday) and not working(conn, boxing_day)
+            assert span(conn, date(2025, 12, 24), date(2025, 12, 29)) == 1
+        finally:
+            deadlines.configure(None)
+            transaction.rollback()
+
+
+def test_the_rebuild_command_says_what_it_did(app):
+    result = app.test_cli_runner().invoke(args=["calendar", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "public holidays: metropolitan France" in result.output
+    assert "days whose working status changed: 0" in result.output

@@ -209,13 +209,18 @@ def _cancel_pending(structure: Structure) -> None:
 
 
 def _change_contact(structure: Structure, email: str | None, actor: Any) -> None:
-    """What an administrator's form does to the contact address: removing it is immediate
-    (nothing is sent anywhere), the confirmed address again cancels a pending change, a new
-    address waits for its confirmation (asked again only when it differs from the pending one)."""
+    """What an administrator's form does to the contact address: removing it is immediate but
+    told to the removed (confirmed) address and kept as a confirmed change to nothing (so that
+    a later new address is announced to it), the confirmed address again cancels a pending
+    change, a new address waits for its confirmation (asked again only when it differs from the
+    pending one)."""
     current = (structure.contact_email or "").lower()
     if not email:
         if structure.contact_email or pending_contact_change(structure):
             _cancel_pending(structure)
+            removed = structure.contact_email
+            if removed:
+                _record_removal(structure, removed, actor)
             structure.contact_email = None
             audit.record("structure.contact_removed", actor=actor, object_type="structure",
                          object_id=structure.id)
@@ -228,6 +233,47 @@ def _change_contact(structure: Structure, email: str | None, actor: Any) -> None
             and pending.expires_at > utcnow():
         return
     request_contact_change(structure, email, actor)
+
+
+def _record_removal(structure: Structure, removed: str, actor: Any) -> None:
+    """The confirmed address is removed: a confirmed change to nothing (``email`` empty, an
+    unusable token) keeps it as the last confirmed address, and it is told, as are the
+    coordinators of the structure's territories."""
+    from app.notifications.services import queue
+
+    now = utcnow()
+    db.session.add(ContactChange(
+        structure_id=structure.id, email="", previous_email=removed,
+        token_hash=token_digest(new_secret_token()), requested_by_id=getattr(actor, "id", None),
+        created_at=now, expires_at=now, confirmed_at=now))
+    body = (f"Bonjour,\n\nUn administrateur de Passerelle a retiré l'adresse de contact "
+            f"{removed} de la structure « {structure.name} » : les orientations ne lui sont "
+            "plus envoyées.\n\nSi ce changement vous surprend, prévenez le coordinateur de "
+            "votre territoire ou le service qui vous oriente des personnes.\n")
+    subject = f"Passerelle : adresse de contact retirée pour {structure.name}"
+    queue(removed, subject, body, kind="structure.contact_change_notice",
+          related_type="structure", related_id=structure.id)
+    _tell_coordinators(structure, subject, body)
+
+
+def last_confirmed_contact(structure: Structure) -> str | None:
+    """The structure's confirmed contact address, or the last one an administrator removed
+    (the one to tell of a new address)."""
+    if structure.contact_email:
+        return structure.contact_email
+    return db.session.scalars(sa.select(ContactChange.previous_email).where(
+        ContactChange.structure_id == structure.id, ContactChange.email == "",
+        ContactChange.confirmed_at.is_not(None), ContactChange.previous_email.is_not(None))
+        .order_by(ContactChange.created_at.desc())).first()
+
+
+def _tell_coordinators(structure: Structure, subject: str, body: str) -> None:
+    from app.auth.services import coordinators
+    from app.notifications.services import queue
+
+    for coordinator in coordinators(list(structure.territories)):
+        queue(coordinator.email, subject, body, kind="structure.contact_change_coordinator",
+              related_type="structure", related_id=structure.id)
 
 
 def request_contact_change(structure: Structure, email: str, actor: Any) -> ContactChange:
@@ -255,17 +301,27 @@ def request_contact_change(structure: Structure, email: str, actor: Any) -> Cont
           "Si cette adresse n'est pas celle de la structure, ignorez ce message : rien ne lui "
           "sera envoyé.\n",
           kind="structure.contact_confirm", related_type="structure", related_id=structure.id)
-    if structure.contact_email:
-        queue(structure.contact_email,
-              f"Passerelle : changement d'adresse de contact demandé pour {structure.name}",
+    subject = f"Passerelle : changement d'adresse de contact demandé pour {structure.name}"
+    last = last_confirmed_contact(structure)
+    if last:
+        queue(last, subject,
               f"Bonjour,\n\nUn administrateur de Passerelle a demandé que l'adresse de contact "
-              f"de la structure « {structure.name} » devienne {email}. Cette adresse-ci reste "
-              "celle de la structure, et reçoit les orientations, tant que la nouvelle n'a pas "
-              "été confirmée depuis la nouvelle adresse.\n\nSi ce changement vous surprend, "
-              "prévenez le coordinateur de votre territoire ou le service qui vous oriente des "
-              "personnes.\n",
+              f"de la structure « {structure.name} » devienne {email}. "
+              + ("Cette adresse-ci reste celle de la structure, et reçoit les orientations, tant "
+                 "que la nouvelle n'a pas été confirmée depuis la nouvelle adresse."
+                 if structure.contact_email else
+                 "Cette adresse-ci, la dernière confirmée pour la structure, en a été retirée.")
+              + "\n\nSi ce changement vous surprend, prévenez le coordinateur de votre "
+              "territoire ou le service qui vous oriente des personnes.\n",
               kind="structure.contact_change_notice", related_type="structure",
               related_id=structure.id)
+    _tell_coordinators(
+        structure, subject,
+        f"Bonjour,\n\nUn administrateur de Passerelle a demandé que l'adresse de contact de la "
+        f"structure « {structure.name} », sur votre territoire, devienne {email} (dernière "
+        f"adresse confirmée : {last or 'aucune'}). La nouvelle adresse ne reçoit rien avant "
+        "d'avoir été confirmée depuis elle-même.\n\nSi ce changement vous surprend, "
+        "vérifiez-le auprès de la structure.\n")
     audit.record("structure.contact_change_requested", actor=actor, object_type="structure",
                  object_id=structure.id, details={"change": change.id})
     return change

@@ -266,3 +266,31 @@ def test_a_structure_created_with_a_contact_address_waits_for_it(app, build):
 
     build.orientation(person, SimpleNamespace(id=structure_id), agent)
     assert _messages(app, "orientation.contact_link") == []  # waits for the confirmation
+
+
+def test_removing_then_replacing_the_address_is_told_to_the_old_one_and_the_coordinators(
+        app, build):
+    """Security review (finding 1): an administrator saving an empty contact address, then their
+    own, is told to the last confirmed address both times and to the territory's coordinators."""
+    structure = build.structure(name="Association du col", contact_email="asso@col.test")
+    coordinator = build.user("coordinateur", territory="Valence")
+    admin = _admin(app, build)
+    path = f"/admin/structures/{structure.id}"
+    post_form(admin, path, _structure_form(structure, contact_email=""), token_from=path)
+    assert _contact_email(app, structure.id) is None
+    [(old, removed)] = _messages(app, "structure.contact_change_notice")
+    assert old == "asso@col.test" and "retiré" in removed
+    post_form(admin, path, _structure_form(structure, contact_email=NEW), token_from=path)
+    notices = _messages(app, "structure.contact_change_notice")
+    assert [r for r, _b in notices] == ["asso@col.test", "asso@col.test"]
+    assert NEW in notices[-1][1]
+    told = _messages(app, "structure.contact_change_coordinator")
+    assert [r for r, _b in told] == [coordinator.email, coordinator.email]
+    assert NEW in told[-1][1] and "asso@col.test" in told[-1][1]
+    # Once confirmed, the new address is the confirmed one: the next change is told to it.
+    link, holder = _confirm_link(app, NEW), app.test_client()
+    holder.post(link, data={"csrf_token": csrf_token(holder, link)})
+    assert _contact_email(app, structure.id) == NEW
+    post_form(admin, path, _structure_form(structure, contact_email="autre@col.test"),
+              token_from=path)
+    assert _messages(app, "structure.contact_change_notice")[-1][0] == NEW

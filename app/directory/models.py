@@ -76,6 +76,10 @@ class Structure(Model):
     external_id: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
     source_updated_on: Mapped[date | None]
     head_contact_email: Mapped[str | None] = mapped_column(sa.String(254))
+    # The establishment's SIRET (14 digits) from data·inclusion or the administrator: not unique
+    # (data·inclusion allows the head office's for several places). A single sign-on's ``siret``
+    # claim is compared with it (app.auth.oidc), never used to attach an account.
+    siret: Mapped[str | None] = mapped_column(sa.String(14), index=True)
 
     # Loaded when read (lists ask for them with ``with_coverage``): a partner's every request
     # loads its structure, and needs neither.

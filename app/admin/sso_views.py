@@ -24,8 +24,20 @@ def unlink_identity(user_id: uuid.UUID, identity_id: uuid.UUID):
     user = db.get_or_404(User, user_id)
     if ConfirmForm().validate_on_submit():
         oidc.unlink(user, identity_id, actor=current_user)
-        flash(_("L'identité est détachée : la prochaine connexion par ce fournisseur la "
-                "rattachera de nouveau par l'adresse électronique vérifiée."), "success")
+        flash(_("L'identité est détachée : elle ne sera plus rattachée à ce compte par son "
+                "adresse électronique tant que vous ne l'aurez pas autorisée de nouveau."),
+              "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.route("/users/<uuid:user_id>/sso/revoked/<uuid:revocation_id>/allow", methods=["POST"])
+@access("user.manage")
+def allow_identity(user_id: uuid.UUID, revocation_id: uuid.UUID):
+    user = db.get_or_404(User, user_id)
+    if ConfirmForm().validate_on_submit():
+        oidc.allow_again(user, revocation_id, actor=current_user)
+        flash(_("L'identité pourra de nouveau être rattachée par son adresse électronique "
+                "vérifiée à la prochaine connexion."), "success")
     return redirect(url_for("admin.edit_user", user_id=user.id))
 
 

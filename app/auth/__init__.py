@@ -57,4 +57,6 @@ def init_app(app: Flask) -> None:
     oidc.configured(app.config)  # incomplete provider settings stop the start here
     app.jinja_env.globals["sso_buttons"] = oidc.login_buttons
     app.jinja_env.globals["sso_identities"] = oidc.identities  # the account's admin page
+    app.jinja_env.globals["sso_siret_mismatch"] = oidc.siret_mismatch
+    app.jinja_env.globals["sso_revocations"] = oidc.revocations
     app.register_blueprint(bp)

@@ -151,6 +151,24 @@ class OidcIdentity(Model):
     user: Mapped[User] = relationship(lazy="joined")
 
 
+class OidcRevocation(Model):
+    """An identity an administrator detached from an account: the next single sign-on of this
+    ``(issuer, subject)`` is refused instead of linking it again by e-mail, until an
+    administrator allows it again (the row is then deleted)."""
+
+    __tablename__ = "oidc_revocations"
+    __table_args__ = (sa.UniqueConstraint("issuer", "subject"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                               index=True)
+    provider: Mapped[str] = mapped_column(sa.String(40))
+    issuer: Mapped[str] = mapped_column(sa.String(300))
+    subject: Mapped[str] = mapped_column(sa.String(255))
+    revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+
 class PasswordSetToken(Model):
     """A one-time link to choose one's password, e-mailed to the account's own address when an
     administrator creates the account or resets its password (the administrator never sees a

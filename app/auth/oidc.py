@@ -31,7 +31,7 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-from app.auth.models import OidcIdentity, User
+from app.auth.models import OidcIdentity, OidcRevocation, User
 from app.core import audit
 from app.core.db import db, utcnow
 from config import ConfigError
@@ -351,54 +351,103 @@ def _siret(value: Any) -> str | None:
     return value if len(value) == 14 and value.isdigit() else None
 
 
-def account_for(provider: Provider, claims: dict[str, Any]) -> tuple[User, OidcIdentity]:
-    """The account of these (checked) claims: by its link ``(issuer, sub)``, else by the verified
-    e-mail, which links it. Never creates an account. Raises ``UnknownIdentity`` (audited, the
-    caller commits the entry) or ``AccountDisabled``."""
+def _identity(issuer: str, subject: str) -> OidcIdentity | None:
+    return db.session.scalars(sa.select(OidcIdentity).where(
+        OidcIdentity.issuer == issuer, OidcIdentity.subject == subject)).first()
+
+
+def _revoked(issuer: str, subject: str) -> bool:
+    return db.session.scalars(sa.select(OidcRevocation.id).where(
+        OidcRevocation.issuer == issuer, OidcRevocation.subject == subject)).first() is not None
+
+
+def _refuse(provider: Provider, reason: str, user: User | None = None) -> UnknownIdentity:
+    audit.record("auth.sso_unknown", actor_kind="anonymous",
+                 object_type="user" if user is not None else None,
+                 object_id=user.id if user is not None else None,
+                 details={"provider": provider.name, "reason": reason})
+    return UnknownIdentity(reason)
+
+
+def _linkable_user(provider: Provider, claims: dict[str, Any]) -> User:
+    """The account that the verified e-mail of an identity not yet linked designates, when it
+    may be linked to it: not an identity an administrator detached, not an account already
+    linked to another identity at this provider. Raises ``UnknownIdentity`` (audited)."""
     from app.auth.services import find_user_by_email
 
-    subject = claims["sub"]
-    identity = db.session.scalars(sa.select(OidcIdentity).where(
-        OidcIdentity.issuer == provider.issuer, OidcIdentity.subject == subject)).first()
-    linked_now = False
-    if identity is None:
-        email = claims.get("email")
-        verified = claims.get("email_verified") is True or provider.trust_email
-        user = find_user_by_email(email) if isinstance(email, str) and verified else None
-        if user is None:
-            reason = "unknown" if verified else "email_not_verified"
-            audit.record("auth.sso_unknown", actor_kind="anonymous",
-                         details={"provider": provider.name, "reason": reason})
-            raise UnknownIdentity(reason)
-        other = db.session.scalars(sa.select(OidcIdentity).where(
-            OidcIdentity.user_id == user.id, OidcIdentity.issuer == provider.issuer)).first()
-        if other is not None:
-            # The account is linked to another identity at this provider: never two.
-            audit.record("auth.sso_unknown", actor_kind="anonymous", object_type="user",
-                         object_id=user.id, details={"provider": provider.name,
-                                                     "reason": "linked_to_another"})
-            raise UnknownIdentity("linked_to_another")
-        if not user.active:
-            audit.record("auth.login_failed", actor_kind="anonymous", object_type="user",
-                         object_id=user.id, details={"channel": "oidc", "reason": "inactive",
-                                                     "provider": provider.name})
-            raise AccountDisabled()
-        identity = OidcIdentity(user_id=user.id, user=user, provider=provider.name,
-                                issuer=provider.issuer, subject=subject)
-        db.session.add(identity)
-        linked_now = True
-    user = identity.user
+    if _revoked(provider.issuer, claims["sub"]):
+        raise _refuse(provider, "revoked")
+    email = claims.get("email")
+    verified = claims.get("email_verified") is True or provider.trust_email
+    user = find_user_by_email(email) if isinstance(email, str) and verified else None
+    if user is None:
+        raise _refuse(provider, "unknown" if verified else "email_not_verified")
+    other = db.session.scalars(sa.select(OidcIdentity).where(
+        OidcIdentity.user_id == user.id, OidcIdentity.issuer == provider.issuer)).first()
+    if other is not None:
+        # The account is linked to another identity at this provider: never two.
+        raise _refuse(provider, "linked_to_another", user)
+    return user
+
+
+def account_for(provider: Provider, claims: dict[str, Any]) -> tuple[User, OidcIdentity | None]:
+    """The account of these (checked) claims: by its link ``(issuer, sub)``, else by the verified
+    e-mail; the identity is then None: ``link`` makes the link once the login has completed
+    (after Passerelle's second factor, when one is asked). Never creates an account. Raises
+    ``UnknownIdentity`` (audited, the caller commits the entry) or ``AccountDisabled``."""
+    identity = _identity(provider.issuer, claims["sub"])
+    user = identity.user if identity is not None else _linkable_user(provider, claims)
     if not user.active:
         audit.record("auth.login_failed", actor_kind="anonymous", object_type="user",
                      object_id=user.id, details={"channel": "oidc", "reason": "inactive",
                                                  "provider": provider.name})
         raise AccountDisabled()
-    identity.idp_id = _clean(claims.get("idp_id"), 200)
-    identity.siret = _siret(claims.get("siret"))
-    if linked_now:
-        audit.record("auth.sso_linked", actor=user, object_type="user", object_id=user.id,
-                     details={"provider": provider.name})
+    if identity is not None:
+        identity.idp_id = _clean(claims.get("idp_id"), 200)
+        identity.siret = _siret(claims.get("siret"))
     return user, identity
+
+
+def pending_link(claims: dict[str, Any]) -> dict[str, Any]:
+    """What ``link`` needs of the claims, kept in the session during the second factor."""
+    return {"sub": claims["sub"], "email": claims.get("email"),
+            "email_verified": claims.get("email_verified") is True,
+            "idp_id": claims.get("idp_id"), "siret": claims.get("siret")}
+
+
+def check_link(provider: Provider, user: User, claims: dict[str, Any]) -> OidcIdentity | None:
+    """What ``account_for`` checked, checked again on the server before a pending link is made
+    (the e-mail still designates this account, the identity was neither detached nor linked
+    elsewhere meanwhile): the identity if it is already this account's, else None. Raises
+    ``UnknownIdentity`` (audited)."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise _refuse(provider, "unknown")
+    existing = _identity(provider.issuer, subject)
+    if existing is not None:
+        if existing.user_id != user.id:
+            raise _refuse(provider, "linked_to_another", user)
+        return existing
+    if _linkable_user(provider, claims).id != user.id:
+        raise _refuse(provider, "unknown", user)
+    return None
+
+
+def link(provider: Provider, user: User, claims: dict[str, Any]) -> OidcIdentity:
+    """Link the identity of ``claims`` to ``user`` at the end of a login (``check_link``
+    first). Raises ``UnknownIdentity`` (audited)."""
+    existing = check_link(provider, user, claims)
+    if existing is not None:
+        return existing
+    subject = claims["sub"]
+    identity = OidcIdentity(user_id=user.id, user=user, provider=provider.name,
+                            issuer=provider.issuer, subject=subject,
+                            idp_id=_clean(claims.get("idp_id"), 200),
+                            siret=_siret(claims.get("siret")))
+    db.session.add(identity)
+    audit.record("auth.sso_linked", actor=user, object_type="user", object_id=user.id,
+                 details={"provider": provider.name})
+    return identity
 
 
 def assurance_met(provider: Provider, claims: dict[str, Any]) -> bool:
@@ -411,15 +460,41 @@ def assurance_met(provider: Provider, claims: dict[str, Any]) -> bool:
             or bool(provider.mfa_amr & {a for a in amr if isinstance(a, str)}))
 
 
+def siret_structures(user: User, siret: str | None) -> tuple[bool, list[Any]] | None:
+    """A partner's SIRET announced by the provider, when the directory knows it: whether one of
+    the structures of that SIRET is the account's, and those structures. None otherwise. Only
+    information (audit, administrator's page): the account's structure is never changed."""
+    from app.core.enums import Role
+    from app.directory.services import structures_with_siret
+
+    if not siret or user.role != Role.PARTENAIRE.value:
+        return None
+    structures = structures_with_siret(siret)
+    if not structures:
+        return None
+    return any(s.id == user.structure_id for s in structures), structures
+
+
+def siret_mismatch(user: User, identity: OidcIdentity) -> list[Any]:
+    """The structures of the identity's last SIRET when none of them is the account's (the
+    administrator's page says so); empty otherwise."""
+    found = siret_structures(user, identity.siret)
+    return found[1] if found is not None and not found[0] else []
+
+
 def record_login(user: User, identity: OidcIdentity, provider: Provider,
                  second_factor: str | None) -> None:
-    """The success of a single sign-on: last login times and the ``auth.login`` entry."""
+    """The success of a single sign-on: last login times and the ``auth.login`` entry (with
+    ``siret_match`` when a partner's announced SIRET is known to the directory)."""
     now = utcnow()
     user.last_login_at = now
     identity.last_login_at = now
     details: dict[str, Any] = {"channel": "oidc", "provider": provider.name}
     if second_factor:
         details["second_factor"] = second_factor
+    found = siret_structures(user, identity.siret)
+    if found is not None:
+        details["siret_match"] = found[0]
     audit.record("auth.login", actor=user, object_type="user", object_id=user.id, details=details)
 
 
@@ -434,9 +509,31 @@ def unlink(user: User, identity_id: Any, actor: Any) -> None:
     identity = db.session.get(OidcIdentity, identity_id)
     if identity is None or identity.user_id != user.id:
         raise NotFound()
+    if not _revoked(identity.issuer, identity.subject):
+        # Not linked again by e-mail at the next login: an administrator allows it again.
+        db.session.add(OidcRevocation(
+            user_id=user.id, provider=identity.provider, issuer=identity.issuer,
+            subject=identity.subject, revoked_by_id=getattr(actor, "id", None)))
     db.session.delete(identity)
     audit.record("auth.sso_unlinked", actor=actor, object_type="user", object_id=user.id,
                  details={"provider": identity.provider})
+
+
+def revocations(user: User) -> list[OidcRevocation]:
+    return list(db.session.scalars(sa.select(OidcRevocation).where(
+        OidcRevocation.user_id == user.id).order_by(OidcRevocation.revoked_at)))
+
+
+def allow_again(user: User, revocation_id: Any, actor: Any) -> None:
+    """An administrator lifts a detachment: the identity may be linked again by e-mail."""
+    from app.core.errors import NotFound
+
+    revocation = db.session.get(OidcRevocation, revocation_id)
+    if revocation is None or revocation.user_id != user.id:
+        raise NotFound()
+    db.session.delete(revocation)
+    audit.record("auth.sso_allowed", actor=actor, object_type="user", object_id=user.id,
+                 details={"provider": revocation.provider})
 
 
 def set_sso_only(user: User, value: bool, actor: Any) -> None:

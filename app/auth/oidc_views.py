@@ -91,12 +91,21 @@ def oidc_callback(provider: str):
     vouched = oidc.assurance_met(chosen, claims)
     wanted = user.totp_enabled or mfa.required_for(user)
     if wanted and not vouched and user.totp_enabled:
-        # Passerelle's own second factor, on the page that follows a password.
+        # Passerelle's own second factor, on the page that follows a password. An identity
+        # found by e-mail is linked only once the code is right (``second_factor``, which
+        # checks the link again).
         session["mfa_user"] = user.get_id()
         session["mfa_at"] = time.time()
         session["mfa_next"] = pending.get("next") or ""
-        session["mfa_sso"] = {**sso, "user": user.get_id()}
+        session["mfa_sso"] = {**sso, "user": user.get_id(),
+                              "link": oidc.pending_link(claims) if identity is None else None}
         return redirect(url_for("auth.second_factor"))
+    if identity is None:
+        try:
+            identity = oidc.link(chosen, user, claims)
+        except oidc.UnknownIdentity:
+            return render_template("auth/oidc_refused.html", provider=chosen,
+                                   label=oidc.display_name(chosen), kind="unknown"), 403
     oidc.record_login(user, identity, chosen, "provider" if wanted and vouched else None)
     sso["mfa"] = wanted and vouched
     return _open_session(user, pending.get("next") or "", sso=sso)

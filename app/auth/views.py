@@ -20,7 +20,7 @@ from app.auth.forms import (
 )
 from app.auth.models import User
 from app.core import audit
-from app.core.db import db
+from app.core.db import db, utcnow
 from app.core.errors import ServiceError, TooManyRequests, settle
 from app.core.forms import ConfirmForm, apply_errors, safe_next
 from app.core.i18n import LANGUAGES
@@ -121,6 +121,9 @@ def second_factor():
     sso = session.get("mfa_sso") or {}
     sso = sso if sso.get("user") == pending else None
     if form.validate_on_submit():
+        refused = _sso_link_refused(sso, user)
+        if refused is not None:
+            return refused
         try:
             services.complete_login(user, request.remote_addr, code=form.code.data,
                                     known_device=_known_device(user.email),
@@ -137,8 +140,43 @@ def second_factor():
             form.code.errors = [error.message]
             status = 401
         else:
-            return _open_session(user, session.get("mfa_next", ""), sso=sso)
+            if sso and sso.get("link"):
+                refused = _sso_link(sso, user)
+                if refused is not None:
+                    return refused
+            return _open_session(user, session.get("mfa_next", ""),
+                                 sso={k: v for k, v in sso.items() if k != "link"} if sso
+                                 else None)
     return render_template("auth/second_factor.html", form=form), status
+
+
+def _sso_link(sso: dict, user: User, check_only: bool = False):
+    """After a single sign-on whose identity was found by e-mail: the link is made at the end of
+    the second factor, checked again on the server (``oidc.link``); None, or the refusal page."""
+    from app.auth import oidc
+
+    provider = oidc.get(sso.get("provider") or "")
+    try:
+        if provider is None:
+            raise oidc.UnknownIdentity("provider")
+        if check_only:
+            oidc.check_link(provider, user, sso["link"])
+        else:
+            oidc.link(provider, user, sso["link"]).last_login_at = utcnow()
+    except oidc.UnknownIdentity:
+        for key in ("mfa_user", "mfa_at", "mfa_next", "mfa_sso"):
+            session.pop(key, None)
+        return render_template("auth/oidc_refused.html", provider=provider,
+                               label=oidc.display_name(provider) if provider else "",
+                               kind="unknown"), 403
+    return None
+
+
+def _sso_link_refused(sso: dict | None, user: User):
+    """Before the code is checked: an identity that can no longer be linked ends the login."""
+    if sso and sso.get("link"):
+        return _sso_link(sso, user, check_only=True)
+    return None
 
 
 @bp.route("/logout", methods=["POST"])

@@ -394,3 +394,56 @@ def test_an_account_with_a_password_gets_its_token_from_the_api(app, client, bui
     assert "Créer un jeton" not in client.get("/account/security").get_data(as_text=True)
     answer = post_form(client, "/account/tokens/new", token_from="/account/security")
     assert answer.status_code == 403
+
+
+# -- security review (finding 2): linking only once the login completes; unlink sticks ----------
+def test_a_login_stopped_at_the_code_links_nothing(app, client, build, sso):
+    user = build.user("partenaire", email="agent.caf@caf.test")
+    secret = _enable_totp(app, user.id)
+    answer = sso_login(client, "proconnect", "agent.caf")  # acr eidas1: Passerelle's own code
+    assert answer.headers["Location"] == "/login/code"
+    assert _identities(app) == [] and _audit(app, "auth.sso_linked") == []
+    assert client.post("/login/code", data={"csrf_token": csrf_token(client, "/login/code"),
+                                            "code": "000000"}).status_code == 401
+    assert _identities(app) == []
+    answer = client.post("/login/code", data={"csrf_token": csrf_token(client, "/login/code"),
+                                              "code": pyotp.TOTP(secret).now()})
+    assert answer.status_code == 302 and _logged_in(client)
+    assert _identities(app) == [(user.id, "proconnect", "agent.caf", "53470985400014", "fia-caf")]
+    assert _audit(app, "auth.sso_linked") == [{"provider": "proconnect"}]
+    with client.session_transaction() as session:
+        assert "link" not in session["sso"]
+
+
+def test_a_detached_identity_is_not_linked_again_until_an_administrator_allows_it(
+        app, client, build, sso):
+    from app.auth.models import OidcRevocation
+    from app.core.db import db
+
+    user = build.user("partenaire", email="agent.caf@caf.test")
+    assert sso_login(client, "proconnect", "agent.caf").status_code == 302
+    [(_u, _p, subject, _s, _i)] = _identities(app)
+    admin = app.test_client()
+    login(admin, build.user("admin"))
+    path = f"/admin/users/{user.id}"
+    from app.auth.models import OidcIdentity
+
+    with app.app_context():
+        identity_id = db.session.scalars(sa.select(OidcIdentity.id)).one()
+    post_form(admin, f"{path}/sso/{identity_id}/unlink", token_from=path)
+    assert _identities(app) == []
+    # The next login by the same identity is refused, not linked again by e-mail.
+    again = app.test_client()
+    answer = sso_login(again, "proconnect", "agent.caf")
+    assert answer.status_code == 403 and not _logged_in(again)
+    assert _identities(app) == []
+    assert _audit(app, "auth.sso_unknown")[-1] == {"provider": "proconnect", "reason": "revoked"}
+    page = html.unescape(admin.get(path).get_data(as_text=True))
+    assert "Identités détachées" in page and subject in page
+    with app.app_context():
+        revocation_id = db.session.scalars(sa.select(OidcRevocation.id)).one()
+    post_form(admin, f"{path}/sso/revoked/{revocation_id}/allow", token_from=path)
+    assert _audit(app, "auth.sso_allowed") == [{"provider": "proconnect"}]
+    third = app.test_client()
+    assert sso_login(third, "proconnect", "agent.caf").status_code == 302 and _logged_in(third)
+    assert len(_identities(app)) == 1

@@ -180,7 +180,11 @@ def list_orientations(args):
             raise ValidationFailed(_("Certaines valeurs sont invalides."),
                                    {name: [_("Valeurs possibles : %(v)s.", v=", ".join(allowed))]})
     if args.get("person_id"):
-        # The same rule as the detail and the person's file: only what opens to the caller.
+        # The same rule as the person's file (``orientations_of_person``): only what opens to
+        # the caller with the person in it; otherwise an empty list, as for an unknown id. A
+        # partner's tombstones and redirects awaiting consent are not linked to the person, so
+        # a structure that lost access lists nothing; a coordinator lists their territory's
+        # without opening the file (as their detail shows it, without the motive).
         person = db.session.get(Person, args["person_id"])
         query = (orientations_of_person(current_user, person) if person is not None
                  else visible_orientations(current_user).where(sa.false()))

@@ -122,8 +122,6 @@ def list_sites(active_only: bool = True) -> list[Site]:
 
 
 # -- structures -------------------------------------------------------------------------------
-def _structure_values(errors: FieldErrors, data: dict[str, Any]) -> dict[str, Any]:
-    return {
         "name": clean_text(errors, "name", data.get("name"), required=True, max_length=200),
         "kind": clean_code(errors, "kind", data.get("kind"), [k.value for k in StructureKind]),
         "domains": _clean_list(errors, "domains", data.get("domains"), [d.value for d in Domain]),

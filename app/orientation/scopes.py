@@ -84,12 +84,19 @@ def visible_orientations(user: Any) -> sa.Select:
 
 
 def orientations_of_person(user: Any, person: Person) -> sa.Select:
-    """The person's orientations ``user`` may see, newest first: exactly those whose detail
-    opens to them (``audience``). Every face listing a person's orientations starts here (the
-    file's panel, the API's person and its list by person): none builds its own query."""
+    """The person's orientations ``user`` may see, newest first: those whose detail opens to
+    them (``audience``) with the person in it. Every face listing a person's orientations starts
+    here (the file's panel, the API's person and its list by person): none builds its own query.
+
+    A partner's tombstones (refused, redirected away, cancelled) and the redirects awaiting the
+    person's consent open as a detail without the person: linking them to the person here would
+    give back what the tombstone hides (that this structure was, or is, asked about this person,
+    for which need). They stay in the partner's inbox and unfiltered list, as tombstones."""
     query = sa.select(Orientation).where(Orientation.person_id == person.id)
     if not (user.role == Role.ACCUEIL and visible_fields(user, person) == FULL):
         query = query.where(_own_work(user))  # the file's agents see all of it (SENDER)
+    if user.role == Role.PARTENAIRE:
+        query = _sharing(query)  # what ``partner_sees_person`` shows with the person
     return query.order_by(Orientation.sent_at.desc(), Orientation.id)
 
 

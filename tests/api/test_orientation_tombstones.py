@@ -136,6 +136,86 @@ def test_a_closed_orientation_stays_readable_by_the_structure_that_took_charge(c
                       headers=world.h["partner"]).status_code == 200
 
 
+# -- the person's faces: a tombstone is not linked to the person (review of 2026-12, row 2) ------
+ORIENTATION_LINK = re.compile(r"/orientations/([0-9a-f]{8}-[0-9a-f-]{27})")
+BUDGET_MOTIVE = "Dettes de jeu cachées au conjoint"
+
+
+def _person_faces(client, person_id, headers) -> dict[str, list[str]]:
+    """The ids of the orientations each face of the person lists (the page's session must be
+    the same user's as ``headers``)."""
+    listed = client.get(f"/api/v1/orientations?person_id={person_id}", headers=headers)
+    assert listed.status_code == 200
+    person = client.get(f"/api/v1/persons/{person_id}", headers=headers)
+    page = client.get(f"/persons/{person_id}")
+    return {"api list": [o["id"] for o in listed.get_json()],
+            "api person": ([o["id"] for o in person.get_json()["orientations"]]
+                           if person.status_code == 200 else None),
+            "file panel": (ORIENTATION_LINK.findall(page.get_data(as_text=True))
+                           if page.status_code == 200 else None),
+            "total": listed.headers["X-Total-Count"],
+            "texts": listed.get_data(as_text=True) + person.get_data(as_text=True)
+            + html.unescape(page.get_data(as_text=True))}
+
+
+def test_a_redirect_without_consent_is_not_linked_to_the_person(client, build):
+    """The reported attack: B has a live orientation of the person; another one (budget), sent to
+    A without accepting a redirect, is redirected by A to B. B's faces of the person listed it
+    ("Structure B — Budget — Transmise"): that the person was oriented for their budget, which
+    the person never agreed B would know."""
+    agent = build.user("accueil")
+    a, b = build.structure(), build.structure()
+    partner_a = build.user("partenaire", structure=str(a.id))
+    partner_b = build.user("partenaire", structure=str(b.id))
+    person = build.person(agent, first_name=NAME, last_name=SURNAME)
+    live = build.orientation(person, b, agent)
+    budget = build.orientation(person, a, agent, domain="budget", motive=BUDGET_MOTIVE, consent={
+        "given": True, "shared_fields": ["first_name"], "accepts_redirect": False})
+    moved = client.post(f"/api/v1/orientations/{budget.id}/redirect",
+                        headers=bearer(api_token(client, partner_a)),
+                        json={"structure_id": str(b.id), "reason": "Pas notre domaine"})
+    assert moved.status_code == 201, moved.get_json()
+    redirected = moved.get_json()["id"]
+    headers = bearer(api_token(client, partner_b))
+    login(client, partner_b)
+    faces = _person_faces(client, person.id, headers)
+    for face in ("api list", "api person", "file panel"):
+        assert faces[face] and set(faces[face]) == {str(live.id)}, (face, faces[face])
+    assert faces["total"] == "1"
+    assert BUDGET_MOTIVE not in faces["texts"] and "Budget" not in faces["texts"]
+    # B still has it in its work, without the person, until the sender confirms the consent.
+    inbox = client.get("/api/v1/orientations", headers=headers).get_json()
+    [row] = [o for o in inbox if o["id"] == redirected]
+    assert row["person"] is None and row["person_id"] is None
+    assert client.get(f"/api/v1/orientations/{redirected}", headers=headers).status_code == 200
+    # Once the sender confirms the consent, it is the person's again on B's faces.
+    confirmed = client.post(f"/api/v1/orientations/{redirected}/consent",
+                            headers=bearer(api_token(client, agent)),
+                            json={"given": True, "shared_fields": ["first_name"]})
+    assert confirmed.status_code == 200, confirmed.get_json()
+    faces = _person_faces(client, person.id, headers)
+    for face in ("api list", "api person", "file panel"):
+        assert set(faces[face]) == {str(live.id), redirected}, (face, faces[face])
+
+
+@pytest.mark.parametrize("how", ["cancel", "refuse", "redirect"])
+def test_a_structure_that_lost_access_lists_nothing_by_person(client, world, how):
+    """``?person_id=`` gave the tombstones tied to the person back to the structure that lost
+    access (the person's file answering 404): now an empty list, as for an unknown person."""
+    _end(client, world, how)
+    listed = client.get(f"/api/v1/orientations?person_id={world.person.id}",
+                        headers=world.h["partner"])
+    assert listed.status_code == 200
+    assert listed.get_json() == [] and listed.headers["X-Total-Count"] == "0"
+    # The tombstone itself stays in the structure's list and opens, without the person.
+    [row] = client.get("/api/v1/orientations", headers=world.h["partner"]).get_json()
+    assert row["id"] == str(world.orientation.id) and row["person_id"] is None
+    # The sender still lists it by person.
+    sender = client.get(f"/api/v1/orientations?person_id={world.person.id}",
+                        headers=world.h["agent"]).get_json()
+    assert str(world.orientation.id) in [o["id"] for o in sender]
+
+
 # -- contact links ------------------------------------------------------------------------------
 def _messages(app, kind: str) -> list[str]:
     from app.core.db import db

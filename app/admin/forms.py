@@ -35,6 +35,11 @@ class StructureForm(FlaskForm):
         description=_l("Séparés par des virgules, par exemple : Valence, Drôme Nord"),
     )
     address = StringField(_l("Adresse"), validators=[Optional(), Length(max=300)])
+    siret = StringField(
+        _l("SIRET (facultatif)"), validators=[Optional(), Length(max=20)],
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+        description=_l("14 chiffres. Sert à reconnaître la structure annoncée par ProConnect à "
+                       "la connexion d'un agent."))
     phone = StringField(_l("Téléphone"), validators=[Optional(), Length(max=40)])
     contact_email = EmailField(_l("Adresse électronique de contact"),
                                validators=[Optional(), Length(max=254)])

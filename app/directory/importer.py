@@ -169,6 +169,8 @@ def _upsert_structure(record: di.Structure, services_of: list[di.Service], terri
             "territories": [place], "address": _address(record), "phone": record.telephone,
             "contact_email": str(record.courriel) if record.courriel else None,
             "head_contact_email": existing.head_contact_email if existing else None,
+            # The record's SIRET when it has one; else the one already known (an administrator's).
+            "siret": record.siret or (existing.siret if existing else None),
             "opening_hours": (record.horaires_accueil or None) and record.horaires_accueil[:300],
             "ack_delay": existing.ack_delay if existing else None,
             "take_charge_delay": existing.take_charge_delay if existing else None}

@@ -122,6 +122,32 @@ def list_sites(active_only: bool = True) -> list[Site]:
 
 
 # -- structures -------------------------------------------------------------------------------
+def normal_siret(value: object) -> str | None:
+    """A SIRET as stored: its 14 digits (spaces removed), or None when it is not one."""
+    text = value.replace(" ", "").replace("\u00a0", "") if isinstance(value, str) else ""
+    return text if len(text) == 14 and text.isascii() and text.isdigit() else None
+
+
+def _clean_siret(errors: FieldErrors, field: str, value: object) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    siret = normal_siret(value)
+    if siret is None:
+        errors.add(field, _("Un SIRET est fait de 14 chiffres, sans lettres ni signes "
+                            "(les espaces sont acceptés)."))
+    return siret
+
+
+def structures_with_siret(siret: str) -> list[Structure]:
+    """The directory's structures of this SIRET (several may share a head office's)."""
+    return list(db.session.scalars(sa.select(Structure).where(Structure.siret == siret)
+                                   .order_by(Structure.name)))
+
+
+def _structure_values(errors: FieldErrors, data: dict[str, Any]) -> dict[str, Any]:
+    # A caller that does not speak of the SIRET (the operator's command) leaves it as it is.
+    siret = {"siret": _clean_siret(errors, "siret", data["siret"])} if "siret" in data else {}
+    return siret | {
         "name": clean_text(errors, "name", data.get("name"), required=True, max_length=200),
         "kind": clean_code(errors, "kind", data.get("kind"), [k.value for k in StructureKind]),
         "domains": _clean_list(errors, "domains", data.get("domains"), [d.value for d in Domain]),

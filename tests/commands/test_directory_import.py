@@ -68,3 +68,36 @@ def test_malformed_file_imports_nothing(app, tmp_path, content):
 def test_missing_file(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["directory", "import", str(tmp_path / "x.json")])
     assert result.exit_code != 0 and "no such file" in result.output
+
+
+def _sirets(app) -> dict:
+    from app.core.db import db
+    from app.directory.models import Structure
+
+    with app.app_context():
+        return {s.external_id: s.siret for s in db.session.scalars(sa.select(Structure))}
+
+
+def test_the_records_siret_is_stored_and_kept(app, tmp_path):
+    """A structure's ``siret`` (data·inclusion schema v1) is stored; a later record without one
+    keeps it, a record with another one replaces it; one that is not 14 digits is refused."""
+    data = json.loads(SAMPLE.read_text())
+    data["structures"][0]["siret"] = "53470985400014"
+    data["structures"][1]["siret"] = "1234"
+    path = tmp_path / "sirets.json"
+    path.write_text(json.dumps(data))
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["directory", "import", str(path)])
+    assert "skipped france-travail--valence-sud" in result.output
+    assert _sirets(app) == {"dora--42": "53470985400014", "dora--77": None}
+
+    data["structures"][0].update(date_maj="2026-11-01")
+    del data["structures"][0]["siret"]
+    path.write_text(json.dumps(data))
+    runner.invoke(args=["directory", "import", str(path)])
+    assert _sirets(app)["dora--42"] == "53470985400014"
+
+    data["structures"][0].update(date_maj="2026-11-02", siret="13003013300016")
+    path.write_text(json.dumps(data))
+    assert "1 updated" in runner.invoke(args=["directory", "import", str(path)]).output
+    assert _sirets(app)["dora--42"] == "13003013300016"

@@ -42,6 +42,7 @@ JWKS_REFETCH_SECONDS = 60  # a token naming an unknown key reads the JWKS again,
 LEEWAY_SECONDS = 60
 ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
                                    "ES256", "ES384", "ES512", "EdDSA"})
+ASSURANCE_CLAIMS = frozenset({"acr", "amr", "auth_time"})
 DEFAULT_SCOPES = "openid email profile"
 PROCONNECT_SCOPES = "openid email given_name usual_name siret idp_id"
 
@@ -285,7 +286,8 @@ def finish(provider: Provider, redirect_uri: str, pending: dict[str, Any],
         info = userinfo(provider, meta["userinfo_endpoint"], token["access_token"])
         if info.get("sub") != claims["sub"]:
             raise OidcError("userinfo_subject")
-        claims = {**info, **claims}
+        # Userinfo adds profile claims; the assurance (acr, amr) is the ID token's alone.
+        claims = {**{k: v for k, v in info.items() if k not in ASSURANCE_CLAIMS}, **claims}
     claims["id_token"] = raw
     return claims
 

@@ -447,3 +447,22 @@ def test_a_detached_identity_is_not_linked_again_until_an_administrator_allows_i
     third = app.test_client()
     assert sso_login(third, "proconnect", "agent.caf").status_code == 302 and _logged_in(third)
     assert len(_identities(app)) == 1
+
+
+def test_the_assurance_is_read_from_the_id_token_only(app, client, build, sso, monkeypatch):
+    """Security review (finding 3): a userinfo answer (unsigned here) cannot add an acr or amr
+    that the ID token lacks."""
+    from app.auth import oidc
+
+    sso(PASSERELLE_OIDC_CD26_MFA_ACR="eidas2")
+    real = oidc.userinfo
+
+    def with_assurance(provider, url, access_token):
+        return {**real(provider, url, access_token), "acr": "eidas2", "amr": ["mfa"]}
+
+    monkeypatch.setattr(oidc, "userinfo", with_assurance)
+    user = build.user("accueil", email="agent.cd26@cd26.test")  # ID token: no acr, amr pwd
+    _enable_totp(app, user.id)
+    answer = sso_login(client, "cd26", "agent.cd26")
+    assert answer.headers["Location"] == "/login/code"
+    assert not _logged_in(client)

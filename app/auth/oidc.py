@@ -484,6 +484,21 @@ def siret_mismatch(user: User, identity: OidcIdentity) -> list[Any]:
     return found[1] if found is not None and not found[0] else []
 
 
+def siret_details(user: User, sso: dict[str, Any] | None) -> dict[str, Any]:
+    """``siret_match`` for the login entry written after Passerelle's second factor (``sso``:
+    the session's pending single sign-on): from the identity still to link, else the linked
+    identity's last SIRET at that provider."""
+    provider = get((sso or {}).get("provider") or "")
+    if provider is None:
+        return {}
+    if (sso or {}).get("link"):
+        siret = _siret(sso["link"].get("siret"))
+    else:
+        siret = next((i.siret for i in identities(user) if i.issuer == provider.issuer), None)
+    found = siret_structures(user, siret)
+    return {"siret_match": found[0]} if found is not None else {}
+
+
 def record_login(user: User, identity: OidcIdentity, provider: Provider,
                  second_factor: str | None) -> None:
     """The success of a single sign-on: last login times and the ``auth.login`` entry (with
@@ -539,6 +554,12 @@ def allow_again(user: User, revocation_id: Any, actor: Any) -> None:
 
 
 def set_sso_only(user: User, value: bool, actor: Any) -> None:
+    """Turning an account "SSO only" ends everything its password opened: its sessions and API
+    tokens (``_revoke_everything``; the account logs in again by its provider)."""
+    from app.auth.services import _revoke_everything
+
+    if value and not user.sso_only:
+        _revoke_everything(user)
     user.sso_only = bool(value)
     audit.record("user.sso_only", actor=actor, object_type="user", object_id=user.id,
                  details={"sso_only": bool(value)})

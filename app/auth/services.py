@@ -298,6 +298,13 @@ def check_credentials(email: str, password: str, ip: str | None, channel: str = 
     _refuse_if_throttled(email, ip, channel, known_device=known_device)
     user = find_user_by_email(email)
     password_ok = verify_password(user.password_hash if user else None, password or "")
+    if user is not None and user.sso_only:
+        # An account set to single sign-on only (app.auth.oidc): its password opens nothing,
+        # and the answer is the same whether the password was right or not (no oracle).
+        password_ok = False
+        reason = "sso_only"
+    else:
+        reason = "inactive" if user and password_ok else "credentials"
     if user is None or not password_ok or not user.active:
         throttle.record_attempt(email, ip, throttle.FAILURE, user.id if user else None)
         audit.record(
@@ -305,24 +312,17 @@ def check_credentials(email: str, password: str, ip: str | None, channel: str = 
             actor_kind="anonymous",
             object_type="user" if user else None,
             object_id=user.id if user else None,
-            details={"channel": channel, "reason": "inactive" if user and password_ok
-                     else "credentials"},
+            details={"channel": channel, "reason": reason},
         )
         raise Unauthenticated(_("Adresse électronique ou mot de passe incorrect."), persist=True)
-    if user.sso_only:
-        # An account set to single sign-on only (app.auth.oidc): its password opens nothing.
-        audit.record("auth.login_failed", actor_kind="anonymous", object_type="user",
-                     object_id=user.id, details={"channel": channel, "reason": "sso_only"})
-        raise Unauthenticated(_("Ce compte se connecte uniquement par l'authentification "
-                                "unique de votre organisation (bouton de la page de connexion)."),
-                              persist=True)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
 
 
 def complete_login(user: User, ip: str | None, channel: str = "page",
-                   code: str | None = None, known_device: bool = False) -> User:
+                   code: str | None = None, known_device: bool = False,
+                   details: dict[str, Any] | None = None) -> User:
     """The second step: for an account with the second factor on, check ``code`` (throttled
     like the password; a wrong code is a failed attempt); then record the success: the attempt,
     the last login time and the ``auth.login`` audit entry."""
@@ -339,7 +339,7 @@ def complete_login(user: User, ip: str | None, channel: str = "page",
             raise Unauthenticated(message, persist=True)
     throttle.record_attempt(user.email, ip, throttle.SUCCESS, user.id)
     user.last_login_at = utcnow()
-    details: dict[str, Any] = {"channel": channel}
+    details = {"channel": channel, **(details or {})}  # the caller's (a single sign-on's SIRET)
     if user.totp_enabled:
         details["second_factor"] = True
     audit.record("auth.login", actor=user, object_type="user", object_id=user.id, details=details)

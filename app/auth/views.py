@@ -127,7 +127,8 @@ def second_factor():
         try:
             services.complete_login(user, request.remote_addr, code=form.code.data,
                                     known_device=_known_device(user.email),
-                                    channel="oidc" if sso else "page")
+                                    channel="oidc" if sso else "page",
+                                    details=_sso_details(user, sso))
         except TooManyRequests as error:
             # Over the limit: the pending login ends, and the password is asked again.
             for key in ("mfa_user", "mfa_at", "mfa_next"):
@@ -148,6 +149,15 @@ def second_factor():
                                  sso={k: v for k, v in sso.items() if k != "link"} if sso
                                  else None)
     return render_template("auth/second_factor.html", form=form), status
+
+
+def _sso_details(user: User, sso: dict | None) -> dict | None:
+    """What the login entry says of a single sign-on finished here (its SIRET's match)."""
+    if not sso:
+        return None
+    from app.auth import oidc
+
+    return oidc.siret_details(user, sso)
 
 
 def _sso_link(sso: dict, user: User, check_only: bool = False):

@@ -149,10 +149,15 @@ def test_sso_only_account_refuses_its_password(app, client, build, sso):
     with app.app_context():
         oidc.set_sso_only(db.session.get(User, user.id), True, actor=None)
         db.session.commit()
+    # Security review (finding 4): the right password and a wrong one get the same answer.
     answer = login(client, user)
-    assert answer.status_code == 401 and "uniquement" in answer.get_data(as_text=True)
+    wrong = login(app.test_client(), user, password="pas-le-bon-mot-de-passe")
+    assert answer.status_code == wrong.status_code == 401
+    assert "incorrect" in answer.get_data(as_text=True)
+    assert "uniquement" not in answer.get_data(as_text=True)
     assert not _logged_in(client)
     assert _audit(app, "auth.login_failed")[-1]["reason"] == "sso_only"
+    assert _audit(app, "auth.login_failed")[-2]["reason"] == "sso_only"
     assert sso_login(client, "cd26", "agent.cd26").headers["Location"] == "/"
 
 
@@ -466,3 +471,23 @@ def test_the_assurance_is_read_from_the_id_token_only(app, client, build, sso, m
     answer = sso_login(client, "cd26", "agent.cd26")
     assert answer.headers["Location"] == "/login/code"
     assert not _logged_in(client)
+
+
+def test_turning_an_account_sso_only_ends_its_password_sessions_and_tokens(app, client, build,
+                                                                           sso):
+    """Security review (finding 4): what the password opened does not outlive "SSO only"."""
+    user = build.user("accueil", email="agent.cd26@cd26.test")
+    login(client, user)
+    assert _logged_in(client)
+    token = client.post("/api/v1/auth/token", json={"email": user.email,
+                                                    "password": user.password}).get_json()
+    bearer = {"Authorization": f"Bearer {token['token']}"}
+    assert client.get("/api/v1/me", headers=bearer).status_code == 200
+    admin = app.test_client()
+    login(admin, build.user("admin"))
+    page = f"/admin/users/{user.id}"
+    post_form(admin, f"{page}/sso-only", {"sso_only": "1"}, token_from=page)
+    assert not _logged_in(client)
+    assert app.test_client().get("/api/v1/me", headers=bearer).status_code == 401
+    # The provider's login still works.
+    assert sso_login(app.test_client(), "cd26", "agent.cd26").headers["Location"] == "/"

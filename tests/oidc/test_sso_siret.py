@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import html
 
+import pyotp
 import sqlalchemy as sa
 
-from tests.helpers import login
+from tests.helpers import csrf_token, login
 from tests.oidc.conftest import sso_login
+from tests.oidc.test_sso import _enable_totp
 
 ANNOUNCED = "53470985400014"  # agent.caf's siret claim
 
@@ -72,6 +74,40 @@ def test_no_flag_when_the_directory_does_not_know_the_siret(app, client, build, 
     assert sso_login(client, "proconnect", "agent.caf").status_code == 302
     assert "siret_match" not in _logins(app)[-1]
     assert "différente de la structure du compte" not in _admin_page(app, build, user.id)
+
+
+def _with_passerelle_s_code(app, client, monkeypatch, user) -> None:
+    """The partner's login asks for Passerelle's own code (eidas1 is not a second factor)."""
+    monkeypatch.setitem(app.config, "PASSERELLE_MFA_REQUIRED_ROLES", "partenaire")
+    secret = _enable_totp(app, user.id)
+    assert sso_login(client, "proconnect", "agent.caf").headers["Location"] == "/login/code"
+    answer = client.post("/login/code", data={"csrf_token": csrf_token(client, "/login/code"),
+                                              "code": pyotp.TOTP(secret).now()})
+    assert answer.status_code == 302
+
+
+def test_after_passerelle_s_code_a_first_login_says_the_mismatch(app, client, build, sso,
+                                                                 monkeypatch):
+    build.structure(name="CAF de la Drôme", siret=ANNOUNCED)
+    user = build.user("partenaire", email="agent.caf@caf.test")
+    _with_passerelle_s_code(app, client, monkeypatch, user)
+    assert _logins(app)[-1] == {"channel": "oidc", "second_factor": True, "siret_match": False}
+    assert "différente de la structure du compte" in _admin_page(app, build, user.id)
+
+
+def test_after_passerelle_s_code_a_linked_identity_says_the_match(app, client, build, sso,
+                                                                  monkeypatch, oidc_issuer):
+    from app.auth.models import OidcIdentity
+    from app.core.db import db
+
+    caf = build.structure(name="CAF de la Drôme", siret=ANNOUNCED)
+    user = build.user("partenaire", email="agent.caf@caf.test", structure=str(caf.id))
+    with app.app_context():  # linked before ProConnect told its SIRET
+        db.session.add(OidcIdentity(user_id=user.id, provider="proconnect", issuer=oidc_issuer,
+                                    subject="agent.caf"))
+        db.session.commit()
+    _with_passerelle_s_code(app, client, monkeypatch, user)
+    assert _logins(app)[-1] == {"channel": "oidc", "second_factor": True, "siret_match": True}
 
 
 def _count_structures(app) -> int:

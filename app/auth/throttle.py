@@ -10,7 +10,8 @@ Refused attempts are recorded as ``throttled`` and do not extend the window.
 The address is the real client's (``PASSERELLE_PROXY_HOPS`` tells how many proxies' forwarded
 headers to trust), so one client's failures never slow another's. And the address limit, an
 anonymous one, never refuses an account to a browser that has already logged into it (a signed
-"known device" cookie set at each login, ``DEVICE_COOKIE``, 90 days): colleagues behind the same
+"known device" cookie set at each login, ``DEVICE_COOKIE``, 90 days, bound to the account's
+``auth_version``: a password reset or a deactivation forgets it): colleagues behind the same
 address as a guesser keep logging in; the account's own limit still protects their password.
 """
 
@@ -57,14 +58,25 @@ def known_accounts(cookie: str | None) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
-def is_known_device(email: str, cookie: str | None) -> bool:
-    return email_index(email) in known_accounts(cookie)
+def _device_entry(email: str, auth_version: int) -> str:
+    """One remembered account: its blind index and its ``auth_version``, so that a password
+    reset or a deactivation (which bump it) forgets every browser that knew the account."""
+    return f"{email_index(email)}:{auth_version}"
 
 
-def remember_device(email: str, cookie: str | None) -> str:
+def is_known_device(email: str, cookie: str | None, auth_version: int | None) -> bool:
+    """``auth_version``: the account's current one (None: no such account, never known)."""
+    if auth_version is None:
+        return False
+    return _device_entry(email, auth_version) in known_accounts(cookie)
+
+
+def remember_device(email: str, auth_version: int, cookie: str | None) -> str:
     """The new value of the cookie after a login to ``email`` (the latest accounts first)."""
-    index = email_index(email)
-    accounts = [index] + [a for a in known_accounts(cookie) if a != index]
+    entry = _device_entry(email, auth_version)
+    index = entry.rsplit(":", 1)[0]
+    accounts = [entry] + [a for a in known_accounts(cookie)
+                          if a.rsplit(":", 1)[0] != index]
     return _device_serializer().dumps(accounts[:DEVICE_ACCOUNTS])
 
 

@@ -59,7 +59,9 @@ def _open_session(user: User, target: str, sso: dict | None = None):
 
 
 def _known_device(email: str | None) -> bool:
-    return throttle.is_known_device(email or "", request.cookies.get(throttle.DEVICE_COOKIE))
+    user = services.find_user_by_email(email or "")
+    return throttle.is_known_device(email or "", request.cookies.get(throttle.DEVICE_COOKIE),
+                                    user.auth_version if user is not None else None)
 
 
 def _remember_device(response, user: User) -> None:
@@ -69,7 +71,8 @@ def _remember_device(response, user: User) -> None:
 
     response.set_cookie(
         throttle.DEVICE_COOKIE,
-        throttle.remember_device(user.email, request.cookies.get(throttle.DEVICE_COOKIE)),
+        throttle.remember_device(user.email, user.auth_version,
+                                 request.cookies.get(throttle.DEVICE_COOKIE)),
         max_age=throttle.DEVICE_DAYS * 86400, httponly=True, samesite="Lax",
         secure=current_app.config["SESSION_COOKIE_SECURE"])
 

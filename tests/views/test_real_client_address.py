@@ -133,3 +133,24 @@ def test_guessed_contact_links_slow_only_the_client_that_guessed(proxied, build)
     opened = partner.get(f"/contact/{token}")
     assert opened.status_code == 200
     assert re.search("code", html.unescape(opened.get_data(as_text=True)))
+
+
+def test_the_device_cookie_is_forgotten_when_the_account_is_deactivated(proxied, build):
+    """Security review (finding 5): the known-device cookie is bound to the account's
+    ``auth_version``: a deactivation (or a password reset) ends what the browser knew."""
+    from app.auth import services
+    from app.auth.models import User
+    from app.core.db import db
+
+    colleague = build.user("accueil")
+    desk = _from(proxied, A)
+    assert login(desk, colleague).status_code == 302
+    desk.post("/logout", data={"csrf_token": csrf_token(desk, "/")})
+    with proxied.app_context():
+        user = db.session.get(User, colleague.id)
+        services.deactivate_user(user)
+        services.reactivate_user(user)
+        db.session.commit()
+    _fail_three_logins(_from(proxied, A), build)
+    assert login(desk, colleague).status_code == 429  # the old cookie no longer counts
+    assert login(_from(proxied, B), colleague).status_code == 302

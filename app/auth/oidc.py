@@ -99,6 +99,10 @@ def configured(config: Any = None) -> dict[str, Provider]:
         for key in ("ISSUER", "CLIENT_ID", "CLIENT_SECRET"):
             if not setting(key):
                 raise OidcConfigError(f"{prefix}{key} is missing (provider {name!r})")
+        if (config.get("PASSERELLE_ENV") == "production"
+                and not setting("ISSUER").lower().startswith("https://")):
+            raise OidcConfigError(f"production refuses to start: {prefix}ISSUER must be an "
+                                  f"https:// address (provider {name!r})")
         proconnect = name == "proconnect"
         providers[name] = Provider(
             name=name,

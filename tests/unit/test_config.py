@@ -169,3 +169,16 @@ def test_plain_postgresql_url_gets_the_psycopg_driver():
     assert normalise_database_url("postgresql://u@h:5432/d") == "postgresql+psycopg://u@h:5432/d"
     assert normalise_database_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"
     assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_production_refuses_an_http_oidc_issuer(monkeypatch):
+    """Security review (finding 6): discovery, keys and tokens come from the issuer."""
+    _production(monkeypatch, PASSERELLE_OIDC_PROVIDERS="cd26",
+                PASSERELLE_OIDC_CD26_ISSUER="http://idp.cd26.example.fr",
+                PASSERELLE_OIDC_CD26_CLIENT_ID="passerelle",
+                PASSERELLE_OIDC_CD26_CLIENT_SECRET="s" * 40)
+    with pytest.raises(ConfigError, match="PASSERELLE_OIDC_CD26_ISSUER must be an https://"):
+        create_app(from_environment("production"))
+    monkeypatch.setenv("PASSERELLE_OIDC_CD26_ISSUER", "https://idp.cd26.example.fr")
+    assert create_app(from_environment("production")).config[
+        "PASSERELLE_OIDC_CD26_ISSUER"] == "https://idp.cd26.example.fr"

@@ -12,7 +12,9 @@ state machine, recorded as "contact de la structure X (adresse)". Everything is 
 link's id, never its token).
 
 Reminders to such a structure carry a new link: tokens are stored hashed, so an earlier link
-cannot be sent again.
+cannot be sent again. Only an orientation still open (sent, acknowledged, in charge) gets a link:
+a cancelled, refused, redirected or closed one has nothing left to answer (its links ended with
+it), and asking for a new one answers 409.
 """
 
 from __future__ import annotations
@@ -25,15 +27,18 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.core import audit, ratelimit
 from app.core.crypto import new_secret_token, token_digest
 from app.core.db import db, utcnow
+from app.core.errors import InvalidTransition
 from app.directory.models import Structure
 from app.notifications.models import OutboxMessage
 from app.notifications.services import queue
 from app.orientation.models import ContactLink, Orientation
+from app.orientation.status import OPEN_STATUSES, STATUS_LABELS
 
 CODE_MINUTES = 15
 CODE_TRIES = 5
@@ -76,9 +81,24 @@ def _issued(orientation: Orientation, link: ContactLink, actor: Any, **details: 
                  details={"link": link.id, **details})
 
 
+def awaits_an_answer(orientation: Orientation) -> bool:
+    """Whether the structure may still answer the orientation (and so be given a link)."""
+    return orientation.status in OPEN_STATUSES
+
+
+def ensure_awaits_an_answer(orientation: Orientation) -> None:
+    """The refusal (409) of a new link or a reminder for an ended orientation."""
+    if not awaits_an_answer(orientation):
+        raise InvalidTransition(_(
+            "Action impossible : l'orientation est « %(s)s », la structure n'a plus à y "
+            "répondre (aucun lien ni relance ne lui est envoyé).",
+            s=STATUS_LABELS[orientation.status]))
+
+
 def issue(orientation: Orientation, structure: Structure, actor: Any = None) -> ContactLink | None:
-    """A new link for the structure's contact address (older links of the orientation end)."""
-    if not structure.contact_email:
+    """A new link for the structure's contact address (older links of the orientation end);
+    None, and nothing issued, without a contact address or for an ended orientation."""
+    if not structure.contact_email or not awaits_an_answer(orientation):
         return None
     link, raw = _new_link(orientation, structure, actor)
     queue(structure.contact_email, f"Une orientation attend votre réponse — {structure.name}",
@@ -99,10 +119,13 @@ def remind(orientation: Orientation, structure: Structure, intro: str,
     """A reminder to a structure without accounts, with a new link to answer without logging in.
 
     None when the structure has no contact address (the caller falls back to its plain message);
-    an empty list when this reminder was already queued (nothing is issued twice).
+    an empty list when this reminder was already queued (nothing is issued twice) or the
+    orientation has ended (nothing is issued at all).
     """
     if not structure.contact_email:
         return None
+    if not awaits_an_answer(orientation):
+        return []
     if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
         return []
     savepoint = db.session.begin_nested()

@@ -25,7 +25,7 @@ from app.core.enums import Role
 from app.core.errors import InvalidTransition
 from app.core.routing import replica_reads
 from app.directory.models import Structure
-from app.orientation import notify
+from app.orientation import contact, notify
 from app.orientation.deadlines import local_date, working_days_between
 from app.orientation.models import Orientation, OrientationEvent
 from app.orientation.services import append_event
@@ -171,7 +171,9 @@ def _remind_one(stall: Stall, delay: int) -> tuple[int, int]:
 
 
 def remind_now(orientation: Orientation, actor: Any) -> int:
-    """A coordinator's reminder, sent now whatever was sent before."""
+    """A coordinator's reminder, sent now whatever was sent before; 409 for an ended orientation
+    (cancelled, refused, redirected, closed: nothing is awaited of the structure any more)."""
+    contact.ensure_awaits_an_answer(orientation)
     structure = db.session.get(Structure, orientation.structure_id)
     # A structure without accounts gets a fresh secure link, not a login link it cannot use.
     count = len(notify.coordinator_reminder(orientation, structure,

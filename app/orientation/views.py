@@ -338,6 +338,7 @@ def reissue_contact_link(orientation_id: uuid.UUID):
     from app.orientation import contact
 
     def reissue(orientation, form):
+        contact.ensure_awaits_an_answer(orientation)  # ended: a French refusal, no new link
         structure = db.session.get(Structure, orientation.structure_id)
         if contact.issue(orientation, structure, current_user) is None:
             raise ServiceError(_("Cette structure n'a pas d'adresse de contact."))

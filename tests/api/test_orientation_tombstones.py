@@ -289,3 +289,112 @@ def test_a_contact_who_redirects_sees_nothing_more(app, client, by_link):
     again = client.get(f"/contact/{token}/orientation")
     assert again.status_code == 404
     _no_secret(again.get_data(as_text=True))
+
+
+# -- no new link nor reminder for an ended orientation (review of 2026-12, row 2) ---------------
+def _links_and_messages(app) -> tuple[int, int]:
+    """The orientation links in all (live or not), and the messages that could carry a link."""
+    from app.core.db import db
+    from app.notifications.models import OutboxMessage
+    from app.orientation.models import ContactLink
+
+    with app.app_context():
+        return (db.session.scalar(sa.select(sa.func.count()).select_from(ContactLink)),
+                db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+                    OutboxMessage.kind.in_(("orientation.contact_link",
+                                            "orientation.reminder")))))
+
+
+def _end_by_link(app, client, build, by_link, how: str) -> str:
+    """Ends the orientation (``cancel`` by its sender, ``redirect`` by a coordinator, ``refuse``
+    by the contact through the link, ``close`` after the contact took charge); its label."""
+    agent, orientation, token, other = by_link
+    oid = orientation.id
+    if how == "cancel":
+        answer = client.post(f"/api/v1/orientations/{oid}/cancel", json={"reason": REASON},
+                             headers=bearer(api_token(client, agent)))
+        assert answer.status_code == 200, answer.get_json()
+    elif how == "redirect":
+        answer = client.post(f"/api/v1/orientations/{oid}/redirect",
+                             headers=bearer(api_token(client, build.user("coordinateur"))),
+                             json={"structure_id": str(other.id), "reason": REASON})
+        assert answer.status_code == 201, answer.get_json()
+    else:
+        _open_with_code(app, client, token)
+        steps = ([("refuse", {"reason": REASON, "reason_code": "not_competent"})]
+                 if how == "refuse" else [("acknowledge", {}), ("take-charge", {})])
+        for action, data in steps:
+            client.post(f"/contact/{token}/act/{action}", data={
+                "csrf_token": csrf_token(client, f"/contact/{token}/orientation"), **data})
+        if how == "close":
+            from app.core.db import db
+            from app.orientation import services
+            from app.orientation.models import Orientation
+
+            with app.app_context():
+                services.close(db.session.get(Orientation, oid), None, "Relogée")
+                db.session.commit()
+    from app.core.db import db
+    from app.orientation.models import Orientation
+
+    with app.app_context():
+        status = db.session.get(Orientation, oid).status
+    labels = {"cancel": ("cancelled", "Annulée"), "redirect": ("redirected", "Réorientée"),
+              "refuse": ("refused", "Refusée"), "close": ("closed", "Clôturée")}
+    assert status == labels[how][0]
+    return labels[how][1]
+
+
+@pytest.mark.parametrize("how", ["cancel", "refuse", "redirect", "close"])
+def test_an_ended_orientation_gets_no_new_link_nor_reminder(app, client, build, by_link, how):
+    """Before the fix, a coordinator's reminder of a cancelled orientation e-mailed its structure
+    a new 8-day link (and the sender's "new link" did the same): the contact could open again
+    what the end had closed. Now 409 (API) or a French refusal (page), and nothing is issued."""
+    agent, orientation, _token, _other = by_link
+    label = _end_by_link(app, client, build, by_link, how)
+    before = _links_and_messages(app)
+    coordinator = build.user("coordinateur")
+    answer = client.post(f"/api/v1/orientations/{orientation.id}/remind",
+                         headers=bearer(api_token(client, coordinator)))
+    assert answer.status_code == 409
+    error = answer.get_json()["error"]
+    assert error["code"] == "invalid_transition" and f"« {label} »" in error["message"]
+    # The pages: the coordinator's reminder, the sender's new link.
+    for user, action in ((coordinator, "remind"), (agent, "contact-link")):
+        login(client, user)
+        page = client.post(f"/orientations/{orientation.id}/{action}",
+                           data={"csrf_token": csrf_token(client, "/")}, follow_redirects=True)
+        assert page.status_code == 200
+        text = html.unescape(page.get_data(as_text=True))
+        assert f"l'orientation est « {label} »" in text, action
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    assert _links_and_messages(app) == before
+    from app.core.db import db
+    from app.orientation.models import ContactLink, OrientationEvent
+
+    with app.app_context():
+        assert db.session.scalars(sa.select(ContactLink).where(
+            ContactLink.revoked_at.is_(None), ContactLink.orientation_id == orientation.id)
+        ).all() == [] or how == "close"
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OrientationEvent).where(
+            OrientationEvent.orientation_id == orientation.id,
+            OrientationEvent.kind == "reminder")) == 0
+
+
+def test_the_link_services_issue_nothing_for_an_ended_orientation(app, client, build, by_link):
+    """``contact.issue`` and ``contact.remind``, whoever calls them (the daily run's reminders, a
+    later feature): nothing for an orientation that no longer awaits the structure."""
+    _end_by_link(app, client, build, by_link, "cancel")
+    before = _links_and_messages(app)
+    from app.core.db import db
+    from app.directory.models import Structure
+    from app.orientation import contact
+    from app.orientation.models import Orientation
+
+    with app.app_context():
+        row = db.session.get(Orientation, by_link[1].id)
+        structure = db.session.get(Structure, row.structure_id)
+        assert contact.issue(row, structure) is None
+        assert contact.remind(row, structure, "Relance", "test:ended") == []
+        db.session.commit()
+    assert _links_and_messages(app) == before

@@ -63,6 +63,7 @@ EXPECTED = {
     "admin.deactivate_user": ADMIN, "admin.reactivate_user": ADMIN,
     "admin.reset_password": ADMIN, "admin.reset_mfa": ADMIN, "admin.charter": ADMIN,
     "admin.set_sso_only": ADMIN, "admin.unlink_identity": "a=403 p=403 r=403 c=403 x=404",
+    "admin.allow_identity": "a=403 p=403 r=403 c=403 x=404",
     # accueil pages
     "accueil.search": "a=ok p=403 r=403 c=ok x=403",
     "accueil.new_person": "a=ok p=403 r=403 c=403 x=403",
@@ -217,7 +218,8 @@ def world(app, build):
     common = {"structure_id": structure.id, "site_id": build.site().id, "user_id": throwaway.id,
               "row_id": fake, "merge_id": fake, "session_id": fake, "token_id": fake,
               "filename": "css/passerelle.css", "token": "not-a-link", "action": "acknowledge",
-              "provider": "proconnect", "identity_id": fake}
+              "provider": "proconnect", "identity_id": fake,
+              "revocation_id": fake}
     inside = {**common, "person_id": inside_person.id, "visit_id": inside_visit.id,
               "orientation_id": inside_orientation.id, "parcours_id": inside_parcours.id}
     outside = {**common, "person_id": outside_person.id, "visit_id": outside_visit.id,

@@ -96,6 +96,8 @@ EXPECTED = {
     "contact.open_link": FAKE_ID, "contact.send_code": FAKE_ID, "contact.orientation": FAKE_ID,
     "contact.accept_charter": FAKE_ID, "contact.act": FAKE_ID,
     "followup.status": ALL_OK, "followup.stop": ALL_OK,
+    # the accessibility statement (RGAA): public, for everyone
+    "home.accessibility": ALL_OK,
     # one-time links (review finding 4): a wrong link is a 404 for everyone
     "auth.set_password": FAKE_ID, "directory.confirm_contact": FAKE_ID,
     "followup.setup": ONLY_A, "followup.withdraw": ONLY_A, "api_followup.setup": ONLY_A,

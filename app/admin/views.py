@@ -111,7 +111,9 @@ def structures():
 @access("structure.manage")
 def new_structure():
     form = StructureForm()
-    done = _save(form, lambda: directory.create_structure(_structure_data(form), actor=current_user),
+    done = _save(form, lambda: directory.create_structure(
+                     _structure_data(form), actor=current_user,
+                     coordinators_of=accounts.coordinators),
                  _("La structure a été créée.") + _contact_note() if form.contact_email.data
                  else _("La structure a été créée."), url_for("admin.structures"))
     return done or render_template("admin/structure_form.html", form=form, structure=None)
@@ -131,7 +133,8 @@ def edit_structure(structure_id: uuid.UUID):
     changes_contact = (form.contact_email.data or "").strip().lower() not in {
         (structure.contact_email or "").lower(), (pending.email.lower() if pending else "")}
     done = _save(form, lambda: directory.update_structure(structure, _structure_data(form),
-                                                          actor=current_user),
+                                                          actor=current_user,
+                                                          coordinators_of=accounts.coordinators),
                  _("La structure a été modifiée.") + (_contact_note() if changes_contact else ""),
                  url_for("admin.structures"))
     return done or render_template(

@@ -176,7 +176,8 @@ def _apply_structure(structure: Structure, values: dict[str, Any]) -> None:
             setattr(structure, key, value)
 
 
-def create_structure(data: dict[str, Any], actor: Any = None) -> Structure:
+def create_structure(data: dict[str, Any], actor: Any = None,
+                     coordinators_of: Any = None) -> Structure:
     """A new structure. A contact address given by an administrator (``actor``: the page) waits
     for its confirmation from that address (``request_contact_change``); the operator's
     command and the data·inclusion import (no actor) set it at once."""
@@ -192,11 +193,15 @@ def create_structure(data: dict[str, Any], actor: Any = None) -> Structure:
     audit.record("structure.create", actor=actor, object_type="structure", object_id=structure.id)
     if new_contact:
         db.session.flush()
-        request_contact_change(structure, new_contact, actor)
+        request_contact_change(structure, new_contact, actor, coordinators_of)
     return structure
 
 
-def update_structure(structure: Structure, data: dict[str, Any], actor: Any = None) -> Structure:
+def update_structure(structure: Structure, data: dict[str, Any], actor: Any = None,
+                     coordinators_of: Any = None) -> Structure:
+    """``coordinators_of(territories)``: the accounts to tell of a change of the contact address
+    (the administration pages pass ``auth.services.coordinators``: directory imports no
+    account)."""
     errors = FieldErrors()
     values = _structure_values(errors, data)
     if values["name"] and _name_taken(Structure, values["name"], structure.id):
@@ -210,7 +215,7 @@ def update_structure(structure: Structure, data: dict[str, Any], actor: Any = No
     _apply_structure(structure, values)
     audit.record("structure.update", actor=actor, object_type="structure", object_id=structure.id)
     if actor is not None:
-        _change_contact(structure, new_contact, actor)
+        _change_contact(structure, new_contact, actor, coordinators_of)
     return structure
 
 
@@ -232,7 +237,8 @@ def _cancel_pending(structure: Structure) -> None:
         ContactChange.cancelled_at.is_(None)).values(cancelled_at=utcnow()))
 
 
-def _change_contact(structure: Structure, email: str | None, actor: Any) -> None:
+def _change_contact(structure: Structure, email: str | None, actor: Any,
+                    coordinators_of: Any = None) -> None:
     """What an administrator's form does to the contact address: removing it is immediate but
     told to the removed (confirmed) address and kept as a confirmed change to nothing (so that
     a later new address is announced to it), the confirmed address again cancels a pending
@@ -244,7 +250,7 @@ def _change_contact(structure: Structure, email: str | None, actor: Any) -> None
             _cancel_pending(structure)
             removed = structure.contact_email
             if removed:
-                _record_removal(structure, removed, actor)
+                _record_removal(structure, removed, actor, coordinators_of)
             structure.contact_email = None
             audit.record("structure.contact_removed", actor=actor, object_type="structure",
                          object_id=structure.id)
@@ -256,10 +262,11 @@ def _change_contact(structure: Structure, email: str | None, actor: Any) -> None
     if pending is not None and pending.email.lower() == email.lower() \
             and pending.expires_at > utcnow():
         return
-    request_contact_change(structure, email, actor)
+    request_contact_change(structure, email, actor, coordinators_of)
 
 
-def _record_removal(structure: Structure, removed: str, actor: Any) -> None:
+def _record_removal(structure: Structure, removed: str, actor: Any,
+                    coordinators_of: Any = None) -> None:
     """The confirmed address is removed: a confirmed change to nothing (``email`` empty, an
     unusable token) keeps it as the last confirmed address, and it is told, as are the
     coordinators of the structure's territories."""
@@ -277,7 +284,7 @@ def _record_removal(structure: Structure, removed: str, actor: Any) -> None:
     subject = f"Passerelle : adresse de contact retirée pour {structure.name}"
     queue(removed, subject, body, kind="structure.contact_change_notice",
           related_type="structure", related_id=structure.id)
-    _tell_coordinators(structure, subject, body)
+    _tell_coordinators(structure, subject, body, coordinators_of)
 
 
 def last_confirmed_contact(structure: Structure) -> str | None:
@@ -291,16 +298,19 @@ def last_confirmed_contact(structure: Structure) -> str | None:
         .order_by(ContactChange.created_at.desc())).first()
 
 
-def _tell_coordinators(structure: Structure, subject: str, body: str) -> None:
-    from app.auth.services import coordinators
+def _tell_coordinators(structure: Structure, subject: str, body: str,
+                       coordinators_of: Any = None) -> None:
     from app.notifications.services import queue
 
-    for coordinator in coordinators(list(structure.territories)):
+    if coordinators_of is None:
+        return
+    for coordinator in coordinators_of(list(structure.territories)):
         queue(coordinator.email, subject, body, kind="structure.contact_change_coordinator",
               related_type="structure", related_id=structure.id)
 
 
-def request_contact_change(structure: Structure, email: str, actor: Any) -> ContactChange:
+def request_contact_change(structure: Structure, email: str, actor: Any,
+                           coordinators_of: Any = None) -> ContactChange:
     """Ask the new address to confirm itself (a one-time link, stored hashed, valid
     ``PASSERELLE_EMAIL_LINK_HOURS``) and tell the old one. Until confirmed, the structure keeps
     its confirmed address: contact links and messages go there (or wait, when it has none)."""
@@ -345,7 +355,7 @@ def request_contact_change(structure: Structure, email: str, actor: Any) -> Cont
         f"structure « {structure.name} », sur votre territoire, devienne {email} (dernière "
         f"adresse confirmée : {last or 'aucune'}). La nouvelle adresse ne reçoit rien avant "
         "d'avoir été confirmée depuis elle-même.\n\nSi ce changement vous surprend, "
-        "vérifiez-le auprès de la structure.\n")
+        "vérifiez-le auprès de la structure.\n", coordinators_of)
     audit.record("structure.contact_change_requested", actor=actor, object_type="structure",
                  object_id=structure.id, details={"change": change.id})
     return change

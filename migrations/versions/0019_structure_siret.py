@@ -18,12 +18,12 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('structures', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('siret', sa.String(length=14), nullable=True))
-        batch_op.create_index(batch_op.f('ix_structures_siret'), ['siret'], unique=False)
+    # Plain ADD COLUMN: a batch rebuild of structures on SQLite drops the table, which its
+    # foreign keys refuse once rows point at it (a database with data).
+    op.add_column('structures', sa.Column('siret', sa.String(length=14), nullable=True))
+    op.create_index(op.f('ix_structures_siret'), 'structures', ['siret'], unique=False)
 
 
 def downgrade():
-    with op.batch_alter_table('structures', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_structures_siret'))
-        batch_op.drop_column('siret')
+    op.drop_index(op.f('ix_structures_siret'), table_name='structures')
+    op.drop_column('structures', 'siret')

@@ -71,14 +71,27 @@ topology: install compile-translations topology-deps
 screenshots: install-dev compile-translations browser-deps
 	PASSERELLE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser
 
-## make test: the suite on SQLite, then on $(TEST_DATABASE_URL) when it is set
+## make test: the suite on SQLite and, at the same time, on $(TEST_DATABASE_URL) when it is set
+## (TEST_LEGS=serial runs one leg after the other)
 test: install-dev compile-translations browser-deps oidc-deps
 	$(BIN)/python scripts/i18n_check.py
 	$(BIN)/ruff check app tests config.py wsgi.py scripts bench
 	$(BIN)/python scripts/security_checks.py
-	$(MAKE) --no-print-directory test-sqlite
-	@if [ -n "$(TEST_DATABASE_URL)" ]; then $(MAKE) --no-print-directory topology-deps test-postgres; \
-	else echo "TEST_DATABASE_URL is not set: PostgreSQL run skipped"; fi
+	@if [ -z "$(TEST_DATABASE_URL)" ]; then \
+	  echo "TEST_DATABASE_URL is not set: PostgreSQL run skipped"; \
+	  $(MAKE) --no-print-directory test-sqlite; \
+	elif [ "$(TEST_LEGS)" = serial ]; then \
+	  $(MAKE) --no-print-directory test-sqlite && $(MAKE) --no-print-directory topology-deps test-postgres; \
+	else \
+	  $(MAKE) --no-print-directory topology-deps && \
+	  echo "The PostgreSQL leg runs beside the SQLite one (one core each); its output follows the SQLite leg's." && \
+	  log=$$(mktemp) && \
+	  { $(MAKE) --no-print-directory test-postgres > $$log 2>&1; echo $$? > $$log.rc; } & \
+	  sqlite=0; $(MAKE) --no-print-directory test-sqlite || sqlite=$$?; wait; \
+	  echo "----- PostgreSQL leg ($(TEST_DATABASE_URL)) -----"; cat $$log; pg=$$(cat $$log.rc); rm -f $$log $$log.rc; \
+	  echo "SQLite leg: exit $$sqlite; PostgreSQL leg: exit $$pg"; \
+	  [ $$sqlite -eq 0 ] && [ $$pg -eq 0 ]; \
+	fi
 
 test-sqlite:
 	PASSERELLE_TEST_DATABASE= $(BIN)/pytest $(PYTEST_ARGS)
@@ -87,9 +100,10 @@ test-postgres:
 	PASSERELLE_TEST_DATABASE="$(TEST_DATABASE_URL)" $(BIN)/pytest $(PYTEST_ARGS)
 
 ## make bench SCALE=100k: Passerelle against a bare Flask + psycopg stack, on PostgreSQL
+## make bench SCALE=1M REPLICA=1: the desk under indicator load, without then with a streaming replica
 SCALE ?= 100k
 bench: install-dev
-	PYTHONPATH=. $(BIN)/python bench/run.py --scale $(SCALE)
+	PYTHONPATH=. $(BIN)/python bench/run.py --scale $(SCALE) $(if $(REPLICA),--replica --duration 60)
 
 lint: install-dev
 	$(BIN)/ruff check app tests config.py wsgi.py scripts bench

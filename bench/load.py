@@ -78,7 +78,7 @@ def main(config_path: str, out_path: str) -> None:
     def worker(index: int) -> None:
         rng = random.Random(index)
         session = requests.Session()
-        ops, weights = zip(*WEIGHTS.items(), strict=True)
+        ops, weights = zip(*(config.get("weights") or WEIGHTS).items(), strict=True)
         local = []
         while time.monotonic() < deadline:
             op = rng.choices(ops, weights)[0]

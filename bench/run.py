@@ -263,13 +263,25 @@ def main() -> None:
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--prepare-only", action="store_true",
                         help="generate the database of this scale and stop (no measurement)")
+    parser.add_argument("--replica", action="store_true",
+                        help="the desk under indicator load, indicators on the primary then on a "
+                             "streaming replica (bench/replica.py)")
+    parser.add_argument("--runs", type=int, default=3, help="--replica: runs per phase")
+    parser.add_argument("--coordinators", type=int, default=4,
+                        help="--replica: clients asking for the indicators without pause")
     args = parser.parse_args()
+    if args.replica:
+        from bench import replica
+        replica.main(args)
+        return
     dsn = f"{args.pg}/passerelle_bench_{args.scale.lower()}"
     instance = Path(tempfile.gettempdir()) / f"passerelle-bench-{args.scale.lower()}"
     instance.mkdir(exist_ok=True)
     env = {**os.environ, "PASSERELLE_ENV": "development", "DATABASE_URL": dsn,
            "PASSERELLE_INSTANCE_PATH": str(instance), "PASSERELLE_MFA_REQUIRED_ROLES": "",
-           "PASSERELLE_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000"}
+           "PASSERELLE_LOGIN_MAX_FAILURES_PER_ADDRESS": "1000",
+           # one account searches for the whole desk: the per-user pace is not what is measured
+           "PASSERELLE_SEARCH_MAX_PER_MINUTE": "100000", "PASSERELLE_SEARCH_MAX_PER_DAY": "10000000"}
     prepare(args.scale, env, f"{args.pg}/postgres", dsn)
     if args.prepare_only:
         return

@@ -225,6 +225,8 @@ def main(args) -> None:
     try:
         clusters.start("primary")
         bench.prepare(scale, env, clusters.url("primary", "postgres"), env["DATABASE_URL"])
+        if args.prepare_only:
+            return
         clusters.make_replica()
         # both servers again, each on its own core
         clusters.stop("primary")
@@ -264,10 +266,12 @@ def main(args) -> None:
     finally:
         clusters.drop_replica()
         clusters.stop("primary")
+    if args.prepare_only:
+        return
     text = report(scale, results, served, args)
     print(text)
     output = Path(args.output)
-    existing = output.read_text(encoding="utf-8")
+    existing = output.read_text(encoding="utf-8") if output.exists() else ""
     marker = "## Measurements"
     if marker not in existing:
         existing = existing.rstrip() + f"\n\n{marker}\n"

@@ -201,6 +201,7 @@ def _register_features(app: Flask) -> None:
     from app import (
         accueil,
         admin,
+        appointments,
         auth,
         charter,
         directory,
@@ -216,7 +217,7 @@ def _register_features(app: Flask) -> None:
     from app.commands import register_commands
 
     for feature in (auth, home, charter, directory, admin, accueil, notifications, orientation,
-                    referents, pilotage, retention, followup):
+                    referents, pilotage, retention, followup, appointments):
         feature.init_app(app)
     api_package.init_app(app)
     register_commands(app)

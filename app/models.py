@@ -1,6 +1,7 @@
 """Every model module, imported once so that the metadata is complete (migrations, tests)."""
 
 from app.accueil import models as accueil_models  # noqa: F401
+from app.appointments import models as appointments_models  # noqa: F401
 from app.auth import models as auth_models  # noqa: F401
 from app.charter import models as charter_models  # noqa: F401
 from app.core import audit, ratelimit  # noqa: F401

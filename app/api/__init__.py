@@ -8,12 +8,22 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.api import auth, charter, directory, followup, indicators, orientations, parcours, persons
+    from app.api import (
+        appointments,
+        auth,
+        charter,
+        directory,
+        followup,
+        indicators,
+        orientations,
+        parcours,
+        persons,
+    )
     from app.core.permissions import public
     from app.extensions import api, csrf
 
     for module in (auth, charter, directory, persons, orientations, parcours, indicators,
-                   followup):
+                   followup, appointments):
         csrf.exempt(module.blp)  # bearer tokens, no cookies: CSRF does not apply
         api.register_blueprint(module.blp)
     # The OpenAPI document itself is public (its views are bound methods: wrap them).

@@ -96,6 +96,11 @@ _declare("orientation.escalate", {C}, personal_data=True, hidden=True)
 _declare("orientation.coordination_comment", {C}, personal_data=True, hidden=True)
 _declare("orientation.contact_link", {A, C}, personal_data=True)
 _declare("followup.manage", {A}, personal_data=True)
+# -- appointments of an orientation (object rules in app/appointments/scopes.py) --------------
+_declare("appointment.read", PROFESSIONALS, personal_data=True)
+_declare("appointment.record", {P}, personal_data=True)
+_declare("appointment.attendance", {P}, personal_data=True)
+_declare("appointment.end_after_missed", {P}, personal_data=True)
 _declare("structure.referents", {ADM})
 # -- pilotage: aggregates only, no person data -------------------------------------------------
 _declare("indicators.read", {C, ADM}, hidden=True)

@@ -133,6 +133,11 @@ def _chain_ids(orientation: Orientation) -> list[uuid.UUID]:
     return ids
 
 
+# The messages sent to the person: dropped from the outbox when they withdraw (the appointment
+# reminders of app/appointments among them).
+PERSON_MESSAGE_KINDS = ("followup.update", "appointment.reminder")
+
+
 def withdraw(followup: FollowUp, actor: Any = None) -> None:
     """No message after this, whoever asks (the person through the link, or the desk): the
     updates still waiting in the outbox (queued, or failed and awaiting a retry) are dropped."""
@@ -141,7 +146,7 @@ def withdraw(followup: FollowUp, actor: Any = None) -> None:
         followup.updates_contact = None
     orientation = db.session.get(Orientation, followup.orientation_id)
     dropped = db.session.execute(sa.delete(OutboxMessage).where(
-        OutboxMessage.kind == "followup.update", OutboxMessage.related_type == "orientation",
+        OutboxMessage.kind.in_(PERSON_MESSAGE_KINDS), OutboxMessage.related_type == "orientation",
         OutboxMessage.related_id.in_(_chain_ids(orientation)),
         OutboxMessage.status.in_((PENDING, FAILED)))
         .execution_options(synchronize_session=False)).rowcount
@@ -261,3 +266,20 @@ def on_status_changed(orientation: Orientation) -> None:
           channel=followup.updates_channel, related_type="orientation",
           related_id=orientation.id,
           dedupe_key=f"followup:{orientation.id}:{orientation.status}:{orientation.version}")
+
+
+def updates_followup(orientation: Orientation) -> FollowUp | None:
+    """The follow-up whose channel the person chose for ``orientation`` (that of the first
+    orientation of a redirection chain), if they asked for messages and did not withdraw."""
+    followup = followup_of(_root(orientation))
+    if followup is None or not followup.updates_channel or followup.withdrawn_at is not None \
+            or not followup.updates_contact:
+        return None
+    return followup
+
+
+def stop_link(followup: FollowUp) -> str:
+    """The address that stops the messages, the same in every message of the follow-up."""
+    stop = _stop_token(followup)
+    followup.stop_token_hash = token_digest(stop)
+    return f"{current_app.config['PASSERELLE_BASE_URL'].rstrip('/')}/suivi/stop/{stop}"

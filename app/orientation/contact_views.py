@@ -19,6 +19,7 @@ from app.directory.models import Site
 from app.orientation import contact, services
 from app.orientation.forms import RedirectForm, RefuseForm, TakeChargeForm
 from app.orientation.models import Orientation
+from app.orientation.panels import orientation_panels
 from app.orientation.presenters import orientation_view
 from app.orientation.scopes import PARTNER
 
@@ -108,6 +109,7 @@ def orientation(token: str):
     return render_template("contact/orientation.html", view=orientation_view(row, None, who=PARTNER),
                            orientation=row, token=token, confirm=ConfirmForm(),
                            sender_site=sender_site,
+                           panels=orientation_panels(row, None, contact_token=token),
                            take_form=TakeChargeForm(), refuse_form=RefuseForm(),
                            redirect_form=redirect_form)
 

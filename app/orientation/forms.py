@@ -24,6 +24,7 @@ REFUSAL_LABELS = {
     "declined_by_person": _l("La personne a décliné"),
     "no_capacity": _l("Pas de place disponible"),
     "other": _l("Autre raison"),
+    "missed_appointments": _l("La personne n'est pas venue à deux rendez-vous"),
 }
 
 
@@ -71,7 +72,10 @@ class TakeChargeForm(FlaskForm):
 
 
 class RefuseForm(FlaskForm):
-    reason_code = SelectField(_l("Motif du refus"), choices=options(REFUSAL_LABELS))
+    # "missed_appointments" is the code of a hand back after two missed appointments
+    # (app/appointments), not a reason to choose here.
+    reason_code = SelectField(_l("Motif du refus"), choices=options(
+        {k: v for k, v in REFUSAL_LABELS.items() if k != "missed_appointments"}))
     # Own ids (the posted name stays "reason"): the refusal and the redirection forms share a
     # page, and two fields with one id would leave the second without its label.
     reason = TextAreaField(_l("Explication"), validators=[DataRequired(), Length(max=2000)],

@@ -42,6 +42,13 @@ TRANSITIONS: dict[str, tuple[frozenset[OrientationStatus], OrientationStatus]] =
                  OrientationStatus.REDIRECTED),
     "cancel": (frozenset({OrientationStatus.SENT}), OrientationStatus.CANCELLED),
     "close": (frozenset({OrientationStatus.IN_CHARGE}), OrientationStatus.CLOSED),
+    # After two missed appointments (app/appointments): the partner closes the orientation for
+    # that reason, or hands it back to the sender (a refusal with the code
+    # ``missed_appointments``: the structure keeps a tombstone, the sender is told).
+    "close_missed": (frozenset({OrientationStatus.ACKNOWLEDGED, OrientationStatus.IN_CHARGE}),
+                     OrientationStatus.CLOSED),
+    "hand_back": (frozenset({OrientationStatus.ACKNOWLEDGED, OrientationStatus.IN_CHARGE}),
+                  OrientationStatus.REFUSED),
 }
 
 STATUS_LABELS = {

@@ -37,6 +37,7 @@ from app.orientation.forms import (
     TakeChargeForm,
 )
 from app.orientation.models import Orientation
+from app.orientation.panels import orientation_panels
 from app.orientation.presenters import orientation_view, preload
 from app.orientation.scopes import (
     filter_orientations,
@@ -237,6 +238,7 @@ def show(orientation_id: uuid.UUID):
         take_form=TakeChargeForm(), refuse_form=RefuseForm(), redirect_form=redirect_form,
         reason_form=ReasonForm(), close_form=CloseForm(), confirm=ConfirmForm(),
         consent_form=_consent_form(orientation),
+        panels=orientation_panels(orientation, current_user),
         today=local_date(utcnow()),
         person=db.session.get(Person, orientation.person_id))
 

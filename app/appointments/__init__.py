@@ -1,0 +1,19 @@
+"""Appointments of an orientation: recorded by the partner, reminded to the person who asked
+for news, their attendance, and what follows missed ones (issue 20)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from app.appointments import panels, scopes, services  # noqa: F401 (scopes: the rules)
+    from app.appointments.cli import appointments_cli
+    from app.appointments.views import bp
+    from app.orientation.notify import register_status_hook
+
+    panels.register()
+    # After a taking in charge with a first-appointment date, and at the orientation's end.
+    register_status_hook(services.on_status_changed)
+    app.cli.add_command(appointments_cli)
+    app.register_blueprint(bp)

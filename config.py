@@ -80,6 +80,9 @@ class Settings:
     ACK_DELAY: int = 2
     TAKE_CHARGE_DELAY: int = 22
     ESCALATION_DELAY: int = 2
+    # Urgent orientations' deadlines by domain, JSON (app/orientation/urgency.py); unset: the
+    # same working day to acknowledge, 2 working days to take in charge.
+    PASSERELLE_URGENT_DEADLINES: str | None = None
     PARCOURS_HANDOVER_DAYS: int = 30
     PARCOURS_SILENT_DAYS: int = 60
     PASSERELLE_CONTACT_LINK_DAYS: int = 8
@@ -170,6 +173,8 @@ def from_environment(env: str | None = None) -> Settings:
         ACK_DELAY=_env_int("ACK_DELAY", 2),
         TAKE_CHARGE_DELAY=_env_int("TAKE_CHARGE_DELAY", 22),
         ESCALATION_DELAY=_env_int("ESCALATION_DELAY", 2),
+        PASSERELLE_URGENT_DEADLINES=(os.environ.get("PASSERELLE_URGENT_DEADLINES") or "").strip()
+        or None,
         PARCOURS_HANDOVER_DAYS=_env_int("PARCOURS_HANDOVER_DAYS", 30),
         PARCOURS_SILENT_DAYS=_env_int("PARCOURS_SILENT_DAYS", 60),
         PASSERELLE_CONTACT_LINK_DAYS=_env_int("PASSERELLE_CONTACT_LINK_DAYS", 8),
@@ -220,6 +225,12 @@ def check(settings: Settings) -> None:
         from app.orientation.deadlines import subdivision_problem
 
         problem = subdivision_problem(settings.PASSERELLE_HOLIDAYS_SUBDIV)
+        if problem:
+            raise ConfigError(problem)
+    if settings.PASSERELLE_URGENT_DEADLINES:
+        from app.orientation.urgency import problem as urgent_problem
+
+        problem = urgent_problem(settings.PASSERELLE_URGENT_DEADLINES)
         if problem:
             raise ConfigError(problem)
     if settings.PASSERELLE_REPLICA_MAX_LAG_SECONDS < 0:

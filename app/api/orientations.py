@@ -57,6 +57,9 @@ class OrientationInSchema(StrictSchema):
     referent_id = fields.String(allow_none=True, metadata={"format": "uuid"})
     coverage_override = fields.String(allow_none=True)
     consent = fields.Nested(ConsentSchema, required=True)
+    urgent = fields.Boolean(allow_none=True, metadata={
+        "description": "an urgent orientation (short deadlines, PASSERELLE_URGENT_DEADLINES); "
+                       "absent or null: urgent when the visit's need of this domain is urgent"})
 
 
 class EventSchema(StrictSchema):
@@ -74,6 +77,8 @@ class OrientationSchema(StrictSchema):
     structure_id = fields.UUID()
     structure = fields.Dict()
     domain = fields.String()
+    urgent = fields.Boolean(metadata={
+        "description": "made from an urgent need: deadlines on the urgent clock"})
     status = fields.String()
     visit_id = fields.UUID(allow_none=True)
     motive = fields.String(allow_none=True)
@@ -143,6 +148,7 @@ class StalledSchema(StrictSchema):
     structure = fields.Dict()
     reason = fields.String()
     domain = fields.String()
+    urgent = fields.Boolean()
     person = fields.Dict()
     reminders_sent = fields.Integer()
 

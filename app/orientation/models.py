@@ -71,6 +71,9 @@ class Orientation(Model):
     visit_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("visits.id"), index=True)
     structure_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("structures.id"))
     domain: Mapped[str] = mapped_column(sa.String(40))
+    # Made from an urgent need (or said so by the sender): the urgent clock of
+    # app/orientation/urgency.py, a badge and first place in every list.
+    urgent: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     motive = Encrypted()
     # False only while a redirect the person did not accept awaits the sender's re-confirmation
     # (the new structure then sees no personal data).

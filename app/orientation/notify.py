@@ -102,10 +102,11 @@ def new_orientation(orientation: Orientation, structure: Structure, requested: U
             if hook(orientation, structure):
                 return
     for address in _addresses(structure, users):
-        queue(address, f"Nouvelle orientation pour {structure.name}",
+        queue(address, f"{'URGENT – ' if orientation.urgent else ''}"
+                       f"Nouvelle orientation pour {structure.name}",
               "Bonjour,\n\n"
-              f"Une nouvelle orientation a été adressée à votre structure"
-              f"{' par ' + site.name if site else ''}.\n"
+              f"Une nouvelle orientation {'URGENTE ' if orientation.urgent else ''}a été adressée "
+              f"à votre structure{' par ' + site.name if site else ''}.\n"
               f"Merci d'en accuser réception au plus tard le {_date(orientation.acknowledge_due)}, "
               "puis de prendre la personne en charge.\n\n"
               f"Consultez-la dans Passerelle : {link(orientation)}\n\n"
@@ -138,10 +139,6 @@ def status_changed(orientation: Orientation) -> None:
     for hook in _STATUS_HOOKS:
         hook(orientation)
     text = STATUS_TEXT.get(orientation.status)
-    if (orientation.status == OrientationStatus.REFUSED
-            and orientation.refusal_code == "missed_appointments"):
-        text = ("vous est rendue par la structure : la personne n'est pas venue à deux "
-                "rendez-vous")
     sender = db.session.get(User, orientation.sender_id) if orientation.sender_id else None
     if text is None or sender is None or not sender.active:
         return

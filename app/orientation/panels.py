@@ -14,8 +14,9 @@ from app.accueil.merge import Mover, register_mover
 from app.accueil.panels import SLIP_ORIENTATIONS, Panel, register_panel
 from app.accueil.records import register_access_log_actions, register_file_section
 from app.accueil.scopes import FULL, visible_fields
-from app.core.db import db, load_many
+from app.core.db import db, load_many, utcnow
 from app.directory.models import Structure
+from app.orientation.deadlines import local_date
 from app.orientation.models import Orientation
 from app.orientation.presenters import orientation_view, preload
 from app.orientation.scopes import orientations_of_person, orientations_of_visit
@@ -44,7 +45,7 @@ def _slip_panel(person: Any, user: Any, slip: bool = False, visit: Any = None) -
         return None
     load_many(Structure, {o.structure_id for o in rows})
     return Panel(SLIP_ORIENTATIONS, "orientation/_slip_panel.html",
-                 {"orientations": rows,
+                 {"orientations": rows, "today": local_date(utcnow()),
                   "structures": {o.structure_id: db.session.get(Structure, o.structure_id)
                                  for o in rows}})
 
@@ -93,24 +94,3 @@ def register() -> None:
         "orientation.contact_link_revoked": _l("Révocation d'un lien de réponse"),
         "orientation.contact_link_opened": _l("Ouverture d'un lien de réponse par une structure"),
     })
-
-
-# -- panels of one orientation's page ---------------------------------------------------------
-# Later features show themselves on an orientation's page (and on the contact link's page of a
-# structure without accounts) through this registry, so that orientation never imports them:
-# provider(orientation, user, contact_token=None) -> Panel | None. ``user`` is None on the
-# contact link's page (``contact_token`` is the link's token then). Registered from the
-# features' init_app (app/appointments: the appointments).
-_ORIENTATION_PANELS: list = []
-
-
-def register_orientation_panel(provider) -> None:
-    if provider not in _ORIENTATION_PANELS:
-        _ORIENTATION_PANELS.append(provider)
-
-
-def orientation_panels(orientation: Orientation, user: Any,
-                       contact_token: str | None = None) -> list[Panel]:
-    found = (provider(orientation, user, contact_token=contact_token)
-             for provider in _ORIENTATION_PANELS)
-    return [panel for panel in found if panel is not None]

@@ -4,7 +4,10 @@ An orientation is *stalled* when it is still ``sent`` after its acknowledgment d
 ``acknowledged`` after its take-charge due date. ``orientations remind`` (from cron) sends one
 reminder to the structure's referents per step; once the step is late by a further
 ``ESCALATION_DELAY`` working days (default 2), one escalation to the territory's coordinators.
-Each message has a deduplication key, so a second run sends nothing twice.
+Each message has a deduplication key, so a second run sends nothing twice. An urgent
+orientation runs on the urgent clock: its due dates are short (``services.due_dates``), it comes
+first in the stalled list, and its escalation waits the ``escalation`` working days of its
+domain's urgent clock instead of ``ESCALATION_DELAY``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from app.core.enums import Role
 from app.core.errors import InvalidTransition
 from app.core.routing import replica_reads
 from app.directory.models import Structure
-from app.orientation import contact, notify
+from app.orientation import contact, notify, urgency
 from app.orientation.deadlines import local_date, working_days_between
 from app.orientation.models import Orientation, OrientationEvent
 from app.orientation.services import append_event
@@ -63,7 +66,7 @@ def stalls(query: sa.Select | None = None, today: date | None = None) -> list[St
                      else ("take_charge", orientation.take_charge_due))
         found.append(Stall(orientation, step, due, working_days_between(due, today),
                            (today - orientation.sent_on).days))
-    found.sort(key=lambda s: (-s.overdue_working_days, s.due))
+    found.sort(key=lambda s: (not s.orientation.urgent, -s.overdue_working_days, s.due))
     return found
 
 
@@ -85,7 +88,8 @@ def stall_due():
 
 def stalls_page(query: sa.Select, today: date | None = None, limit: int = 50,
                 offset: int = 0) -> tuple[list[Stall], int]:
-    """A page of stalled orientations, most overdue first, ordered and counted by the database.
+    """A page of stalled orientations, urgent ones first, then the most overdue, ordered and
+    counted by the database.
 
     Working days grow with the calendar, so the most overdue is the oldest due date: the page
     is read in order from the partial index, and only its rows get their working days counted.
@@ -99,7 +103,8 @@ def stalls_page(query: sa.Select, today: date | None = None, limit: int = 50,
     with replica_reads():  # a count that tolerates seconds of lag; the rows: the primary
         total = db.session.scalar(sa.select(sa.func.count()).select_from(stalled.subquery()))
     rows = db.session.execute(stalled.add_columns(due.label("due"))
-                              .order_by(due, Orientation.id).limit(limit).offset(offset)).all()
+                              .order_by(Orientation.urgent.desc(), due, Orientation.id)
+                              .limit(limit).offset(offset)).all()
     return [Stall(o, "acknowledge" if o.status == OrientationStatus.SENT else "take_charge", d,
                   working_days_between(d, today), (today - o.sent_on).days)
             for o, d in rows], total
@@ -131,7 +136,9 @@ def remind(today: date | None = None) -> RemindReport:
     for stall in stalls(today=today):
         orientation_id = stall.orientation.id
         try:
-            reminded, escalated = _remind_one(stall, delay)
+            # An urgent orientation is escalated on the urgent clock of its domain.
+            reminded, escalated = _remind_one(stall, urgency.clock(
+                stall.orientation.domain).escalation if stall.orientation.urgent else delay)
         except InvalidTransition:
             db.session.rollback()  # already done by the conditional update; harmless twice
             log.info("orientation %s changed during the reminder run: skipped", orientation_id)
@@ -212,7 +219,7 @@ def stall_view(stall: Stall, reminders_sent: int | None = None) -> dict[str, Any
             "overdue_working_days": stall.overdue_working_days,
             "age_days": stall.age_days,
             "structure": {"id": structure.id, "name": structure.name},
-            "reason": stall.reason, "domain": orientation.domain,
+            "reason": stall.reason, "domain": orientation.domain, "urgent": orientation.urgent,
             "person": {"reception_number": person.reception_number,
                        "initials": person.initials},
             "reminders_sent": sent, "due": stall.due}

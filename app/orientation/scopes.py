@@ -122,14 +122,16 @@ def filter_orientations(query: sa.Select, status: str | None = None, domain: str
 
 
 def most_urgent_first(query: sa.Select, today: date) -> sa.Select:
-    """Work lists: overdue first, then open, then ended; by due date."""
+    """Work lists: urgent open ones first, then overdue, then open, then ended; by due date."""
+    urgent = sa.case((sa.and_(Orientation.urgent.is_(True),
+                              Orientation.status.in_(OPEN_STATUSES)), 0), else_=1)
     overdue = sa.case(
         (sa.and_(Orientation.status == OrientationStatus.SENT,
                  Orientation.acknowledge_due < today), 0),
         (sa.and_(Orientation.status == OrientationStatus.ACKNOWLEDGED,
                  Orientation.take_charge_due < today), 0),
         (Orientation.status.in_(OPEN_STATUSES), 1), else_=2)
-    return query.order_by(overdue, Orientation.acknowledge_due, Orientation.sent_at)
+    return query.order_by(urgent, overdue, Orientation.acknowledge_due, Orientation.sent_at)
 
 
 def newest_first(query: sa.Select) -> sa.Select:

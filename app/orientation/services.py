@@ -39,7 +39,7 @@ from app.core.errors import InvalidTransition
 from app.core.validation import FieldErrors, clean_code, clean_text
 from app.directory.models import Site, Structure
 from app.directory.services import find_structure
-from app.orientation import contact, notify
+from app.orientation import contact, notify, urgency
 from app.orientation.deadlines import add_working_days, local_date
 from app.orientation.models import SHAREABLE_FIELDS, Orientation, OrientationEvent
 from app.orientation.status import (
@@ -59,6 +59,19 @@ def delays(structure: Structure) -> tuple[int, int]:
     config = current_app.config
     return (structure.ack_delay or config["ACK_DELAY"],
             structure.take_charge_delay or config["TAKE_CHARGE_DELAY"])
+
+
+def due_dates(structure: Structure, domain: str, sent_on: date, urgent: bool) -> tuple[date, date]:
+    """The acknowledgment and take-charge due dates of an orientation sent on ``sent_on``: the
+    structure's delays, or the urgent clock of the domain (``urgency.clock``) when it is urgent
+    (never later than the structure's own delays)."""
+    ack_delay, take_delay = delays(structure)
+    ack, take = add_working_days(sent_on, ack_delay), add_working_days(sent_on, take_delay)
+    if urgent:
+        clock = urgency.clock(domain)
+        ack = min(ack, urgency.due(sent_on, clock.acknowledge))
+        take = min(take, urgency.due(sent_on, clock.take_charge))
+    return ack, take
 
 
 # -- events -----------------------------------------------------------------------------------
@@ -200,22 +213,26 @@ def send_orientation(person: Person, data: dict[str, Any], actor: Any) -> Orient
             referent = None
     if person.merged_into_id is not None:
         errors.add("person_id", _("Ce dossier a été fusionné : orientez depuis le dossier conservé."))
+    urgent = data.get("urgent")
+    if urgent is not None and not isinstance(urgent, bool):
+        errors.add("urgent", _("Indiquez oui (true) ou non (false)."))
     errors.raise_if_any()
+    if urgent is None:  # by default, urgent when the need of this domain is
+        urgent = urgency.from_visit(visit, domain)
     now = utcnow()
-    ack_delay, take_delay = delays(structure)
     sent_on = local_date(now)
+    acknowledge_due, take_charge_due = due_dates(structure, domain, sent_on, urgent)
     site = db.session.get(Site, actor.site_id) if getattr(actor, "site_id", None) else None
     orientation = Orientation(
         person_id=person.id, visit_id=visit.id if visit else None, structure_id=structure.id,
-        domain=domain, consent_given=consent.given, shared_fields=",".join(consent.shared),
+        domain=domain, urgent=urgent, consent_given=consent.given, shared_fields=",".join(consent.shared),
         shared_needs=",".join(consent.shared_needs), accepts_redirect=consent.accepts_redirect,
         status=OrientationStatus.SENT,
         sender_id=actor.id, sender_site_id=getattr(actor, "site_id", None),
         territory=site.territory if site else None,
         requested_referent_id=referent.id if referent else None, sent_at=now, sent_on=sent_on,
         updated_at=now,
-        acknowledge_due=add_working_days(sent_on, ack_delay),
-        take_charge_due=add_working_days(sent_on, take_delay), version=1,
+        acknowledge_due=acknowledge_due, take_charge_due=take_charge_due, version=1,
     )
     orientation.motive = motive
     orientation.consent_purpose = consent.purpose
@@ -229,7 +246,8 @@ def send_orientation(person: Person, data: dict[str, Any], actor: Any) -> Orient
                                      to_status=OrientationStatus.SENT))
     audit.record("orientation.send", actor=actor, object_type="orientation",
                  object_id=orientation.id, person_id=person.id,
-                 details={"structure": structure.id, "domain": domain, "shared": consent.shared,
+                 details={"structure": structure.id, "domain": domain, "urgent": urgent,
+                          "shared": consent.shared,
                           "shared_needs": consent.shared_needs,
                           "accepts_redirect": consent.accepts_redirect})
     notify.new_orientation(orientation, structure, referent)
@@ -323,22 +341,21 @@ def redirect(orientation: Orientation, actor: Any, structure_id: Any, reason: An
         raise InvalidTransition(
             _("Action impossible : l'orientation est à l'état « %(s)s ».", s=orientation.status))
     now = utcnow()
-    ack_delay, take_delay = delays(target)
     sent_on = local_date(now)
+    acknowledge_due, take_charge_due = due_dates(target, orientation.domain, sent_on,
+                                                 orientation.urgent)
     # The person's data go to the new structure only if they accepted a redirect at consent;
     # otherwise it receives the orientation without them until the sender re-confirms.
     carried = orientation.consent_given and orientation.accepts_redirect
     new = Orientation(
         person_id=orientation.person_id, visit_id=orientation.visit_id, structure_id=target.id,
-        domain=orientation.domain, consent_given=carried,
+        domain=orientation.domain, urgent=orientation.urgent, consent_given=carried,
         shared_fields=orientation.shared_fields if carried else "",
         shared_needs=orientation.shared_needs if carried else "",
         accepts_redirect=carried, status=OrientationStatus.SENT, sender_id=orientation.sender_id,
         sender_site_id=orientation.sender_site_id, territory=orientation.territory,
         redirected_from_id=orientation.id, sent_at=now, sent_on=sent_on, updated_at=now,
-        version=1,
-        acknowledge_due=add_working_days(sent_on, ack_delay),
-        take_charge_due=add_working_days(sent_on, take_delay),
+        version=1, acknowledge_due=acknowledge_due, take_charge_due=take_charge_due,
     )
     new.motive = orientation.motive
     new.consent_purpose = orientation.consent_purpose
@@ -390,16 +407,13 @@ def confirm_consent(orientation: Orientation, actor: Any, consent: Any) -> Orien
 
 def cancel(orientation: Orientation, actor: Any, reason: Any) -> Orientation:
     text = _required_reason("reason", reason)
-    transition(orientation, "cancel", actor, reason=text)
-    notify.status_changed(orientation)  # the hooks: nothing more is sent to the person
-    return orientation
+    return transition(orientation, "cancel", actor, reason=text)
 
 
 def close(orientation: Orientation, actor: Any, outcome: Any) -> Orientation:
     text = _required_reason("outcome", outcome)
     transition(orientation, "close", actor, values={"closed_at": utcnow()})
     orientation.outcome = text
-    notify.status_changed(orientation)  # the hooks: nothing more is sent to the person
     return orientation
 
 

@@ -139,6 +139,10 @@ def status_changed(orientation: Orientation) -> None:
     for hook in _STATUS_HOOKS:
         hook(orientation)
     text = STATUS_TEXT.get(orientation.status)
+    if (orientation.status == OrientationStatus.REFUSED
+            and orientation.refusal_code == "missed_appointments"):
+        text = ("vous est rendue par la structure : la personne n'est pas venue à deux "
+                "rendez-vous")
     sender = db.session.get(User, orientation.sender_id) if orientation.sender_id else None
     if text is None or sender is None or not sender.active:
         return

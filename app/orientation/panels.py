@@ -94,3 +94,24 @@ def register() -> None:
         "orientation.contact_link_revoked": _l("Révocation d'un lien de réponse"),
         "orientation.contact_link_opened": _l("Ouverture d'un lien de réponse par une structure"),
     })
+
+
+# -- panels of one orientation's page ---------------------------------------------------------
+# Later features show themselves on an orientation's page (and on the contact link's page of a
+# structure without accounts) through this registry, so that orientation never imports them:
+# provider(orientation, user, contact_token=None) -> Panel | None. ``user`` is None on the
+# contact link's page (``contact_token`` is the link's token then). Registered from the
+# features' init_app (app/appointments: the appointments).
+_ORIENTATION_PANELS: list = []
+
+
+def register_orientation_panel(provider) -> None:
+    if provider not in _ORIENTATION_PANELS:
+        _ORIENTATION_PANELS.append(provider)
+
+
+def orientation_panels(orientation: Orientation, user: Any,
+                       contact_token: str | None = None) -> list[Panel]:
+    found = (provider(orientation, user, contact_token=contact_token)
+             for provider in _ORIENTATION_PANELS)
+    return [panel for panel in found if panel is not None]

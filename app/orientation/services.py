@@ -407,13 +407,16 @@ def confirm_consent(orientation: Orientation, actor: Any, consent: Any) -> Orien
 
 def cancel(orientation: Orientation, actor: Any, reason: Any) -> Orientation:
     text = _required_reason("reason", reason)
-    return transition(orientation, "cancel", actor, reason=text)
+    transition(orientation, "cancel", actor, reason=text)
+    notify.status_changed(orientation)  # the hooks: nothing more is sent to the person
+    return orientation
 
 
 def close(orientation: Orientation, actor: Any, outcome: Any) -> Orientation:
     text = _required_reason("outcome", outcome)
     transition(orientation, "close", actor, values={"closed_at": utcnow()})
     orientation.outcome = text
+    notify.status_changed(orientation)  # the hooks: nothing more is sent to the person
     return orientation
 
 

@@ -128,6 +128,21 @@ def _prepare_threshold(_dialect, _record, _cargs, cparams) -> None:
         cparams["prepare_threshold"] = None if text in ("", "none", "off") else int(text)
 
 
+def analyze(tables: list[str] | tuple[str, ...]) -> None:
+    """Give the planner statistics on tables a bulk command has just filled or rewritten.
+
+    PostgreSQL's autovacuum analyses a table only once enough rows changed and a minute has
+    passed: a search run right after loading 100 000 persons was planned blind and took 10 ×
+    longer. Bulk commands (``demo generate``, ``directory import``, ``keys rotate``) end with
+    this, committed. Table names come from the models, never from input."""
+    if not tables:
+        return
+    db.session.commit()
+    for table in tables:
+        db.session.execute(sa.text(f'ANALYZE "{table}"'))
+    db.session.commit()
+
+
 def key_ring() -> KeyRing:
     """The application's key ring (set up by the factory)."""
     if not has_app_context():

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from app.core import audit
 from app.core.crypto import TOKEN_VERSION, DecryptionError
-from app.core.db import db, encrypted_models, key_ring
+from app.core.db import analyze, db, encrypted_models, key_ring
 
 
 def _stale_filter(model, prefix: str):
@@ -102,4 +102,6 @@ def rotate(batch_size: int = 500, max_batches: int | None = None,
             batches += 1
             if on_batch:
                 on_batch(len(rows))
+    if done:
+        analyze([model.__tablename__ for model in encrypted_models()])
     return done

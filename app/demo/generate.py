@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from faker import Faker
 
 from app.accueil.persons import identity_keys
-from app.core.db import db, key_ring
+from app.core.db import analyze, db, key_ring
 from app.core.names import phonetic_key, tokens
 from app.orientation.deadlines import add_working_days
 from app.orientation.status import TOMBSTONE_STATUSES
@@ -519,6 +519,7 @@ def generate(persons: int, visits_per_person: int = 3, seed: int = 1,
             _build_indexes(deferred)
     _save_counters(last)
     db.session.commit()
+    analyze(ORDER)
     return report
 
 

@@ -53,12 +53,13 @@ directory_cli = AppGroup("directory", help="The partner directory.")
               "(default: the structure's commune)")
 def import_directory(file, territory):
     """Import structures and services from a data·inclusion export (JSON, schema v1)."""
-    from app.core.db import db
+    from app.core.db import analyze, db
     from app.directory import importer
 
     try:
         report = importer.import_file(file, territory=territory)
         db.session.commit()
+        analyze(importer.TABLES)
     except importer.ImportFileError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from None

@@ -115,6 +115,10 @@ def _address(structure: di.Structure) -> str | None:
     return text[:300] or None
 
 
+# What an import writes: analysed once it is committed (``directory import``).
+TABLES = ("structures", "structure_domains", "structure_territories", "directory_services")
+
+
 def import_file(path: str | Path, territory: str | None = None) -> ImportReport:
     """Import ``path``; raises ``ImportFileError`` (nothing imported) on a malformed file."""
     raw_structures, raw_services = _load(path)

@@ -138,3 +138,27 @@ def test_deferred_indexes_are_built_again(app, ctx):
     assert definitions() == before
     assert any("ix_visits_site_occurred_on" in d and "INCLUDE" in d for d in before)
     assert _derived_mismatches() == (0, 0)
+
+
+def test_generation_leaves_planner_statistics(app, ctx):
+    """PostgreSQL: a search right after ``demo generate`` must not be planned blind (issue 21):
+    the generator analyses the tables it loaded."""
+    import pytest
+
+    from app.core.db import db
+    from app.demo import seed
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("planner statistics: PostgreSQL")
+    seed.seed(with_persons=False)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo", "generate", "--persons", "40", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    db.session.remove()
+    # ANALYZE sets the row estimates to what is there (autovacuum would wait for 50 changed
+    # rows and its next round); pg_class is transactional, unlike the statistics views.
+    for table in ("persons", "person_search_keys", "visits", "orientations"):
+        estimate, count = db.session.execute(sa.text(
+            f"SELECT c.reltuples, (SELECT count(*) FROM {table}) FROM pg_class c "
+            f"WHERE c.relname = '{table}'")).one()
+        assert count > 0 and estimate == count, (table, estimate, count)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import time
 
 from flask_babel import gettext as _
 
@@ -150,6 +151,11 @@ def _time(minutes: int) -> str:
     if minutes:
         return _("%(h)d\u00a0h\u00a0%(m)02d", h=hours, m=minutes)
     return _("%(h)d\u00a0h", h=hours)
+
+
+def clock(value: time | None) -> str:
+    """A time of day as French says it ("9 h 30", "14 h"): an appointment's time on the slip."""
+    return _time(value.hour * 60 + value.minute) if value is not None else ""
 
 
 def _hours(spans: tuple[Span, ...]) -> str:

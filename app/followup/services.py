@@ -33,6 +33,7 @@ from app.notifications.models import FAILED, PENDING, OutboxMessage
 from app.notifications.services import queue
 from app.orientation.deadlines import local_date
 from app.orientation.models import Orientation
+from app.orientation.next_appointment import NextAppointment, next_appointment
 from app.orientation.status import OPEN_STATUSES, OrientationStatus
 
 ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
@@ -198,6 +199,10 @@ class Status:
     acknowledge_due: date
     take_charge_due: date
     site: Site | None
+    # Where the person goes: the structure the request is with now, and its next appointment
+    # (date, time and place once the partner said them: orientation.next_appointment).
+    partner: Structure | None = None
+    appointment: NextAppointment | None = None
 
 
 def lookup(code: Any, ip: str | None) -> Status | None:
@@ -226,13 +231,14 @@ def lookup(code: Any, ip: str | None) -> Status | None:
         appointment_on=current.first_appointment_on,
         redirected_to=structure.name if current.id != first.id else None,
         acknowledge_due=current.acknowledge_due, take_charge_due=current.take_charge_due,
-        site=db.session.get(Site, first.sender_site_id) if first.sender_site_id else None)
+        site=db.session.get(Site, first.sender_site_id) if first.sender_site_id else None,
+        partner=structure, appointment=next_appointment(current) if current.is_open else None)
 
 
 # -- updates ----------------------------------------------------------------------------------------
 def _message(orientation: Orientation, structure: Structure) -> str | None:
     if orientation.status == OrientationStatus.ACKNOWLEDGED:
-        return (f"Votre demande a été prise en compte par {structure.name} le "
+        return (f"Demande reçue : {structure.name} a reçu votre demande le "
                 f"{orientation.acknowledged_on:%d/%m/%Y}.")
     if orientation.status == OrientationStatus.IN_CHARGE and orientation.first_appointment_on:
         return f"Rendez-vous avec {structure.name} le {orientation.first_appointment_on:%d/%m/%Y}."

@@ -20,7 +20,7 @@ from app.orientation import contact, services
 from app.orientation.forms import RedirectForm, RefuseForm, TakeChargeForm
 from app.orientation.models import Orientation
 from app.orientation.panels import orientation_panels
-from app.orientation.presenters import orientation_view
+from app.orientation.presenters import orientation_view, sender_view
 from app.orientation.scopes import PARTNER
 
 bp = Blueprint("contact", __name__, url_prefix="/contact", template_folder="templates")
@@ -108,7 +108,7 @@ def orientation(token: str):
     sender_site = db.session.get(Site, row.sender_site_id) if row.sender_site_id else None
     return render_template("contact/orientation.html", view=orientation_view(row, None, who=PARTNER),
                            orientation=row, token=token, confirm=ConfirmForm(),
-                           sender_site=sender_site,
+                           sender_site=sender_site, sender=sender_view(row),
                            panels=orientation_panels(row, None, contact_token=token),
                            take_form=TakeChargeForm(), refuse_form=RefuseForm(),
                            redirect_form=redirect_form)

@@ -18,6 +18,7 @@ from app.core.db import db, load_many, utcnow
 from app.directory.models import Structure
 from app.orientation.deadlines import local_date
 from app.orientation.models import Orientation
+from app.orientation.next_appointment import next_appointment
 from app.orientation.presenters import orientation_view, preload
 from app.orientation.scopes import orientations_of_person, orientations_of_visit
 
@@ -45,7 +46,8 @@ def _slip_panel(person: Any, user: Any, slip: bool = False, visit: Any = None) -
         return None
     load_many(Structure, {o.structure_id for o in rows})
     return Panel(SLIP_ORIENTATIONS, "orientation/_slip_panel.html",
-                 {"orientations": rows, "today": local_date(utcnow()),
+                 {"appointments": {o.id: next_appointment(o) for o in rows},
+                  "orientations": rows, "today": local_date(utcnow()),
                   "structures": {o.structure_id: db.session.get(Structure, o.structure_id)
                                  for o in rows}})
 

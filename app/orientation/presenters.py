@@ -10,7 +10,7 @@ from sqlalchemy.orm.util import identity_key
 from app.accueil.models import Need, Person
 from app.auth.models import User
 from app.core.db import db, load_many
-from app.directory.models import Structure
+from app.directory.models import Site, Structure
 from app.orientation.models import Orientation
 from app.orientation.scopes import (
     COORDINATION,
@@ -181,3 +181,15 @@ def tombstone_view(orientation: Orientation, with_events: bool = True) -> dict[s
     if with_events:
         view["events"] = events_view(orientation, free_text=False)
     return view
+
+
+def sender_view(orientation: Orientation) -> dict[str, Any] | None:
+    """Who sent the orientation, for the partner to call back without searching ("Envoyée par
+    … — site … — tél. …", issue 24 item 7): the agent's name, their site and its phone. Pages
+    only (the API's orientation is unchanged); nothing of the person."""
+    sender = db.session.get(User, orientation.sender_id) if orientation.sender_id else None
+    site = db.session.get(Site, orientation.sender_site_id) if orientation.sender_site_id else None
+    if sender is None and site is None:
+        return None
+    return {"name": sender.display_name if sender else None,
+            "site": site.name if site else None, "phone": site.phone if site else None}

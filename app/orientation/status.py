@@ -51,12 +51,15 @@ TRANSITIONS: dict[str, tuple[frozenset[OrientationStatus], OrientationStatus]] =
                   OrientationStatus.REFUSED),
 }
 
+# The one vocabulary of the statuses, in words a visitor understands, used alike on every page
+# (the partner's inbox and orientation, the sender's lists, the person's file), on the slip and
+# on the person's follow-up page (issue 24, item 7). Labels only: the values above stay the API's.
 STATUS_LABELS = {
-    OrientationStatus.SENT: _l("Transmise"),
-    OrientationStatus.ACKNOWLEDGED: _l("Prise en compte"),
-    OrientationStatus.IN_CHARGE: _l("Prise en charge"),
-    OrientationStatus.CLOSED: _l("Clôturée"),
-    OrientationStatus.REFUSED: _l("Refusée"),
+    OrientationStatus.SENT: _l("Demande envoyée"),
+    OrientationStatus.ACKNOWLEDGED: _l("Demande reçue"),
+    OrientationStatus.IN_CHARGE: _l("Accompagnement commencé"),
+    OrientationStatus.CLOSED: _l("Terminée"),
+    OrientationStatus.REFUSED: _l("Demande refusée"),
     OrientationStatus.REDIRECTED: _l("Réorientée"),
     OrientationStatus.CANCELLED: _l("Annulée"),
 }

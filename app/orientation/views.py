@@ -38,7 +38,7 @@ from app.orientation.forms import (
 )
 from app.orientation.models import Orientation
 from app.orientation.panels import orientation_panels
-from app.orientation.presenters import orientation_view, preload
+from app.orientation.presenters import orientation_view, preload, sender_view
 from app.orientation.scopes import (
     filter_orientations,
     most_urgent_first,
@@ -234,7 +234,7 @@ def show(orientation_id: uuid.UUID):
         "orientation/show.html", orientation=orientation,
         contact_links=contact.links_of(orientation)
         if can(current_user, "orientation.contact_link", orientation) else [],
-        view=orientation_view(orientation, current_user),
+        view=orientation_view(orientation, current_user), sender=sender_view(orientation),
         take_form=TakeChargeForm(), refuse_form=RefuseForm(), redirect_form=redirect_form,
         reason_form=ReasonForm(), close_form=CloseForm(), confirm=ConfirmForm(),
         consent_form=_consent_form(orientation),

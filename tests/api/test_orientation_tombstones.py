@@ -340,7 +340,7 @@ def _end_by_link(app, client, build, by_link, how: str) -> str:
     with app.app_context():
         status = db.session.get(Orientation, oid).status
     labels = {"cancel": ("cancelled", "Annulée"), "redirect": ("redirected", "Réorientée"),
-              "refuse": ("refused", "Refusée"), "close": ("closed", "Clôturée")}
+              "refuse": ("refused", "Demande refusée"), "close": ("closed", "Terminée")}
     assert status == labels[how][0]
     return labels[how][1]
 

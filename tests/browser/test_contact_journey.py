@@ -131,7 +131,7 @@ def test_contact_answers_from_the_email_link(app, page, browser, browser_context
     _checked(page, titles_seen)
     expect(_flash(page)).to_contain_text(
         "Votre réponse est enregistrée ; l'émetteur de l'orientation est prévenu.")
-    expect(page.locator(".lead .status")).to_have_text("Prise en compte")
+    expect(page.locator(".lead .status")).to_have_text("Demande reçue")
     expect(page.get_by_role("button", name="Accuser réception")).to_have_count(0)
     expect(page.get_by_role("button", name="Prendre en charge")).to_be_visible()
 
@@ -139,7 +139,7 @@ def test_contact_answers_from_the_email_link(app, page, browser, browser_context
     login(page, agent)
     page.goto(f"/orientations/{orientation.id}")
     _checked(page, titles_seen)
-    expect(page.locator(".page-head .status")).to_have_text("Prise en compte")
+    expect(page.locator(".page-head .status")).to_have_text("Demande reçue")
     expect(page.get_by_role("region", name="Historique")).to_contain_text(
         "contact de la structure Association du village (asso@village.test)")
 

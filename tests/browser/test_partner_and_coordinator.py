@@ -43,7 +43,7 @@ def test_partner_sees_only_shared_fields_acknowledges_and_takes_charge(app, page
     expect(page.get_by_role("heading", level=1)).to_contain_text(structure.name)
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="Léonie Marchand"))
     expect(row).to_have_count(1)
-    expect(row).to_contain_text("Transmise")
+    expect(row).to_contain_text("Demande envoyée")
 
     row.get_by_role("link", name="Léonie Marchand").click()
     expect(page).to_have_url(re.compile(rf"/orientations/{orientation.id}$"))
@@ -73,7 +73,7 @@ def test_partner_sees_only_shared_fields_acknowledges_and_takes_charge(app, page
     checked(page)
     expect(_flash(page)).to_contain_text(
         "Réception accusée : vous êtes le référent de cette orientation.")
-    expect(page.locator(".page-head .status")).to_have_text("Prise en compte")
+    expect(page.locator(".page-head .status")).to_have_text("Demande reçue")
     expect(page.get_by_role("button", name="Accuser réception")).to_have_count(0)
     expect(page.get_by_role("region", name="Demande")).to_contain_text(partner.display_name)
 
@@ -83,7 +83,7 @@ def test_partner_sees_only_shared_fields_acknowledges_and_takes_charge(app, page
     expect(page).to_have_url(re.compile(rf"/orientations/{orientation.id}$"))
     checked(page)
     expect(_flash(page)).to_contain_text("Prise en charge enregistrée.")
-    expect(page.locator(".page-head .status")).to_have_text("Prise en charge")
+    expect(page.locator(".page-head .status")).to_have_text("Accompagnement commencé")
     expect(page.get_by_role("button", name="Prendre en charge")).to_have_count(0)
     expect(page.get_by_role("region", name="Demande")).to_contain_text(
         format_date(appointment, "long", locale="fr"))
@@ -92,7 +92,7 @@ def test_partner_sees_only_shared_fields_acknowledges_and_takes_charge(app, page
         "link", name="Orientations reçues").click()
     checked(page)
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="Léonie Marchand"))
-    expect(row).to_contain_text("Prise en charge")
+    expect(row).to_contain_text("Accompagnement commencé")
 
     from app.core.db import db
     from app.orientation.models import Orientation
@@ -190,7 +190,7 @@ def test_coordinator_reminds_then_redirects_a_stalled_orientation(app, page, bui
     # The page shown is the new orientation, sent to the other structure.
     expect(page).to_have_url(re.compile(rf"/orientations/{new_id}$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Orientation vers {other.name}")
-    expect(page.locator(".page-head .status")).to_have_text("Transmise")
+    expect(page.locator(".page-head .status")).to_have_text("Demande envoyée")
     page.get_by_role("link", name="l'orientation précédente").click()
     expect(page).to_have_url(re.compile(rf"/orientations/{orientation.id}$"))
     checked(page)

@@ -85,12 +85,13 @@ def test_code_shows_the_status_without_any_name(app, client, oriented):
     assert re.fullmatch(r"[A-Z0-9]{5}-[A-Z0-9]{5}", code)
     assert not set(code.replace("-", "")) & set("01ILOSZB258")
     first = _text(_look(client, code))
-    assert "CAF Suivi" in first and "doit la prendre en compte" in first
+    assert "CAF Suivi" in first and "Demande envoyée" in first
+    assert "doit confirmer avant le" in first
     client.post(f"/api/v1/orientations/{orientation.id}/acknowledge",
                 headers=bearer(api_token(client, partner)))
     page = _look(app.test_client(), code.lower().replace("-", " "))
     text = _text(page)
-    assert "prise en compte par CAF Suivi" in text
+    assert "Demande reçue" in text and "CAF Suivi a reçu votre demande le" in text
     assert NAME not in text and "Galois" not in text and "Menace" not in text
     from app.core.db import db
     from app.followup.models import FollowUp
@@ -137,7 +138,7 @@ def test_email_updates_with_consent_and_withdrawal(app, client, oriented):
         [message] = db.session.scalars(sa.select(OutboxMessage).where(
             OutboxMessage.kind == "followup.update")).all()
         assert message.recipient == "evariste@example.org" and message.channel == "email"
-        assert "prise en compte par CAF Suivi" in message.body and NAME not in message.body
+        assert "CAF Suivi a reçu votre demande le" in message.body and NAME not in message.body
         stop = re.search(r"/suivi/stop/(\S+)", message.body).group(1)
     page = client.get(f"/suivi/stop/{stop}")
     assert page.status_code == 200

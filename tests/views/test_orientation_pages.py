@@ -72,7 +72,7 @@ def test_send_from_a_visit_then_partner_acknowledges_and_sender_sees_it(app, cli
         "shared_fields": ["first_name", "last_name"], "consent_purpose": "Relogement"})
     assert sent.status_code == 302 and "/slip" in sent.headers["Location"]
     slip = _text(client.get(sent.headers["Location"]))
-    assert "CAF Test" in slip and "Votre demande a été transmise" in slip
+    assert "CAF Test" in slip and "Demande envoyée" in slip
     post_form(client, "/logout")
 
     login(client, partner)
@@ -91,14 +91,14 @@ def test_send_from_a_visit_then_partner_acknowledges_and_sender_sees_it(app, cli
                        {"first_appointment_on": (date.today() + timedelta(days=2)).isoformat()},
                        token_from=f"/orientations/{oid}")
     assert taken.status_code == 302
-    assert "Prise en charge" in _text(client.get(f"/orientations/{oid}"))
+    assert "Accompagnement commencé" in _text(client.get(f"/orientations/{oid}"))
     post_form(client, "/logout")
 
     login(client, agent)
     file = _text(client.get(f"/persons/{person.id}"))
-    assert "CAF Test" in file and "Prise en charge" in file
+    assert "CAF Test" in file and "Accompagnement commencé" in file
     slip = _text(client.get(f"/visits/{visit.id}/slip"))
-    assert "prise en compte par CAF Test" in slip and "Votre rendez-vous" in slip
+    assert "CAF Test a reçu votre demande le" in slip and "Votre rendez-vous" in slip
 
 
 def test_acknowledging_twice_shows_a_clear_message(app, client, build):
@@ -123,10 +123,10 @@ def test_refusal_from_the_page_needs_a_reason(app, client, build):
     path = f"/orientations/{orientation.id}"
     _form_post(client, path + "/refuse", {"reason_code": "not_competent", "reason": ""},
                token_from=path)
-    assert "Transmise" in _text(client.get(path))
+    assert "Demande envoyée" in _text(client.get(path))
     _form_post(client, path + "/refuse", {"reason_code": "not_competent",
                                           "reason": "Pas notre domaine"}, token_from=path)
-    assert "Refusée" in _text(client.get(path))
+    assert "Demande refusée" in _text(client.get(path))
 
 
 def test_partner_of_another_structure_gets_404(client, build):

@@ -20,7 +20,11 @@ PUBLIC_ENDPOINTS = {"static", "auth.login", "auth.second_factor", "auth.set_lang
                     # new contact address (review finding 4)
                     "auth.set_password", "directory.confirm_contact",
                     # the accessibility statement RGAA asks for
-                    "home.accessibility"}
+                    "home.accessibility",
+                    # a structure's contact link recording appointments; the person's link of
+                    # their appointment reminders (issue 20)
+                    "appointments.contact_record", "appointments.contact_attendance",
+                    "appointments.contact_end_after_missed", "appointments.person_page"}
 
 
 def _sample_url(rule) -> str:

@@ -6,9 +6,10 @@ PORT   ?= 5000
 HOST   ?= 127.0.0.1
 FLASK  := $(BIN)/flask --app wsgi
 
-.PHONY: oidc-deps screenshots bench run test test-sqlite test-postgres install install-dev translations compile-translations lint browser-deps topology-deps topology clean
+.PHONY: magic-deps oidc-deps screenshots bench run test test-sqlite test-postgres install install-dev translations compile-translations lint browser-deps topology-deps topology clean
 
 $(VENV)/.installed: requirements.txt
+	@$(MAKE) --no-print-directory magic-deps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
@@ -41,6 +42,11 @@ run: install compile-translations
 ## browser tests: Debian's chromium (apt, when missing) and axe-core (npm, pinned by the lock file)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 AXE  := tests/browser/node_modules/axe-core/axe.min.js
+## libmagic, the library python-magic reads file types with (app/documents): Debian's libmagic1
+magic-deps:
+	@ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1' || \
+	  ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libmagic1)
+
 browser-deps: $(AXE)
 	@test -x /usr/bin/chromium || command -v chromium >/dev/null 2>&1 || \
 	  ($(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium)

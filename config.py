@@ -91,6 +91,7 @@ class Settings:
     PASSERELLE_SMS_SENDER: str = "Passerelle"
     PASSERELLE_ACCESSIBILITY_CONTACT: str | None = None
     PASSERELLE_HOLIDAYS_SUBDIV: str | None = None
+    PASSERELLE_DOCUMENT_MAX_BYTES: int = 10 * 1024 * 1024
     PASSERELLE_RETENTION_PERSON_YEARS: int = 3
     PASSERELLE_RETENTION_LOGIN_ATTEMPTS_DAYS: int = 365
     PASSERELLE_RETENTION_OUTBOX_DAYS: int = 90
@@ -185,6 +186,8 @@ def from_environment(env: str | None = None) -> Settings:
         or None,
         PASSERELLE_HOLIDAYS_SUBDIV=(os.environ.get("PASSERELLE_HOLIDAYS_SUBDIV") or "").strip()
         or None,
+        PASSERELLE_DOCUMENT_MAX_BYTES=_env_int("PASSERELLE_DOCUMENT_MAX_BYTES",
+                                               10 * 1024 * 1024),
         PASSERELLE_RETENTION_PERSON_YEARS=_env_int("PASSERELLE_RETENTION_PERSON_YEARS", 3),
         PASSERELLE_RETENTION_LOGIN_ATTEMPTS_DAYS=_env_int(
             "PASSERELLE_RETENTION_LOGIN_ATTEMPTS_DAYS", 365),

@@ -205,6 +205,7 @@ def _register_features(app: Flask) -> None:
         auth,
         charter,
         directory,
+        documents,
         followup,
         home,
         notifications,
@@ -217,7 +218,7 @@ def _register_features(app: Flask) -> None:
     from app.commands import register_commands
 
     for feature in (auth, home, charter, directory, admin, accueil, notifications, orientation,
-                    referents, pilotage, retention, followup, appointments):
+                    referents, pilotage, retention, followup, documents, appointments):
         feature.init_app(app)
     api_package.init_app(app)
     register_commands(app)

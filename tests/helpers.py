@@ -152,6 +152,29 @@ class Builder:
         return self._commit(create)
 
 
+    def document(self, person, agent=None, *, data: bytes | None = None,
+                 filename: str = "piece-identite.pdf", kind: str = "identity",
+                 expires_on=None) -> SimpleNamespace:
+        """A document attached to ``person`` by ``agent`` (default: its creator)."""
+        from app.accueil.models import Person
+        from app.auth.models import User
+        from app.core.db import db
+        from app.documents.services import attach
+        from tests.documents_samples import pdf_bytes
+
+        agent = agent or person.agent
+
+        def create():
+            document = attach(db.session.get(Person, person.id), filename=filename,
+                              data=data if data is not None else pdf_bytes(), kind=kind,
+                              expires_on=expires_on, actor=db.session.get(User, agent.id))
+            return SimpleNamespace(id=document.id, person_id=person.id,
+                                   filename=document.filename,
+                                   content_type=document.content_type)
+
+        return self._commit(create)
+
+
 def _ns(obj, *names) -> SimpleNamespace:
     return SimpleNamespace(id=obj.id, **{name: getattr(obj, name) for name in names})
 

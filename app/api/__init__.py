@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
         auth,
         charter,
         directory,
+        documents,
         followup,
         indicators,
         orientations,
@@ -23,7 +24,7 @@ def init_app(app: Flask) -> None:
     from app.extensions import api, csrf
 
     for module in (auth, charter, directory, persons, orientations, parcours, indicators,
-                   followup, appointments):
+                   followup, appointments, documents):
         csrf.exempt(module.blp)  # bearer tokens, no cookies: CSRF does not apply
         api.register_blueprint(module.blp)
     # The OpenAPI document itself is public (its views are bound methods: wrap them).

@@ -46,6 +46,9 @@ class ConsentSchema(StrictSchema):
                        "if this one redirects it; if not, a redirect reaches the new structure "
                        "without personal data until the sender confirms the consent again"})
     purpose = fields.String(allow_none=True)
+    shared_documents = fields.List(fields.String(), allow_none=True, metadata={
+        "description": "ids of the person's documents the structure may download (the person "
+                       "chooses them one by one); absent: none"})
 
 
 class OrientationInSchema(StrictSchema):

@@ -204,6 +204,40 @@ def load_key_ring(
     return KeyRing.from_file(path)
 
 
+# -- sealed files ---------------------------------------------------------------------------
+# A file (a person's document) is sealed under a data key of its own, drawn at random for that
+# file; the data key is stored wrapped by the key ring (an encrypted attribute), so that a key
+# rotation re-wraps the small key and never re-encrypts the file. Sealed format:
+# ``b"\x01" || nonce (12) || ciphertext || tag (16)``, with the file's identity as associated
+# data (a sealed file copied onto another document's row fails to open).
+SEALED_VERSION = b"\x01"
+
+
+def new_data_key() -> bytes:
+    """A fresh random 256-bit data key for one file."""
+    return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+
+
+def seal_bytes(data_key: bytes, plaintext: bytes, aad: str) -> bytes:
+    """AES-256-GCM of ``plaintext`` under ``data_key`` with a random nonce."""
+    nonce = os.urandom(NONCE_BYTES)
+    return SEALED_VERSION + nonce + AESGCM(data_key).encrypt(nonce, plaintext,
+                                                              aad.encode("utf-8"))
+
+
+def open_bytes(data_key: bytes, sealed: bytes, aad: str) -> bytes:
+    """The plaintext of ``seal_bytes``; ``DecryptionError`` when it does not open."""
+    if not sealed or sealed[:1] != SEALED_VERSION:
+        raise DecryptionError(f"unknown sealed file version for {aad}")
+    body = sealed[1:]
+    try:
+        return AESGCM(data_key).decrypt(body[:NONCE_BYTES], body[NONCE_BYTES:],
+                                        aad.encode("utf-8"))
+    except (InvalidTag, ValueError) as exc:
+        raise DecryptionError(
+            f"sealed file does not open for {aad}: tampered, or moved from another row") from exc
+
+
 def new_secret_token(nbytes: int = 32) -> str:
     """A random URL-safe token (API tokens, links): ``nbytes`` of entropy."""
     return secrets.token_urlsafe(nbytes)

@@ -96,6 +96,11 @@ _declare("orientation.escalate", {C}, personal_data=True, hidden=True)
 _declare("orientation.coordination_comment", {C}, personal_data=True, hidden=True)
 _declare("orientation.contact_link", {A, C}, personal_data=True)
 _declare("followup.manage", {A}, personal_data=True)
+# -- the person's documents (object rules in app/documents/scopes.py) --------------------------
+_declare("document.list", {A}, personal_data=True)      # on a person: the whole file's readers
+_declare("document.attach", {A}, personal_data=True)    # on a person
+_declare("document.read", {A, P}, personal_data=True)   # on a document: its file, or shared
+_declare("document.delete", {A}, personal_data=True)    # on a document
 # -- appointments of an orientation (object rules in app/appointments/scopes.py) --------------
 _declare("appointment.read", PROFESSIONALS, personal_data=True)
 _declare("appointment.record", {P}, personal_data=True)

@@ -51,6 +51,9 @@ class OrientationForm(FlaskForm):
                                                         if k != "needs"}))
     shared_needs = MultiCheckboxField(_l("Besoins partagés avec la structure"), choices=[],
                                       validate_choice=False)
+    # The person's documents (app/documents, through orientation.sharing), chosen one by one.
+    shared_documents = MultiCheckboxField(_l("Documents que la structure pourra télécharger"),
+                                          choices=[], validate_choice=False)
     accepts_redirect = BooleanField(_l("La personne accepte que l'orientation et ces informations soient transmises à une autre structure si celle-ci la réoriente"))
     consent_purpose = TextAreaField(_l("Dans quel but (dit à la personne)"),
                                     validators=[Optional(), Length(max=500)], render_kw={"rows": 2})
@@ -62,6 +65,7 @@ class ConsentForm(FlaskForm):
     consent_given = OrientationForm.consent_given
     shared_fields = OrientationForm.shared_fields
     shared_needs = OrientationForm.shared_needs
+    shared_documents = OrientationForm.shared_documents
     accepts_redirect = OrientationForm.accepts_redirect
     consent_purpose = OrientationForm.consent_purpose
 

@@ -42,6 +42,7 @@ from app.directory.services import find_structure
 from app.orientation import contact, notify, urgency
 from app.orientation.deadlines import add_working_days, local_date
 from app.orientation.models import SHAREABLE_FIELDS, Orientation, OrientationEvent
+from app.orientation.sharing import carry_shares, clean_shares, save_shares
 from app.orientation.status import (
     OPEN_STATUSES,
     TOMBSTONE_STATUSES,
@@ -203,6 +204,7 @@ def send_orientation(person: Person, data: dict[str, Any], actor: Any) -> Orient
             errors.add("visit_id", _("Ce passage n'appartient pas à cette personne."))
             visit = None
     consent = _clean_consent(errors, data.get("consent"), domain, visit)
+    shares = clean_shares(errors, person, data.get("consent"))  # documents chosen, by feature
     referent = None
     if data.get("referent_id"):
         referent = db.session.get(User, _uuid_or_none(data["referent_id"])) \
@@ -244,6 +246,7 @@ def send_orientation(person: Person, data: dict[str, Any], actor: Any) -> Orient
     db.session.flush()
     orientation.events.append(_event(orientation, "transition", actor, from_status=None,
                                      to_status=OrientationStatus.SENT))
+    save_shares(orientation, shares, actor)
     audit.record("orientation.send", actor=actor, object_type="orientation",
                  object_id=orientation.id, person_id=person.id,
                  details={"structure": structure.id, "domain": domain, "urgent": urgent,
@@ -363,6 +366,8 @@ def redirect(orientation: Orientation, actor: Any, structure_id: Any, reason: An
         new.coverage_override = text
     db.session.add(new)
     db.session.flush()
+    if carried:  # the person accepted that what they shared goes on to another structure
+        carry_shares(orientation, new)
     transition(orientation, "redirect", actor, reason=text, actor_label=actor_label,
                values={"redirected_to_id": new.id})
     _event(new, "transition", actor, from_status=None, to_status=OrientationStatus.SENT,
@@ -390,6 +395,7 @@ def confirm_consent(orientation: Orientation, actor: Any, consent: Any) -> Orien
     errors = FieldErrors()
     visit = db.session.get(Visit, orientation.visit_id) if orientation.visit_id else None
     cleaned = _clean_consent(errors, consent, orientation.domain, visit)
+    shares = clean_shares(errors, db.session.get(Person, orientation.person_id), consent)
     errors.raise_if_any()
     db.session.flush()
     _bump(orientation, frozenset(OPEN_STATUSES), {
@@ -397,6 +403,7 @@ def confirm_consent(orientation: Orientation, actor: Any, consent: Any) -> Orien
         "shared_needs": ",".join(cleaned.shared_needs),
         "accepts_redirect": cleaned.accepts_redirect})
     orientation.consent_purpose = cleaned.purpose
+    save_shares(orientation, shares, actor)
     _event(orientation, "consent", actor)
     audit.record("orientation.consent_confirmed", actor=actor, object_type="orientation",
                  object_id=orientation.id, person_id=orientation.person_id,

@@ -23,7 +23,7 @@ from app.core.routing import replica_reads
 from app.core.spine import act, get_visible_or_404
 from app.directory import services as directory
 from app.directory.models import Structure
-from app.orientation import designated, reminders, services
+from app.orientation import designated, reminders, services, sharing
 from app.orientation.deadlines import local_date
 from app.orientation.designated import referents_by_structure
 from app.orientation.forms import (
@@ -127,7 +127,8 @@ def _referent_choices(every: list[Structure]) -> list:
 CONSENT_ALIASES = {"consent.given": "consent_given", "consent.shared_fields": "shared_fields",
                    "consent.shared_needs": "shared_needs",
                    "consent.accepts_redirect": "accepts_redirect",
-                   "consent.purpose": "consent_purpose"}
+                   "consent.purpose": "consent_purpose",
+                   "consent.shared_documents": "shared_documents"}
 
 
 def _need_choices(form, visit: Visit | None, default_domain: str | None) -> None:
@@ -140,10 +141,18 @@ def _need_choices(form, visit: Visit | None, default_domain: str | None) -> None
         form.shared_needs.data = [n.domain for n in needs if n.domain == default_domain]
 
 
+def _document_choices(form, person: Person) -> None:
+    """The person's documents, each to share or not (none by default)."""
+    share = sharing.get_share("shared_documents")
+    form.shared_documents.choices = [SelectChoice(value, label)
+                                     for value, label in share.choices(person)] if share else []
+
+
 def _consent_data(form) -> dict:
     return {"given": bool(form.consent_given.data),
             "shared_fields": form.shared_fields.data or [],
             "shared_needs": form.shared_needs.data or [],
+            "shared_documents": form.shared_documents.data or [],
             "accepts_redirect": bool(form.accepts_redirect.data),
             "purpose": form.consent_purpose.data}
 
@@ -174,6 +183,7 @@ def new(person_id: uuid.UUID):
     form.structure_id.choices = _structure_choices(domain, territory, every)
     form.referent_id.choices = _referent_choices(every)
     _need_choices(form, visit, domain if request.method == "GET" else None)
+    _document_choices(form, person)
     if form.validate_on_submit():
         data = {"structure_id": form.structure_id.data, "domain": form.domain.data,
                 "motive": form.motive.data, "visit_id": form.visit_id.data or None,
@@ -238,6 +248,7 @@ def show(orientation_id: uuid.UUID):
         take_form=TakeChargeForm(), refuse_form=RefuseForm(), redirect_form=redirect_form,
         reason_form=ReasonForm(), close_form=CloseForm(), confirm=ConfirmForm(),
         consent_form=_consent_form(orientation),
+        shared_documents=sharing.listings(orientation, current_user).get("shared_documents", []),
         panels=orientation_panels(orientation, current_user),
         today=local_date(utcnow()),
         person=db.session.get(Person, orientation.person_id))
@@ -251,6 +262,7 @@ def _consent_form(orientation: Orientation) -> ConsentForm | None:
     form = ConsentForm()
     visit = db.session.get(Visit, orientation.visit_id) if orientation.visit_id else None
     _need_choices(form, visit, orientation.domain)
+    _document_choices(form, db.session.get(Person, orientation.person_id))
     return form
 
 

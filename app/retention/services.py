@@ -3,7 +3,8 @@
 * a person with no contact for ``PASSERELLE_RETENTION_PERSON_YEARS`` (3) years and nothing open
   (no orientation in progress, no open parcours) is **anonymised**: identity, search keys,
   identity history, and every free text about them (visit summaries, need notes, motives,
-  journal entries, reasons) are erased; identifiers, dates and codes stay, so the indicators
+  journal entries, reasons) are erased, and their documents deleted (with their sealed bytes
+  and their shares); identifiers, dates and codes stay, so the indicators
   do not change; the address or number they gave for updates is erased too, and the updates
   still waiting in the outbox for them (queued, or failed and awaiting a retry) are dropped,
   the delivered ones keeping no recipient;
@@ -28,6 +29,7 @@ from app.accueil.models import BreakGlassAccess, Need, Person, PersonRevision, P
 from app.auth.models import ApiToken, LoginAttempt, UserSession
 from app.core import audit
 from app.core.db import db, utcnow
+from app.documents.services import purge_person as purge_documents
 from app.followup.models import FollowUp
 from app.notifications.models import FAILED, PENDING, SENDING, SENT, OutboxMessage
 from app.notifications.services import CLAIM_TIMEOUT
@@ -132,6 +134,7 @@ def anonymise_person(person_id, now: datetime) -> None:
         sa.and_(OutboxMessage.status == SENDING, OutboxMessage.claimed_at < now - CLAIM_TIMEOUT)))
         .execution_options(synchronize_session=False))
     _clear(OutboxMessage, sa.and_(updates, OutboxMessage.status == SENT), "recipient")
+    purge_documents(person_id)  # the person's papers: deleted with their bytes and shares
     audit.record("retention.anonymise", object_type="person", object_id=person_id,
                  person_id=person_id)
 

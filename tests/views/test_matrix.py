@@ -35,6 +35,7 @@ PARCOURS_MANAGE = "a=403/404 p=403/404 r=ok/404 c=403 x=403"
 PARCOURS_HANDOVER = "a=403/404 p=403/404 r=ok/404 c=ok/404 x=403"
 HIDDEN_PILOTAGE = "a=404 p=404 r=404 c=ok x=ok"
 FAKE_ID = "a=404 p=404 r=404 c=404 x=404"
+DOCUMENT_READ = "a=ok/404 p=ok/404 r=403 c=403 x=403"
 
 EXPECTED = {
     "static": ALL_OK,
@@ -151,6 +152,15 @@ EXPECTED = {
     "api_parcours.withdraw": "a=403/404 p=404 r=ok/404 c=403 x=403",
     "api_parcours.handover": PARCOURS_HANDOVER,
     "api_indicators.read": HIDDEN_PILOTAGE,
+    # the person's documents: the file's agents; the partner only what was shared with them
+    "documents.new": ONLY_A,
+    "documents.download": DOCUMENT_READ,
+    "documents.delete": ONLY_A,
+    "api_documents.list_documents": ONLY_A, "api_documents.attach": ONLY_A,
+    "api_documents.read": DOCUMENT_READ, "api_documents.content": DOCUMENT_READ,
+    # runs after the page's deletion (see LAST): the document is gone by then
+    "api_documents.delete_document": "a=404 p=403 r=403 c=403 x=403",
+    "api_documents.orientation_documents": ORIENTATION_READ,
     # appointments (issue 20): read as the orientation, recorded by its partner only
     "appointments.record": ONLY_P, "appointments.attendance": ONLY_P,
     "appointments.end_after_missed": ONLY_P,
@@ -184,7 +194,8 @@ BODIES = {
     "api_appointments.end_after_missed": {"decision": "maybe"},
 }
 # Run last, in this order: they end a session, a token or a parcours' membership.
-LAST = ["referents.withdraw", "api_parcours.withdraw", "api_auth.revoke_token", "auth.logout"]
+LAST = ["documents.delete", "api_documents.delete_document", "referents.withdraw",
+        "api_parcours.withdraw", "api_auth.revoke_token", "auth.logout"]
 
 
 def parse(entry: str) -> dict[str, tuple[str, str]]:
@@ -216,14 +227,20 @@ def world(app, build):
     referent = build.user("referent_parcours", site=str(build.site(territory="Valence").id))
     inside_person = build.person(agent)
     inside_visit = build.visit(inside_person)
-    inside_orientation = build.orientation(inside_person, structure)
+    inside_document = build.document(inside_person)
+    inside_orientation = build.orientation(inside_person, structure, consent={
+        "given": True, "shared_fields": ["first_name", "last_name", "phone"],
+        "purpose": "Accompagnement logement", "shared_documents": [str(inside_document.id)]})
     inside_parcours = build.parcours(inside_person, referent, [partner])
     diois = build.site(territory="Diois")
     other_agent = build.user("accueil", site=str(diois.id))
     other_structure = build.structure(territories=["Diois"])
     outside_person = build.person(other_agent)
     outside_visit = build.visit(outside_person)
-    outside_orientation = build.orientation(outside_person, other_structure)
+    outside_document = build.document(outside_person)
+    outside_orientation = build.orientation(outside_person, other_structure, consent={
+        "given": True, "shared_fields": ["first_name"],
+        "shared_documents": [str(outside_document.id)]})
     outside_parcours = build.parcours(outside_person, build.user("referent_parcours"))
     inside_appointment = _appointment(build, inside_orientation)
     outside_appointment = _appointment(build, outside_orientation)
@@ -239,10 +256,11 @@ def world(app, build):
               "revocation_id": fake}
     inside = {**common, "person_id": inside_person.id, "visit_id": inside_visit.id,
               "orientation_id": inside_orientation.id, "parcours_id": inside_parcours.id,
-              "appointment_id": inside_appointment}
+              "appointment_id": inside_appointment, "document_id": inside_document.id}
     outside = {**common, "person_id": outside_person.id, "visit_id": outside_visit.id,
                "orientation_id": outside_orientation.id, "parcours_id": outside_parcours.id,
-               "appointment_id": outside_appointment}
+               "appointment_id": outside_appointment,
+               "document_id": outside_document.id}
     return users, inside, outside
 
 
@@ -304,7 +322,8 @@ def test_the_matrix(app, world):
         _forget_throttles(app)
         expected = parse(EXPECTED[rule.endpoint])
         has_object = any(k in rule.rule for k in ("person_id", "visit_id", "orientation_id",
-                                                  "parcours_id", "appointment_id"))
+                                                  "parcours_id", "appointment_id",
+                                                  "document_id"))
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             for role, client in clients.items():
                 for index, ids in enumerate((inside, outside) if has_object else (inside,)):

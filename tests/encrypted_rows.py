@@ -118,7 +118,18 @@ def _outbox(build, marker: str) -> None:
         db.session.commit()
 
 
+def _document(build, marker: str) -> None:
+    """A document whose name and PDF content carry the marker (issue 20: a dump holds no
+    document plaintext)."""
+    from tests.documents_samples import pdf_bytes
+
+    person = build.person(build.user("accueil"))
+    build.document(person, data=pdf_bytes(f"{marker} contenu du PDF"),
+                   filename=f"{marker.lower()}-avis.pdf", kind="eviction")
+
+
 FACTORIES: dict[str, Callable] = {
+    "documents": _document,
     "followups": _followup,
     "contact_links": _contact_link,
     "parcours": _parcours,

@@ -28,6 +28,7 @@ from app.accueil.panels import SLIP_ORIENTATIONS, panels_for
 from app.auth.models import User
 from app.core import audit
 from app.core.db import db, load_many, utcnow
+from app.core.enums import DOMAIN_LABELS, NEED_OUTCOME_LABELS, Domain
 from app.core.errors import NotFound, ServiceError, TooManyRequests
 from app.core.forms import ConfirmForm
 from app.core.i18n import LANGUAGES
@@ -42,7 +43,8 @@ PER_PAGE = 20
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {"ACTION_LABELS": records.ACTION_LABELS, "ACTOR_LABELS": records.ACTOR_LABELS}
+    return {"ACTION_LABELS": records.ACTION_LABELS, "ACTOR_LABELS": records.ACTOR_LABELS,
+            "NEED_OUTCOME_LABELS": NEED_OUTCOME_LABELS}
 
 
 def _visit(visit_id: uuid.UUID, permission: str) -> Visit:
@@ -112,10 +114,11 @@ def person(person_id: uuid.UUID):
     audit.record("person.read", actor=current_user, object_type="person", object_id=person.id,
                  person_id=person.id)
     full = fields == scopes.FULL
+    visits_seen = scopes.visits_of_person(current_user, person)
     return render_template(
         "accueil/person.html", person=person, full=full,
         shared=set() if full else fields,
-        visits=scopes.visits_of_person(current_user, person),
+        visits=visits_seen, orient_url=_orient_url(person, visits_seen),
         kept=db.session.get(Person, person.merged_into_id) if person.merged_into_id else None,
         panels=panels_for(person, current_user),
         access_log=(records.access_log(person)
@@ -124,6 +127,24 @@ def person(person_id: uuid.UUID):
         merges=merging.merges_of(person) if can(current_user, "person.merge") else [],
         confirm=ConfirmForm(),
     )
+
+
+def _orient_url(person: Person, visits_seen: list[Visit]) -> str | None:
+    """The file's one "Orienter" button: the oldest need still to orient, pre-filled; else
+    the latest visit's needs; else an orientation without a visit."""
+    if not can(current_user, "orientation.send") or not can(current_user, "visit.create",
+                                                            person):
+        return None
+    waiting = [(visit, need) for visit in reversed(visits_seen) for need in visit.needs
+               if need.outcome == "to_orient"]
+    if waiting:
+        visit, need = waiting[0]
+        return url_for("orientation.new", person_id=person.id, visit_id=visit.id,
+                       domain=need.domain)
+    latest = next((visit for visit in visits_seen if visit.needs), None)
+    if latest is not None:
+        return url_for("orientation.new", person_id=person.id, visit_id=latest.id)
+    return url_for("orientation.new", person_id=person.id)
 
 
 @bp.route("/persons/<uuid:person_id>/edit", methods=["GET", "POST"])
@@ -178,35 +199,58 @@ def export(person_id: uuid.UUID):
 
 # -- visits -----------------------------------------------------------------------------------
 def _needs_complete(form: VisitForm) -> bool:
-    """A need's note without its domain would be dropped with its row: say so instead."""
-    incomplete = [need for need in form.needs if need.note.data and not need.domain.data]
+    """A note on a domain left unticked would be dropped: say so instead."""
+    incomplete = [need for need in form.needs if need.note.data and not need.selected.data]
     for need in incomplete:
-        need.domain.errors = [*need.domain.errors,
-                              _("Choisissez le domaine de ce besoin, ou effacez sa précision.")]
+        need.note.errors = [*need.note.errors, _("Cochez ce domaine ou effacez la précision.")]
     if incomplete:
-        form.form_errors.append(_("Un besoin a une précision mais pas de domaine : choisissez "
-                                  "son domaine, ou effacez la précision."))
+        form.form_errors.append(_("Une précision est écrite sous un domaine non coché : cochez "
+                                  "le domaine, ou effacez la précision."))
     return not incomplete
+
+
+def _visit_form() -> VisitForm:
+    """The visit form with one need entry per domain, in Domain's order, whatever was posted."""
+    if request.method != "POST":
+        return VisitForm(data={"needs": [{"domain": d.value} for d in Domain]})
+    # Entry i is Domain's i-th domain, whatever the browser sent (or left out).
+    posted = request.form.copy()
+    for index, domain in enumerate(Domain):
+        posted.setlist(f"needs-{index}-domain", [domain.value])
+    for key in list(posted):
+        if key.startswith("needs-") and key.split("-")[1].isdigit() \
+                and int(key.split("-")[1]) >= len(Domain):
+            posted.poplist(key)
+    return VisitForm(formdata=posted)
 
 
 @bp.route("/persons/<uuid:person_id>/visits/new", methods=["GET", "POST"])
 @access("visit.create")
 def new_visit(person_id: uuid.UUID):
     person = get_visible_or_404(Person, person_id, "visit.create")
-    form = VisitForm()
+    form = _visit_form()
     if form.validate_on_submit() and _needs_complete(form):
+        needs = [{"domain": n.domain.data, "urgency": "urgent" if n.urgent.data else "standard",
+                  "note": n.note.data, "outcome": n.outcome.data}
+                 for n in form.needs if n.selected.data]
         data = {
             "channel": form.channel.data, "summary": form.summary.data,
-            "outcome": form.outcome.data, "answered_actions": form.answered_actions.data,
-            "next_steps": form.next_steps.data,
-            "needs": [{"domain": n.domain.data, "urgency": n.urgency.data, "note": n.note.data}
-                      for n in form.needs if n.domain.data],
+            # Without a need (a simple question), the visit was answered on the spot.
+            "outcome": None if needs else "answered",
+            "answered_actions": form.answered_actions.data,
+            "next_steps": form.next_steps.data, "needs": needs,
         }
         try:
             visit = visits.record_visit(person, data, current_user)
         except ServiceError as error:
             refuse(error, form)
         else:
+            to_orient = [n for n in visit.needs if n.outcome == "to_orient"]
+            if to_orient:  # "Enregistrer et orienter": the orientation of the first such need
+                flash(_("Passage enregistré. Orientez maintenant le besoin « %(d)s ».",
+                        d=DOMAIN_LABELS[to_orient[0].domain]), "success")
+                return redirect(url_for("orientation.new", person_id=person.id,
+                                        visit_id=visit.id, domain=to_orient[0].domain))
             flash(_("Passage enregistré."), "success")
             return redirect(url_for("accueil.slip", visit_id=visit.id)
                             if request.form.get("then") == "slip"
@@ -245,7 +289,9 @@ def slip(visit_id: uuid.UUID):
             site=db.session.get(Site, visit.site_id), panels=panels,
             # the outcome says "sent" only once an orientation of this visit was sent
             orientation_sent=any(panel.name == SLIP_ORIENTATIONS for panel in panels),
-            slip_lang=lang if lang in LANGUAGES else None)
+            slip_lang=lang if lang in LANGUAGES else None,
+            # "Envoyer et imprimer": the print dialog opens on arrival (print.js).
+            autoprint=request.args.get("print") == "1")
 
 
 @bp.route("/site/day")

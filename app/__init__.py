@@ -141,6 +141,9 @@ def _init_extensions(app: Flask) -> None:
     app.jinja_env.filters["fdatetime"] = fdatetime
     app.jinja_env.filters["fnumber"] = fnumber
     app.jinja_env.filters["fpercent"] = fpercent
+    from app.core.phones import format_phone
+
+    app.jinja_env.filters["phone"] = format_phone
     register_error_handlers(app)  # after the API's own, so that ours answer
     app.before_request(guard)
     http.register(app)

@@ -24,9 +24,8 @@ from wtforms.validators import DataRequired, Length, Optional
 from app.core.enums import (
     ANSWERED_ACTION_LABELS,
     CHANNEL_LABELS,
-    DOMAIN_LABELS,
+    NEED_OUTCOME_LABELS,
     OUTCOME_LABELS,
-    URGENCY_LABELS,
 )
 from app.core.forms import MultiCheckboxField
 
@@ -68,11 +67,17 @@ class PersonEditForm(PersonForm):
 
 
 class NeedForm(FlaskForm):
+    """One domain of the needs assessment: a toggle, an "urgent" switch, what follows, a note."""
+
     class Meta:
         csrf = False
 
-    domain = SelectField(_l("Domaine"), choices=_options(DOMAIN_LABELS, blank=_l("— aucun —")))
-    urgency = SelectField(_l("Urgence"), choices=_options(URGENCY_LABELS), default="standard")
+    domain = HiddenField()
+    selected = BooleanField(_l("Besoin identifié"))
+    urgent = BooleanField(_l("Urgent"))
+    outcome = RadioField(_l("Suite pour ce besoin"), default="answered",
+                         choices=_options({k: v for k, v in NEED_OUTCOME_LABELS.items()
+                                           if k != "oriented"}))
     note = StringField(_l("Précision (facultatif)"), validators=[Optional(), Length(max=2000)])
 
 
@@ -80,8 +85,8 @@ class VisitForm(FlaskForm):
     channel = RadioField(_l("Canal"), choices=_options(CHANNEL_LABELS), default="in_person")
     summary = TextAreaField(_l("Résumé de l'échange (facultatif)"),
                             validators=[Optional(), Length(max=10_000)], render_kw={"rows": 3})
-    needs = FieldList(FormField(NeedForm), min_entries=4, max_entries=12)
-    outcome = RadioField(_l("Suite donnée"), choices=_options(OUTCOME_LABELS), default="answered")
+    # One entry per domain, in Domain's order (accueil.views fills them).
+    needs = FieldList(FormField(NeedForm), min_entries=0, max_entries=12)
     answered_actions = MultiCheckboxField(_l("Ce qui a été fait sur place"),
                                           choices=_options(ANSWERED_ACTION_LABELS))
     next_steps = TextAreaField(

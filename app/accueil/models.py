@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Encrypted, Model, utcnow
-from app.core.enums import CHANNELS, OUTCOMES, URGENCIES, Domain
+from app.core.enums import CHANNELS, NEED_OUTCOMES, OUTCOMES, URGENCIES, Domain
 
 
 def _values_check(column: str, values) -> str:
@@ -171,6 +171,9 @@ class Need(Model):
     )
 
     visit_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("visits.id", ondelete="CASCADE"),
+        sa.CheckConstraint(_values_check("outcome", NEED_OUTCOMES), name="outcome"),
+        # The site's queue of needs still waiting (accueil.visits.pending_needs).
+        sa.Index("ix_needs_site_outcome", "site_id", "outcome"),
                                                 index=True)
     domain: Mapped[str] = mapped_column(sa.String(40))
     urgency: Mapped[str] = mapped_column(sa.String(20))
@@ -179,6 +182,9 @@ class Need(Model):
     # The visit's site and Paris date, copied by the database (triggers of migration 0015), so
     # that the indicators count needs by domain without joining every need to its visit.
     site_id: Mapped[uuid.UUID | None]
+    # NEED_OUTCOMES: answered on the spot, to orient, oriented, pending (migration 0024).
+    outcome: Mapped[str] = mapped_column(sa.String(20), default="pending",
+                                         server_default="pending")
     occurred_on: Mapped[date | None]
 
     visit: Mapped[Visit] = relationship(back_populates="needs")

@@ -142,8 +142,8 @@ def visit_record(visit: Visit) -> dict[str, Any]:
         "agent_id": visit.agent_id, "channel": visit.channel, "occurred_at": visit.occurred_at,
         "summary": visit.summary, "next_steps": visit.next_steps, "outcome": visit.outcome,
         "answered_actions": visit.answered_action_list,
-        "needs": [{"id": n.id, "domain": n.domain, "urgency": n.urgency, "note": n.note}
-                  for n in visit.needs],
+        "needs": [{"id": n.id, "domain": n.domain, "urgency": n.urgency, "note": n.note,
+                   "outcome": n.outcome} for n in visit.needs],
     }
 
 

@@ -15,7 +15,14 @@ from sqlalchemy.orm import selectinload
 from app.accueil.models import Need, Person, Visit
 from app.core import audit
 from app.core.db import db, utcnow
-from app.core.enums import ANSWERED_ACTIONS, CHANNELS, OUTCOMES, URGENCIES, Domain
+from app.core.enums import (
+    ANSWERED_ACTIONS,
+    CHANNELS,
+    NEED_OUTCOMES,
+    OUTCOMES,
+    URGENCIES,
+    Domain,
+)
 from app.core.validation import FieldErrors, clean_code, clean_text
 
 MAX_NEEDS = len(Domain)
@@ -44,13 +51,33 @@ def _clean_needs(errors: FieldErrors, needs: Any) -> list[dict[str, Any]]:
                              URGENCIES)
         note = clean_text(errors, f"{prefix}.note", need.get("note"), max_length=2000,
                           multiline=True)
+        outcome = clean_code(errors, f"{prefix}.outcome", need.get("outcome"), NEED_OUTCOMES,
+                             required=False)
         if domain and domain in seen:
             errors.add(f"{prefix}.domain", _("Ce domaine est déjà indiqué."))
             continue
         if domain:
             seen.add(domain)
-            cleaned.append({"domain": domain, "urgency": urgency, "note": note})
+            cleaned.append({"domain": domain, "urgency": urgency, "note": note,
+                            "outcome": outcome})
     return cleaned
+
+
+# A visit-level outcome given without per-need ones (API clients before issue 24): each need
+# takes it, "oriented" meaning the orientation is still to send.
+NEED_OUTCOME_OF_VISIT = {"answered": "answered", "oriented": "to_orient", "pending": "pending"}
+
+
+def derive_outcome(need_outcomes: list[str], default: str | None = None) -> str | None:
+    """The visit's outcome (API compatibility) from its needs': pending when one still waits,
+    else oriented when one is (or is to be) oriented, else answered; ``default`` without needs."""
+    if not need_outcomes:
+        return default
+    if "pending" in need_outcomes:
+        return "pending"
+    if "to_orient" in need_outcomes or "oriented" in need_outcomes:
+        return "oriented"
+    return "answered"
 
 
 def _clean_actions(errors: FieldErrors, actions: Any) -> list[str]:
@@ -86,12 +113,21 @@ def record_visit(person: Person, data: dict[str, Any], actor: Any) -> Visit:
     if actor.site_id is None:
         errors.add("site_id", _("Votre compte n'est rattaché à aucun site."))
     channel = clean_code(errors, "channel", data.get("channel"), CHANNELS)
-    outcome = clean_code(errors, "outcome", data.get("outcome"), OUTCOMES)
+    needs = _clean_needs(errors, data.get("needs"))
+    per_need = bool(needs) and all(n["outcome"] for n in needs)
+    if needs and not per_need and any(n["outcome"] for n in needs):
+        errors.add("needs", _("Indiquez la suite de chaque besoin, ou d'aucun."))
+    # With an outcome per need, the visit's is derived from them; else it is required.
+    outcome = clean_code(errors, "outcome", data.get("outcome"), OUTCOMES, required=not per_need)
+    if per_need:
+        outcome = derive_outcome([n["outcome"] for n in needs])
+    elif outcome:
+        for need in needs:
+            need["outcome"] = NEED_OUTCOME_OF_VISIT[outcome]
     summary = clean_text(errors, "summary", data.get("summary"), max_length=MAX_SUMMARY,
                          multiline=True)
     next_steps = clean_text(errors, "next_steps", data.get("next_steps"), max_length=2000,
                             multiline=True)
-    needs = _clean_needs(errors, data.get("needs"))
     actions = _clean_actions(errors, data.get("answered_actions"))
     if outcome == "oriented" and not needs and "needs" not in errors.fields:
         errors.add("needs", _("Une orientation suppose au moins un besoin identifié."))
@@ -99,14 +135,16 @@ def record_visit(person: Person, data: dict[str, Any], actor: Any) -> Visit:
         errors.add("person", _("Ce dossier a été fusionné : enregistrez le passage sur le dossier conservé."))
     errors.raise_if_any()
     now = utcnow()
+    # What was done on the spot is kept when something was answered on the spot.
+    answered = outcome == "answered" or any(n["outcome"] == "answered" for n in needs)
     visit = Visit(person_id=person.id, site_id=actor.site_id, agent_id=actor.id, channel=channel,
-                  outcome=outcome, answered_actions=",".join(actions if outcome == "answered"
-                                                             else []),
+                  outcome=outcome, answered_actions=",".join(actions if answered else []),
                   occurred_at=now, occurred_on=now.astimezone(PARIS).date(), created_at=now)
     visit.summary = summary
     visit.next_steps = next_steps
     for position, need in enumerate(needs):
-        row = Need(domain=need["domain"], urgency=need["urgency"], position=position)
+        row = Need(domain=need["domain"], urgency=need["urgency"], position=position,
+                   outcome=need["outcome"])
         row.note = need["note"]
         visit.needs.append(row)
     db.session.add(visit)
@@ -152,13 +190,45 @@ def site_day(site_id: uuid.UUID, day: datetime | None = None) -> SiteDay:
 
 
 def set_outcome(visit: Visit, outcome: str, actor: Any) -> Visit:
-    """Close a pending visit (answered later, or oriented)."""
+    """Close a pending visit (answered later, or oriented): its needs still waiting follow."""
     errors = FieldErrors()
     outcome = clean_code(errors, "outcome", outcome, OUTCOMES)
     if outcome == "oriented" and not visit.needs:
         errors.add("outcome", _("Une orientation suppose au moins un besoin identifié."))
     errors.raise_if_any()
+    for need in visit.needs:
+        if outcome == "answered" and need.outcome in ("pending", "to_orient"):
+            need.outcome = "answered"
+        elif outcome == "oriented" and need.outcome == "pending":
+            need.outcome = "to_orient"
+        elif outcome == "pending" and need.outcome == "answered":
+            need.outcome = "pending"
     visit.outcome = outcome
     audit.record("visit.update", actor=actor, object_type="visit", object_id=visit.id,
                  person_id=visit.person_id, details={"outcome": outcome})
     return visit
+
+
+def mark_oriented(visit: Visit, domain: str) -> None:
+    """An orientation of ``visit`` was sent for ``domain``: that need is oriented, and the
+    visit's outcome follows its needs' (called by the orientation's service)."""
+    matching = [need for need in visit.needs if need.domain == domain]
+    for need in matching:
+        need.outcome = "oriented"
+    # For a domain the visit did not name, the visit counts as oriented, as before.
+    visit.outcome = (derive_outcome([n.outcome for n in visit.needs]) if matching
+                     else "oriented")
+
+
+WAITING = ("to_orient", "pending")
+
+
+def pending_needs(site_id: uuid.UUID):
+    """The site's needs still waiting: to orient (the orientation was never sent) or pending,
+    oldest visit first. A query (``sa.Select`` of ``Need``, with each need's visit and person
+    loaded) to page with ``db.paginate`` or ``app.core.pagination``; the agents of the site see
+    them (the site's queue, ``site_day.read``)."""
+    return (sa.select(Need).join(Visit, Visit.id == Need.visit_id)
+            .options(selectinload(Need.visit).selectinload(Visit.person))
+            .where(Need.site_id == site_id, Need.outcome.in_(WAITING))
+            .order_by(Visit.occurred_at, Need.position))

@@ -44,6 +44,9 @@ class NeedSchema(StrictSchema):
     domain = fields.String(required=True)
     urgency = fields.String(load_default="standard")
     note = fields.String(allow_none=True)
+    outcome = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "answered, to_orient, oriented or pending; given for every need or none "
+                       "(then each need takes the visit's outcome)"})
 
 
 class VisitInSchema(StrictSchema):
@@ -51,7 +54,8 @@ class VisitInSchema(StrictSchema):
     channel = fields.String(required=True)
     summary = fields.String(allow_none=True)
     needs = fields.List(fields.Nested(NeedSchema), load_default=list)
-    outcome = fields.String(required=True)
+    outcome = fields.String(load_default=None, metadata={
+        "description": "required unless every need has its outcome; then derived from them"})
     answered_actions = fields.List(fields.String(), load_default=list)
     next_steps = fields.String(allow_none=True)
 

@@ -148,6 +148,17 @@ OUTCOME_LABELS = {
 }
 OUTCOMES = tuple(OUTCOME_LABELS)
 
+# The outcome of each need of a visit (issue 24): answered on the spot, to orient (the
+# orientation is still to send), oriented (an orientation was sent for it), pending. The visit's
+# own outcome (OUTCOMES, kept for the API) is derived from its needs' (accueil.visits).
+NEED_OUTCOME_LABELS = {
+    "answered": _l("Répondu sur place"),
+    "to_orient": _l("À orienter"),
+    "oriented": _l("Orienté"),
+    "pending": _l("En attente"),
+}
+NEED_OUTCOMES = tuple(NEED_OUTCOME_LABELS)
+
 ANSWERED_ACTION_LABELS = {
     "information": _l("Information donnée"),
     "online_procedure": _l("Aide à une démarche en ligne"),

@@ -101,7 +101,7 @@ def _find_person(page, act: Actions, person) -> None:
 
 def _record_visit(page, act: Actions) -> None:
     """Two needs: health, answered on the spot (information given); housing, oriented."""
-    if page.locator("#needs-0-domain").count():  # before issue 24: rows of selects
+    if page.locator("select#needs-0-domain").count():  # before issue 24: rows of selects
         act.select(page.get_by_label("Domaine du besoin 1"), "sante", "need 1 domain")
         act.select(page.get_by_label("Domaine du besoin 2"), "logement", "need 2 domain")
         act.fill(page.get_by_label("Précision du besoin 2"), "Commandement de quitter les lieux",
@@ -117,9 +117,8 @@ def _record_visit(page, act: Actions) -> None:
         act.click(page.get_by_role("link", name="Orienter vers un partenaire").first,
                   "Orienter", navigates=True)
         return
-    health = page.get_by_role("group", name="Santé")
     act.check(page.get_by_role("checkbox", name="Santé", exact=True), "need: health")
-    act.check(health.get_by_label("Information donnée"), "health: information given")
+    act.check(page.get_by_label("Information donnée"), "answered: information given")
     housing = page.get_by_role("group", name="Logement et hébergement")
     act.check(page.get_by_role("checkbox", name="Logement et hébergement", exact=True),
               "need: housing")
@@ -144,16 +143,22 @@ def _send_orientation(page, act: Actions, structure) -> None:
     shared = page.get_by_role("group", name="Informations partagées avec la structure")
     for label in ("Prénom", "Nom", "Téléphone"):
         act.check(shared.get_by_label(label, exact=True), f"share {label}")
-    act.click(page.get_by_role("button", name=re.compile("^Envoyer l'orientation")), "send",
-              navigates=True)
+    send_and_print = page.get_by_role("button", name="Envoyer et imprimer le récapitulatif")
+    if send_and_print.count():  # after issue 24: the slip's print dialog opens on arrival
+        act.click(send_and_print, "send and print", navigates=True)
+    else:
+        act.click(page.get_by_role("button", name="Envoyer l'orientation"), "send",
+                  navigates=True)
     expect(page.get_by_role("status").first).to_contain_text("Orientation envoyée")
 
 
 def _print_slip(page, act: Actions) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text("Votre passage")
     check_page(page)
-    printed = page.evaluate("() => window.__printed || 0")
-    if not printed:
+    page.wait_for_load_state("load")
+    if page.locator("[data-autoprint]").count():
+        page.wait_for_function("() => window.__printed === 1")
+    else:
         act.click(page.get_by_role("button", name="Imprimer le récapitulatif"), "print")
     assert page.evaluate("() => window.__printed") == 1
 
@@ -192,6 +197,11 @@ def test_reception_journey_actions(app, page, desk, size, capsys):
         needs = db.session.scalars(sa.select(Need).where(Need.visit_id == visit.id)
                                    .order_by(Need.position)).all()
         assert sorted(n.domain for n in needs) == ["logement", "sante"]
+        if hasattr(Need, "outcome"):  # after issue 24: an outcome per need, nothing lost
+            assert {n.domain: n.outcome for n in needs} == {"sante": "answered",
+                                                            "logement": "oriented"}
+            assert visit.answered_action_list == ["information"]
+            assert visit.outcome == "oriented"
         sent = db.session.scalars(sa.select(Orientation).where(
             Orientation.person_id == person.id)).one()
         assert (sent.domain, sent.status, sent.visit_id) == ("logement", "sent", visit.id)

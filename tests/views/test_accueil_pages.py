@@ -85,16 +85,28 @@ def test_anonymous_person(app, client, agent):
     assert "Jo" in page and number in page
 
 
+# The visit form has one entry per domain, in Domain's order: budget is 1, logement 2, sante 4.
+BUDGET, LOGEMENT, SANTE = 1, 2, 4
+
+
+def _need(index, outcome="answered", urgent=False, note=""):
+    data = {f"needs-{index}-selected": "y", f"needs-{index}-outcome": outcome,
+            f"needs-{index}-note": note}
+    if urgent:
+        data[f"needs-{index}-urgent"] = "y"
+    return data
+
+
 def test_record_a_visit_with_two_needs_then_print_the_slip(app, client, build, agent):
     person = build.person(agent, first_name="Marie", last_name="Curie")
     path = f"/persons/{person.id}/visits/new"
     form = client.get(path).get_data(as_text=True)
-    assert 'for="needs-0-domain"' in form
+    # One toggle per domain (a real checkbox with its label, in a fieldset), an urgent switch.
+    assert 'for="needs-2-selected"' in form and 'role="switch"' in form
+    assert form.count('class="need-toggle"') == 12
     answer = _form_post(client, path, {
-        "channel": "phone", "outcome": "answered", "answered_actions": ["information"],
-        "needs-0-domain": "logement", "needs-0-urgency": "urgent", "needs-0-note": "Expulsion",
-        "needs-1-domain": "budget", "needs-1-urgency": "standard", "needs-1-note": "",
-        "needs-2-domain": "", "needs-3-domain": "",
+        "channel": "phone", "answered_actions": ["information"],
+        **_need(LOGEMENT, urgent=True, note="Expulsion"), **_need(BUDGET),
         "summary": "Appel de Mme Curie", "next_steps": "Apporter l'avis d'expulsion",
         "then": "slip"})
     assert answer.status_code == 302 and "/slip" in answer.headers["Location"]
@@ -106,32 +118,80 @@ def test_record_a_visit_with_two_needs_then_print_the_slip(app, client, build, a
     assert 'media="print"' in slip
     file = client.get(f"/persons/{person.id}").get_data(as_text=True)
     assert "Expulsion" in file and "Appel de Mme Curie" in file
-
-
-def test_visit_form_errors_keep_what_was_typed(app, client, build, agent):
-    person = build.person(agent)
-    answer = _form_post(client, f"/persons/{person.id}/visits/new", {
-        "channel": "phone", "outcome": "oriented", "summary": "Texte saisi",
-        "needs-0-domain": "", "needs-1-domain": "", "needs-2-domain": "", "needs-3-domain": ""})
-    text = answer.get_data(as_text=True)
-    assert answer.status_code == 200 and "au moins un besoin" in text and "Texte saisi" in text
-    from app.accueil.models import Visit
+    from app.accueil.models import Need, Visit
     from app.core.db import db
 
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Visit)) == 0
+        visit = db.session.scalars(sa.select(Visit)).one()
+        needs = db.session.scalars(sa.select(Need).order_by(Need.position)).all()
+        assert [(n.domain, n.urgency, n.outcome) for n in needs] == [
+            ("budget", "standard", "answered"), ("logement", "urgent", "answered")]
+        assert visit.outcome == "answered"
+
+
+def test_answered_actions_and_next_steps_are_kept_and_shown(app, client, build, agent):
+    """What was done on the spot is stored, on the file and on the slip (issue 24, item 15):
+    a change that lost it would fail here."""
+    person = build.person(agent, first_name="Paul", last_name="Valéry")
+    answer = _form_post(client, f"/persons/{person.id}/visits/new", {
+        "channel": "in_person", "answered_actions": ["information", "online_procedure"],
+        **_need(SANTE), **_need(LOGEMENT, outcome="to_orient", note="Dort dans sa voiture"),
+        "next_steps": "Revenir avec l'avis d'imposition"})
+    # A need to orient: the orientation form comes next, pre-filled from that need.
+    assert answer.status_code == 302
+    assert "/orientations/new" in answer.headers["Location"]
+    assert "domain=logement" in answer.headers["Location"]
+    orient = html.unescape(client.get(answer.headers["Location"]).get_data(as_text=True))
+    assert re.search(r'<option selected value="logement"|<option value="logement" selected',
+                     orient)
+    assert "Dort dans sa voiture</textarea>" in orient
+    from app.accueil.models import Need, Visit
+    from app.core.db import db
+
+    with app.app_context():
+        visit = db.session.scalars(sa.select(Visit)).one()
+        assert visit.answered_action_list == ["information", "online_procedure"]
+        outcomes = {n.domain: n.outcome for n in db.session.scalars(sa.select(Need))}
+        assert outcomes == {"sante": "answered", "logement": "to_orient"}
+        assert visit.outcome == "oriented"  # derived, for the API's visit-level outcome
+        visit_id = visit.id
+    # Left without sending: the need stays to orient, and the file says so with its link.
+    file = html.unescape(client.get(f"/persons/{person.id}").get_data(as_text=True))
+    assert "Information donnée" in file and "Aide à une démarche en ligne" in file
+    assert "Revenir avec l'avis d'imposition" in file
+    assert "À orienter" in file and "domain=logement" in file
+    slip = html.unescape(client.get(f"/visits/{visit_id}/slip").get_data(as_text=True))
+    assert "Information donnée" in slip and "Aide à une démarche en ligne" in slip
+    assert "Revenir avec l'avis d'imposition" in slip
+
+
+def test_pending_needs_of_the_site_oldest_first(app, build, agent):
+    from app.accueil.visits import pending_needs
+    from app.core.db import db
+
+    person = build.person(agent)
+    build.visit(person, outcome="pending", needs=[{"domain": "budget", "urgency": "standard"}])
+    other = build.user("accueil")  # another site
+    build.visit(build.person(other), other,
+                needs=[{"domain": "sante", "urgency": "standard"}], outcome="pending")
+    with app.app_context():
+        from app.auth.models import User
+
+        site_id = db.session.get(User, agent.id).site_id
+        found = db.session.scalars(pending_needs(site_id)).all()
+        assert [(n.domain, n.outcome) for n in found] == [("budget", "pending")]
+        assert found[0].visit.person.id == person.id
 
 
 def test_a_need_note_without_its_domain_is_not_dropped(app, client, build, agent):
     person = build.person(agent)
     answer = _form_post(client, f"/persons/{person.id}/visits/new", {
-        "channel": "in_person", "outcome": "answered", "needs-0-domain": "",
-        "needs-0-note": "Facture d'eau impayée", "needs-1-domain": "", "needs-2-domain": "",
-        "needs-3-domain": ""})
+        "channel": "in_person", "summary": "Texte saisi",
+        "needs-0-note": "Facture d'eau impayée"})
     text = html.unescape(answer.get_data(as_text=True))
-    assert answer.status_code == 200 and "Choisissez le domaine de ce besoin" in text
-    assert "Facture d'eau impayée" in text
-    assert 'aria-describedby="needs-0-domain-error"' in text and 'id="needs-0-domain-error"' in text
+    assert answer.status_code == 200 and "Cochez ce domaine ou effacez la précision" in text
+    assert "Facture d'eau impayée" in text and "Texte saisi" in text
+    assert 'aria-describedby="needs-0-note-error"' in text and 'id="needs-0-note-error"' in text
     from app.accueil.models import Visit
     from app.core.db import db
 

@@ -65,7 +65,9 @@ def test_send_from_a_visit_then_partner_acknowledges_and_sender_sees_it(app, cli
     assert "★ CAF Test" in form
     refused = _form_post(client, path, {"domain": "logement", "structure_id": str(structure.id),
                                         "motive": "Expulsion", "visit_id": str(visit.id)})
-    assert "Sans l'accord de la personne" in _text(refused)
+    # An error that says what to do, in five words, tied to its field.
+    assert "Cochez l'accord de la personne." in _text(refused)
+    assert 'aria-describedby="consent_given-error"' in _text(refused)
     sent = _form_post(client, path, {
         "domain": "logement", "structure_id": str(structure.id), "motive": "Expulsion imminente",
         "visit_id": str(visit.id), "consent_given": "y",

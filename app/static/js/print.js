@@ -5,3 +5,7 @@ document.querySelectorAll("[data-print]").forEach(function (button) {
   button.addEventListener("click", function () { window.print(); });
 });
 document.querySelectorAll("[data-print-hint]").forEach(function (hint) { hint.hidden = true; });
+/* "Send and print" (issue 24): the page asked to print opens the dialog once, on arrival. */
+if (document.querySelector("[data-print][data-autoprint]")) {
+  window.addEventListener("load", function () { window.print(); }, { once: true });
+}

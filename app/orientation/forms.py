@@ -38,8 +38,8 @@ class OrientationForm(FlaskForm):
     structure_id = SelectField(_l("Structure partenaire"), choices=[], validate_choice=False)
     referent_id = SelectField(_l("Référent souhaité (facultatif)"), choices=[],
                               validate_choice=False)
-    motive = TextAreaField(_l("Motif de l'orientation"), validators=[DataRequired(),
-                                                                     Length(max=5000)],
+    motive = TextAreaField(_l("Motif de l'orientation"), validators=[
+        DataRequired(message=_l("Indiquez le motif de l'orientation.")), Length(max=5000)],
                            render_kw={"rows": 4})
     coverage_override = TextAreaField(
         _l("Raison du choix d'une structure qui ne couvre pas ce domaine"),

@@ -241,8 +241,10 @@ def send_orientation(person: Person, data: dict[str, Any], actor: Any) -> Orient
     orientation.coverage_override = override
     orientation.events = []  # new: nothing to load, the first event is appended below
     db.session.add(orientation)
-    if visit is not None and visit.outcome != "oriented":
-        visit.outcome = "oriented"
+    if visit is not None:  # the need of that domain is oriented; the visit's outcome follows
+        from app.accueil.visits import mark_oriented
+
+        mark_oriented(visit, domain)
     db.session.flush()
     orientation.events.append(_event(orientation, "transition", actor, from_status=None,
                                      to_status=OrientationStatus.SENT))

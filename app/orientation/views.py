@@ -173,18 +173,24 @@ def new(person_id: uuid.UUID):
                                    subject=lambda visit: visit.person)
         if visit.person_id != person.id:
             raise NotFound()
+    previous = _refused_to_orient_again(person)
+    if previous is not None and visit is None and previous.visit_id:
+        visit = db.session.get(Visit, previous.visit_id)
     if request.method == "GET":
-        form.visit_id.data = str(visit.id) if visit else ""
-        if visit and visit.needs:
-            form.domain.data = request.args.get("domain") or visit.needs[0].domain
+        _prefill(form, visit, previous)
     domain = form.domain.data or request.args.get("domain")
     territory = current_user.site.territory if current_user.site else None
     every = directory.search_structures()
     form.structure_id.choices = _structure_choices(domain, territory, every)
     form.referent_id.choices = _referent_choices(every)
+    matching = [c for c in form.structure_id.choices if c.label.startswith("★ ")]
+    if request.method == "GET" and len(matching) == 1 and previous is None:
+        form.structure_id.data = matching[0].value  # the one structure covering that need
     _need_choices(form, visit, domain if request.method == "GET" else None)
     _document_choices(form, person)
-    if form.validate_on_submit():
+    submitted = form.is_submitted()
+    valid = submitted and form.validate()  # first: validating clears the fields' errors
+    if submitted and _plainly_complete(form, every) and valid:
         data = {"structure_id": form.structure_id.data, "domain": form.domain.data,
                 "motive": form.motive.data, "visit_id": form.visit_id.data or None,
                 "referent_id": form.referent_id.data or None,
@@ -198,9 +204,79 @@ def new(person_id: uuid.UUID):
             flash(_("Orientation envoyée. La structure est prévenue et doit en accuser réception avant le %(d)s.",
                     d=orientation.acknowledge_due.strftime("%d/%m/%Y")), "success")
             if orientation.visit_id:
-                return redirect(url_for("accueil.slip", visit_id=orientation.visit_id))
+                # "Envoyer et imprimer": the slip opens the print dialog itself.
+                printing = {"print": 1} if request.form.get("then") == "print" else {}
+                return redirect(url_for("accueil.slip", visit_id=orientation.visit_id,
+                                        **printing))
             return redirect(url_for("accueil.person", person_id=person.id))
-    return render_template("orientation/new.html", form=form, person=person, visit=visit)
+    return render_template("orientation/new.html", form=form, person=person, visit=visit,
+                           previous=previous, previous_structure=db.session.get(
+                               Structure, previous.structure_id) if previous else None,
+                           covers={str(s.id): " ".join(s.domains) for s in every})
+
+
+# What the person usually agrees to share so that the structure can call them back: pre-ticked,
+# each box still read out and untickable (the person's consent is ticked by the agent).
+DEFAULT_SHARED_FIELDS = ["first_name", "last_name", "phone"]
+
+
+def _prefill(form: OrientationForm, visit: Visit | None, previous: Orientation | None) -> None:
+    """The form opened from a need (``?domain=`` of the visit, else its first need to orient,
+    else its first need): its domain and its note as the motive; from a refused orientation
+    (``?again=``): its domain, motive and consent's fields, for another structure."""
+    form.visit_id.data = str(visit.id) if visit else ""
+    form.shared_fields.data = list(DEFAULT_SHARED_FIELDS)
+    if previous is not None:
+        form.domain.data = previous.domain
+        form.motive.data = previous.motive
+        form.shared_fields.data = [f for f in previous.shared if f != "needs"] or \
+            list(DEFAULT_SHARED_FIELDS)
+        return
+    if not (visit and visit.needs):
+        form.domain.data = request.args.get("domain") or form.domain.data
+        return
+    asked = request.args.get("domain")
+    need = (next((n for n in visit.needs if n.domain == asked), None)
+            or next((n for n in visit.needs if n.outcome == "to_orient"), None)
+            or visit.needs[0])
+    form.domain.data = asked if asked in Domain._value2member_map_ else need.domain
+    if need.domain == form.domain.data and need.note:
+        form.motive.data = need.note
+
+
+def _refused_to_orient_again(person: Person) -> Orientation | None:
+    """``?again=<id>``: a refused orientation of this person, to send again elsewhere."""
+    raw = request.values.get("again")
+    if not raw:
+        return None
+    try:
+        orientation_id = uuid.UUID(raw)
+    except ValueError:
+        raise NotFound() from None
+    previous = get_visible_or_404(Orientation, orientation_id, "orientation.read")
+    if previous.person_id != person.id or previous.status != OrientationStatus.REFUSED:
+        raise NotFound()
+    return previous
+
+
+def _plainly_complete(form: OrientationForm, every: list[Structure]) -> bool:
+    """Errors that say what to do, in five words, before the service's own checks."""
+    complete = True
+
+    def say(field, message):
+        nonlocal complete
+        field.errors = [*(field.errors or []), message]
+        complete = False
+
+    if not form.consent_given.data:
+        say(form.consent_given, _("Cochez l'accord de la personne."))
+    structure = next((s for s in every if str(s.id) == form.structure_id.data), None)
+    if structure is None:
+        say(form.structure_id, _("Choisissez une structure partenaire."))
+    elif (form.domain.data and form.domain.data not in structure.domains
+          and not (form.coverage_override.data or "").strip()):
+        say(form.coverage_override, _("Expliquez pourquoi cette structure."))
+    return complete  # an empty motive: the field's own message (forms.OrientationForm)
 
 
 # -- lists ------------------------------------------------------------------------------------

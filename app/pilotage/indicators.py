@@ -16,6 +16,7 @@ from flask_babel import gettext
 from sqlalchemy.orm import aliased
 
 from app.accueil.models import Need, Person, Visit
+from app.appointments.models import Appointment
 from app.core import audit
 from app.core.db import db, utcnow
 from app.core.routing import read_connection, read_primary, replica_reads
@@ -39,6 +40,8 @@ METRICS: dict[str, Any] = {
     "redirections": 0, "parcours_opened": 0, "parcours_closed": 0,
     "median_referent_designation_days": None, "meetings": 0, "meetings_person_present": None,
     "updates_requested_share": None, "updates_sent": 0, "updates_failed": 0,
+    "appointments_kept": 0, "appointments_missed": 0, "orientations_with_kept_appointment": 0,
+    "median_days_to_first_kept_appointment": None,
 }
 # The figures of each source, and the groupings each source can be split by. In a group row, a
 # figure whose source cannot be split by the grouping is None ("does not apply"), not 0: a visit
@@ -51,14 +54,24 @@ ORIENTATION_METRICS = ("orientations_sent", "acknowledged_within_delay",
 PARCOURS_METRICS = ("parcours_opened", "parcours_closed", "median_referent_designation_days",
                     "meetings", "meetings_person_present")
 UPDATE_METRICS = ("updates_requested_share", "updates_sent", "updates_failed")
+# The appointments of the orientations sent in the period (issue 20): kept, missed, and the
+# calendar days from sending to the first kept one (the seeds' measure, target one month).
+APPOINTMENT_METRICS = ("appointments_kept", "appointments_missed",
+                       "orientations_with_kept_appointment",
+                       "median_days_to_first_kept_appointment")
 APPLIES: dict[str, tuple[str, ...]] = {
-    "site": VISIT_METRICS + ORIENTATION_METRICS + UPDATE_METRICS,          # sender site
-    "structure": ORIENTATION_METRICS + UPDATE_METRICS,
-    "domain": VISIT_METRICS + ORIENTATION_METRICS + UPDATE_METRICS,        # visits: their needs
-    "channel": VISIT_METRICS + ORIENTATION_METRICS + UPDATE_METRICS,       # orientations: their visit
-    "territory": VISIT_METRICS + ORIENTATION_METRICS + UPDATE_METRICS + PARCOURS_METRICS,
+    "site": VISIT_METRICS + ORIENTATION_METRICS + UPDATE_METRICS               # sender site
+    + APPOINTMENT_METRICS,
+    "structure": ORIENTATION_METRICS + UPDATE_METRICS + APPOINTMENT_METRICS,
+    "domain": VISIT_METRICS + ORIENTATION_METRICS + UPDATE_METRICS             # visits: their needs
+    + APPOINTMENT_METRICS,
+    "channel": VISIT_METRICS + ORIENTATION_METRICS + UPDATE_METRICS            # orientations: their visit
+    + APPOINTMENT_METRICS,
+    "territory": VISIT_METRICS + ORIENTATION_METRICS + UPDATE_METRICS + PARCOURS_METRICS
+    + APPOINTMENT_METRICS,
 }
-TARGETS = {"ack_working_days": 2, "take_charge_working_days": 22, "referent_designation_days": 30}
+TARGETS = {"ack_working_days": 2, "take_charge_working_days": 22, "referent_designation_days": 30,
+           "first_kept_appointment_days": 30}
 ALL = "all"
 # The dates a period may span: the calendar table is filled up to them, so they are bounded.
 EARLIEST = date(2000, 1, 1)
@@ -327,6 +340,44 @@ def _updates(q: Query) -> dict[Any, dict]:
     return out
 
 
+def _appointments(q: Query) -> dict[Any, dict]:
+    """The appointments of the period's orientations: kept and missed, and the median of the
+    calendar days from sending to the first kept appointment (one value per orientation)."""
+    key = _orientation_key(q.by)
+    if key is None:
+        return {}
+    period = [Orientation.sent_on.between(q.date_from, q.date_to)]
+    if q.territory:
+        period.append(Orientation.territory == q.territory)
+    counts = {row.g: row for row in db.session.execute(_from_orientations(
+        sa.select(key.label("g"), _count_if(Appointment.status == "came").label("kept"),
+                  _count_if(Appointment.status == "no_show").label("missed")), q.by)
+        .join(Appointment, Appointment.orientation_id == Orientation.id)
+        .where(*period).group_by(key))}
+    first = (sa.select(Appointment.orientation_id.label("orientation_id"),
+                       sa.func.min(Appointment.scheduled_on).label("first_on"))
+             .where(Appointment.status == "came").group_by(Appointment.orientation_id)
+             .subquery())
+    sent_day, kept_day = aliased(CalendarDay), aliased(CalendarDay)
+    values = (_from_orientations(
+        sa.select(key.label("g"), (kept_day.ordinal - sent_day.ordinal).label("value")), q.by)
+        .join(first, first.c.orientation_id == Orientation.id)
+        .join(sent_day, sent_day.day == Orientation.sent_on)
+        .join(kept_day, kept_day.day == first.c.first_on).where(*period))
+    medians = _median(values)
+    per_orientation = values.subquery()
+    reached = {row.g: row.n for row in db.session.execute(
+        sa.select(per_orientation.c.g, sa.func.count().label("n"))
+        .group_by(per_orientation.c.g))}
+    out = {}
+    for g, row in counts.items():
+        out[g] = {"appointments_kept": int(row.kept or 0),
+                  "appointments_missed": int(row.missed or 0),
+                  "orientations_with_kept_appointment": reached.get(g, 0),
+                  "median_days_to_first_kept_appointment": medians.get(g)}
+    return out
+
+
 # -- breakdowns -----------------------------------------------------------------------------------
 def _visits_by_month_and_channel(q: Query) -> dict[tuple[str, str], int]:
     """The period's visits counted per (month, channel): one read of the visits' index for
@@ -446,11 +497,12 @@ def _compute(q: Query, today: date | None = None) -> Report:
     total_q = Query(q.date_from, q.date_to, q.territory, None)
     totals: dict[str, Any] = dict(METRICS)
     for part in (_visits(total_q), _orientations(total_q, today), _parcours(total_q),
-                 _updates(total_q)):
+                 _updates(total_q), _appointments(total_q)):
         totals.update(part.get(ALL, {}))
     groups: list[dict[str, Any]] = []
     if q.by:
-        parts = [_visits(q), _orientations(q, today), _parcours(q), _updates(q)]
+        parts = [_visits(q), _orientations(q, today), _parcours(q), _updates(q),
+                 _appointments(q)]
         keys = {k for part in parts for k in part}
         labels = _labels(q.by, keys)
         defaults = group_defaults(q.by)
@@ -481,14 +533,16 @@ def record_export(q: Query, table: str, actor: Any) -> None:
 SMALL = 5
 COUNTS = {"persons_welcomed", "persons_new", "persons_returning", "visits", "orientations_sent",
           "refusals", "redirections", "parcours_opened", "parcours_closed", "meetings",
-          "updates_sent", "updates_failed", "needs", "orientations", "count"}
+          "updates_sent", "updates_failed", "needs", "orientations", "count",
+          "appointments_kept", "appointments_missed", "orientations_with_kept_appointment"}
 BASES = {"anonymous_share": "persons_welcomed", "answered_share": "visits",
          "acknowledged_within_delay": "orientations_sent",
          "median_ack_working_days": "orientations_sent",
          "median_take_charge_working_days": "orientations_sent",
          "refusal_rate": "orientations_sent", "updates_requested_share": "orientations_sent",
          "median_referent_designation_days": "parcours_opened",
-         "meetings_person_present": "meetings"}
+         "meetings_person_present": "meetings",
+         "median_days_to_first_kept_appointment": "orientations_with_kept_appointment"}
 
 
 class Masked:

@@ -20,6 +20,7 @@ from flask_login import current_user
 from app.accueil import search
 from app.accueil.models import Person
 from app.appointments import services as appointments
+from app.appointments import services as appointments
 from app.core.csv import csv_response
 from app.core.db import load_many, utcnow
 from app.core.enums import CHANNEL_LABELS, DOMAIN_LABELS
@@ -29,6 +30,7 @@ from app.core.pagination import ListPage
 from app.core.permissions import access
 from app.core.routing import replica_reads
 from app.core.spine import get_visible_or_404, refuse
+from app.directory.models import Structure
 from app.directory.models import Structure
 from app.orientation import reminders, services
 from app.orientation.deadlines import local_date
@@ -65,7 +67,21 @@ def stalled():
                            burst_days=search.BURST_DAYS,
                            persons=persons, confirm=ConfirmForm(), comment_form=ReasonForm(),
                            **_without_outcome(),
+                           **_without_outcome(),
                            STALL_LABELS=STALL_LABELS)
+
+
+def _without_outcome() -> dict[str, Any]:
+    """The territory's appointments passed without an outcome (issue 20), a page of them."""
+    number = max(1, request.args.get("appointments_page", 1, type=int))
+    rows, total = appointments.without_outcome_page(visible_orientations(current_user),
+                                                    limit=PER_PAGE, offset=(number - 1) * PER_PAGE)
+    structures = {s.id: s for s in load_many(Structure, {w.orientation.structure_id for w in rows})}
+    people = {p.id: p for p in load_many(Person, {w.orientation.person_id for w in rows})}
+    return {"without_outcome": rows, "without_outcome_total": total,
+            "without_outcome_page": ListPage([None] * total, number, PER_PAGE),
+            "without_outcome_after": appointments.WITHOUT_OUTCOME_AFTER,
+            "without_outcome_structures": structures, "without_outcome_persons": people}
 
 
 def _without_outcome() -> dict[str, Any]:
@@ -121,7 +137,10 @@ def _delays(report: indicators.Report) -> list[tuple[str, float | None, int]]:
             (_("Prise en charge (jours ouvrés)"), totals["median_take_charge_working_days"],
              report.targets["take_charge_working_days"]),
             (_("Désignation d'un référent (jours)"), totals["median_referent_designation_days"],
-             report.targets["referent_designation_days"])]
+             report.targets["referent_designation_days"]),
+            (_("Premier rendez-vous honoré (jours)"),
+             totals["median_days_to_first_kept_appointment"],
+             report.targets["first_kept_appointment_days"])]
 
 
 def _plotted(value: Any) -> float | None:
@@ -205,6 +224,10 @@ METRIC_LABELS = {
     "meetings": "Réunions", "meetings_person_present": "Réunions avec la personne présente (%)",
     "updates_requested_share": "Personnes souhaitant être informées (%)",
     "updates_sent": "Messages envoyés aux personnes", "updates_failed": "Messages en échec",
+    "appointments_kept": "Rendez-vous honorés", "appointments_missed": "Rendez-vous manqués",
+    "orientations_with_kept_appointment": "Orientations avec un rendez-vous honoré",
+    "median_days_to_first_kept_appointment":
+        "Médiane de l'envoi au premier rendez-vous honoré (jours)",
 }
 def _cell(value: Any) -> str:
     """A published figure as a CSV cell: a masked one reads as on the page (``< 5``), None

@@ -377,3 +377,31 @@ def test_stalled_list_shows_appointments_passed_without_outcome(app, client, bui
     login(client, coordinator)
     text = html.unescape(client.get("/pilotage/stalled").get_data(as_text=True))
     assert "Rendez-vous passés sans suite" in text and "CAF Rendez-vous" in text
+
+
+def test_indicators_count_kept_and_missed_and_the_days_to_the_first_kept(app, client, oriented):
+    agent, partner, orientation, ha, hp = oriented
+    from app.core.db import db
+    from app.orientation.models import Orientation
+    from app.pilotage import indicators
+
+    sent_on = _today() - timedelta(days=20)
+    with app.app_context():
+        db.session.execute(sa.update(Orientation).values(sent_on=sent_on, territory="Valence"))
+        db.session.commit()
+    for days, attendance in ((15, "no_show"), (10, "came"), (5, "came")):
+        assert _record(client, orientation, hp, place_kind="phone", attendance=attendance,
+                       scheduled_on=(_today() - timedelta(days=days)).isoformat()
+                       ).status_code == 201
+    with app.app_context():
+        query = indicators.Query(sent_on - timedelta(days=3), _today(), "Valence", "structure")
+        report = indicators.compute(query)
+        totals = report.totals
+        assert totals["appointments_kept"] == 2 and totals["appointments_missed"] == 1
+        assert totals["orientations_with_kept_appointment"] == 1
+        assert totals["median_days_to_first_kept_appointment"] == 10.0
+        [group] = report.groups
+        assert group["appointments_kept"] == 2 and group["label"] == "CAF Rendez-vous"
+        published = indicators.publish(query)  # small counts masked, and the median with them
+        assert indicators.is_masked(published.totals["appointments_kept"])
+        assert indicators.is_masked(published.totals["median_days_to_first_kept_appointment"])

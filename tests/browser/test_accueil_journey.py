@@ -66,22 +66,32 @@ def test_accueil_journey(app, page, desk, checked):
     expect(page.get_by_role("heading", level=1)).to_contain_text("Nathalie LEFEBVRE")
     checked(page)
 
-    # A visit with two needs, to be oriented.
+    # A visit with two needs: budget answered on the spot, housing (urgent) to orient.
     page.get_by_role("link", name="Enregistrer un passage").click()
     checked(page)
-    page.get_by_label("Domaine du besoin 1").select_option(label="Logement et hébergement")
-    page.get_by_label("Urgence du besoin 1").select_option(label="Urgent")
-    page.get_by_label("Précision du besoin 1").fill("Commandement de quitter les lieux")
-    page.get_by_label("Domaine du besoin 2").select_option(label="Budget et dettes")
-    page.get_by_label("Orientée vers un partenaire").check()
-    page.get_by_role("button", name="Enregistrer le passage").click()
-    expect(page.get_by_role("status").first).to_contain_text("Passage enregistré")
+    housing = page.get_by_role("group", name="Logement et hébergement")
+    expect(housing.get_by_role("switch", name="Urgent")).to_be_hidden()  # shown once ticked
+    page.get_by_role("checkbox", name="Logement et hébergement", exact=True).check()
+    housing.get_by_role("switch", name="Urgent").check()
+    housing.get_by_label("Précision").fill("Commandement de quitter les lieux")
+    housing.get_by_label("À orienter").check()
+    # "What was done on the spot" only when something is answered on the spot.
+    expect(page.get_by_role("group", name="Ce qui a été fait sur place")).to_be_hidden()
+    page.get_by_role("checkbox", name="Budget et dettes", exact=True).check()
+    page.get_by_label("Document expliqué").check()
+    expect(page.get_by_role("button", name="Enregistrer et imprimer le récapitulatif")) \
+        .to_be_hidden()
     checked(page)
+    page.get_by_role("button", name="Enregistrer et orienter").click()
+    expect(page.get_by_role("status").first).to_contain_text("Passage enregistré")
 
-    # The orientation, from that visit, with the person's consent.
-    page.get_by_role("link", name="Orienter vers un partenaire").first.click()
+    # The orientation form comes next, pre-filled from that need, with the person's consent.
     checked(page)
     expect(page.get_by_label("Domaine", exact=True)).to_have_value("logement")
+    expect(page.get_by_label("Motif de l'orientation")).to_have_value(
+        "Commandement de quitter les lieux")
+    # "Why this structure" only for a structure that does not cover the domain.
+    expect(page.get_by_label(re.compile("Raison du choix d'une structure"))).to_be_hidden()
     structure_select = page.get_by_label("Structure partenaire")
     option = structure_select.locator("option", has_text="Habitat Solidaire Valence")
     structure_select.select_option(option.get_attribute("value"))
@@ -121,7 +131,7 @@ def test_accueil_journey(app, page, desk, checked):
 
     outcomes, needs, orientations = _visits_and_orientations(app, person.id)
     assert outcomes == ["pending", "oriented"]
-    assert needs == [("logement", "urgent"), ("budget", "standard")]
+    assert needs == [("budget", "standard"), ("logement", "urgent")]
     assert len(orientations) == 1
     status, shared, from_the_visit = orientations[0]
     assert status == "sent" and from_the_visit
@@ -215,28 +225,22 @@ def test_accueil_journey_with_the_keyboard_only(app, page, desk):
 
     _tab_to(page, _by_text("Enregistrer un passage"))
     _navigate(page, "Enter")
-    # Submitting with an error (a need's note without its domain) brings the focus to the
-    # error summary; its link takes the focus to the field.
-    _tab_to(page, _by_id("needs-0-note"))
-    page.keyboard.type("Sans domaine")
-    _tab_to(page, _by_text("Enregistrer le passage"))
+    # Two needs, with the keyboard: Space ticks a domain, the arrows choose its outcome.
+    _tab_to(page, _by_id("needs-2-selected"))  # Logement et hébergement
+    page.keyboard.press("Space")
+    _tab_to(page, "el => el.name === 'needs-2-outcome' && el.checked")
+    page.keyboard.press("ArrowDown")  # from "Répondu sur place" to "À orienter"
+    assert page.evaluate("document.activeElement.value") == "to_orient"
+    _tab_to(page, _by_id("needs-1-selected"), backwards=True)  # Budget et dettes
+    page.keyboard.press("Space")
+    _tab_to(page, _by_text("Enregistrer et orienter"))
+    _navigate(page, "Space")
+    # The confirmation has the focus, on the orientation form pre-filled from the need.
+    _focus_lands(page, "el => el.textContent.includes('Passage enregistré')")
+    # Sending without the person's consent brings the focus to the error summary.
+    _tab_to(page, _by_text("Envoyer l'orientation"))
     _navigate(page, "Enter")
     _focus_lands(page, _by_id("error-summary"))
-    # Two needs, with the keyboard: the first select takes a letter, the arrows choose.
-    _tab_to(page, _by_id("needs-0-domain"))
-    page.keyboard.type("Logement")
-    _tab_to(page, _by_id("needs-1-domain"))
-    page.keyboard.type("Budget")
-    _tab_to(page, "el => el.name === 'outcome' && el.checked")
-    page.keyboard.press("ArrowDown")  # from "Réponse apportée sur place" to "Orientée…"
-    assert page.evaluate("document.activeElement.value") == "oriented"
-    _tab_to(page, _by_text("Enregistrer le passage"))
-    _navigate(page, "Space")
-    # The confirmation has the focus.
-    _focus_lands(page, "el => el.textContent.includes('Passage enregistré')")
-
-    _tab_to(page, _by_text("Orienter vers un partenaire"))
-    _navigate(page, "Enter")
     _tab_to(page, _by_id("structure_id"))
     # The arrows walk the options (those covering the domain come first, marked ★).
     for _ in range(10):
@@ -261,6 +265,6 @@ def test_accueil_journey_with_the_keyboard_only(app, page, desk):
     expect(page.get_by_role("heading", level=1)).to_contain_text("Votre passage")
 
     _outcomes, needs, orientations = _visits_and_orientations(app, person.id)
-    assert needs == [("logement", "standard"), ("budget", "standard")]
+    assert needs == [("budget", "standard"), ("logement", "standard")]
     assert [o[0] for o in orientations] == ["sent"]
     check_page(page)

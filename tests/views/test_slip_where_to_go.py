@@ -8,6 +8,7 @@ import re
 from datetime import date, time, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from app.orientation import next_appointment as appointments
 from app.orientation.status import STATUS_LABELS, OrientationStatus
@@ -172,3 +173,40 @@ def test_one_vocabulary_and_the_api_keeps_its_values(client, oriented):
     answer = client.get(f"/api/v1/orientations/{orientation.id}",
                         headers=bearer(api_token(client, agent))).get_json()
     assert answer["status"] == "sent" and "sender" not in answer
+
+
+def test_the_next_recorded_appointment_gives_its_time_and_place(app, client, oriented):
+    """app/appointments registers its finder: the next scheduled appointment to come, with its
+    time and place, or "by phone"; one already held is not the next."""
+    agent, partner, visit, orientation = oriented
+    h = bearer(api_token(client, partner))
+    assert client.post(f"/api/v1/orientations/{orientation.id}/acknowledge",
+                       headers=h).status_code == 200
+    soon, later = date.today() + timedelta(days=2), date.today() + timedelta(days=9)
+    for body in ({"scheduled_on": later.isoformat(), "place_kind": "phone"},
+                 {"scheduled_on": soon.isoformat(), "scheduled_time": "09:30",
+                  "place_kind": "other", "place": "Maison des solidarités, salle 2"},
+                 {"scheduled_on": date.today().isoformat(), "scheduled_time": "08:00",
+                  "place_kind": "phone", "attendance": "came"}):
+        answer = client.post(f"/api/v1/orientations/{orientation.id}/appointments", headers=h,
+                             json=body)
+        assert answer.status_code == 201, answer.get_json()
+    with app.test_request_context():
+        from app.core.i18n import fdate
+
+        said_soon, said_later = fdate(soon), fdate(later)
+    login(client, agent)
+    slip = _text(client.get(f"/visits/{visit.id}/slip"))
+    assert f"Votre rendez-vous : le {said_soon} à 9 h 30." in slip
+    assert "Lieu : Maison des solidarités, salle 2" in slip
+    assert said_later not in slip
+
+    from app.appointments.models import Appointment
+    from app.core.db import db
+
+    with app.app_context():
+        db.session.execute(sa.delete(Appointment).where(Appointment.scheduled_on == soon))
+        db.session.commit()
+    slip = _text(client.get(f"/visits/{visit.id}/slip"))
+    assert f"Votre rendez-vous : le {said_later}." in slip
+    assert "Par téléphone : la structure vous appellera." in slip

@@ -125,6 +125,9 @@ class BreakGlassAccess(Model):
     reason = Encrypted()
     granted_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     expires_at: Mapped[datetime]
+    # When a coordinator of the person's territory checked it (who: the audit entry
+    # ``break_glass.reviewed``); unset, it counts on the coordinator's home (migration 0023).
+    reviewed_at: Mapped[datetime | None]
 
 
 class Visit(Model):

@@ -237,6 +237,14 @@ def person_territories(person_id: uuid.UUID) -> set[str]:
     return set(db.session.scalars(sa.union(created, visited)))
 
 
+def site_visits(user: Any) -> sa.Select:
+    """The visits of the agent's own site (the site's day, its queue, the agent's home), as a
+    query to refine; nothing for anyone else."""
+    if getattr(user, "role", None) == Role.ACCUEIL and user.site_id is not None:
+        return sa.select(Visit).where(Visit.site_id == user.site_id)
+    return sa.select(Visit).where(sa.false())
+
+
 @rule_for("break_glass.review")
 def _review(user: Any, grant: BreakGlassAccess) -> bool:
     """A break-the-glass is reviewed by the coordinators of the person's territory (wherever the
@@ -244,13 +252,36 @@ def _review(user: Any, grant: BreakGlassAccess) -> bool:
     return bool(user.territory) and user.territory in person_territories(grant.person_id)
 
 
+def _grants_of_territory(user: Any) -> sa.Select:
+    """The break-the-glass accesses to the files of ``user``'s territory, whoever broke the
+    glass (the same rule as ``break_glass.review``, as a query)."""
+    if not getattr(user, "territory", None):
+        return sa.select(BreakGlassAccess).where(sa.false())
+    return (sa.select(BreakGlassAccess)
+            .join(Person, Person.id == BreakGlassAccess.person_id)
+            .where(_persons_of_territory(user.territory)))
+
+
 def grants_to_review(user: Any, limit: int = 100) -> list[BreakGlassAccess]:
-    """The latest break-the-glass accesses to the files of ``user``'s territory, whoever broke
-    the glass (the same rule as ``break_glass.review``, as a query)."""
+    """The latest break-the-glass accesses to the files of ``user``'s territory."""
     if not user.territory:
         return []
-    query = (sa.select(BreakGlassAccess)
-             .join(Person, Person.id == BreakGlassAccess.person_id)
-             .where(_persons_of_territory(user.territory))
-             .order_by(BreakGlassAccess.granted_at.desc()).limit(limit))
+    query = _grants_of_territory(user).order_by(BreakGlassAccess.granted_at.desc()).limit(limit)
     return list(db.session.scalars(query))
+
+
+def unreviewed_grants_count(user: Any) -> int:
+    """How many of them no coordinator has marked as checked yet (the coordinator's home)."""
+    query = _grants_of_territory(user).where(BreakGlassAccess.reviewed_at.is_(None))
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+
+
+def review_grant(grant: BreakGlassAccess, actor: Any) -> BreakGlassAccess:
+    """A coordinator checked this access (its reason fits): it leaves the count to review.
+    Marking it twice changes nothing."""
+    if grant.reviewed_at is None:
+        grant.reviewed_at = utcnow()
+        audit.record("break_glass.reviewed", actor=actor, object_type="break_glass",
+                     object_id=grant.id, person_id=grant.person_id,
+                     details={"user": grant.user_id})
+    return grant

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accueil import merge as merging
-from app.accueil import persons, records, scopes, search, visits
+from app.accueil import persons, queue, records, scopes, search, visits
 from app.accueil.forms import (
     BreakGlassForm,
     MergeForm,
@@ -23,7 +23,7 @@ from app.accueil.forms import (
     SearchForm,
     VisitForm,
 )
-from app.accueil.models import Person, PersonMerge, Visit
+from app.accueil.models import BreakGlassAccess, Person, PersonMerge, Visit
 from app.accueil.panels import SLIP_ORIENTATIONS, panels_for
 from app.auth.models import User
 from app.core import audit
@@ -270,6 +270,11 @@ def set_visit_outcome(visit_id: uuid.UUID):
             refuse(error)
         else:
             flash(_("Suite du passage mise à jour."), "success")
+    # The site's queue (the day's page, the agent's home) comes back to itself: named, so that
+    # no address from the request is followed.
+    back = {"home": "home.index", "day": "accueil.day"}.get(request.form.get("back", ""))
+    if back is not None:
+        return redirect(url_for(back))
     return redirect(request.referrer if request.referrer and "/site/day" in request.referrer
                     else url_for("accueil.person", person_id=visit.person_id))
 
@@ -299,7 +304,12 @@ def slip(visit_id: uuid.UUID):
 def day():
     if current_user.site_id is None:
         abort(404)
-    return render_template("accueil/day.html", day=visits.site_day(current_user.site_id),
+    today = visits.site_day(current_user.site_id)
+    waiting = queue.waiting_today(current_user)
+    # Today's waiting visits are the queue above; the pending list keeps the earlier days'.
+    earlier = [v for v in today.pending if v.id not in {w.visit.id for w in waiting}]
+    return render_template("accueil/day.html", day=today, waiting=waiting,
+                           earlier_pending=earlier,
                            site=db.session.get(Site, current_user.site_id), form=OutcomeForm())
 
 
@@ -356,3 +366,16 @@ def break_glass_log():
     people = {p.id: p for p in load_many(Person, {g.person_id for g in grants})}
     return render_template("accueil/break_glass_log.html", grants=grants, users=users,
                            persons_by_id=people)
+
+
+@bp.route("/break-glass/<uuid:grant_id>/review", methods=["POST"])
+@access("break_glass.review")
+def review_break_glass(grant_id: uuid.UUID):
+    """A coordinator of the person's territory marks an exceptional access as checked."""
+    grant = get_visible_or_404(BreakGlassAccess, grant_id, "break_glass.review")
+    if ConfirmForm().validate_on_submit():
+        scopes.review_grant(grant, current_user)
+        flash(_("Accès exceptionnel marqué comme vérifié."), "success")
+    else:
+        flash(_("Le formulaire a expiré : rechargez la page et recommencez."), "error")
+    return redirect(url_for("accueil.break_glass_log"))

@@ -5,6 +5,10 @@ counted on the urgent clock (``PASSERELLE_URGENT_DEADLINES``), it carries a badg
 in every list. Existing orientations whose visit's need of the same domain was urgent are marked
 urgent; their due dates stay as they were computed.
 
+The coordinator's home counts the break-the-glass accesses nobody reviewed yet: a grant gets
+``reviewed_at`` when a coordinator marks it checked (who: the audit entry). Existing grants
+count as not reviewed.
+
 Revision ID: 0023_urgency
 Revises: 0022_documents
 Create Date: 2026-12-04 17:10:00
@@ -27,7 +31,10 @@ def upgrade():
     op.execute("UPDATE orientations SET urgent = true WHERE visit_id IS NOT NULL AND EXISTS ("
                "SELECT 1 FROM needs n WHERE n.visit_id = orientations.visit_id "
                "AND n.domain = orientations.domain AND n.urgency = 'urgent')")
+    op.add_column('break_glass_accesses', sa.Column('reviewed_at', sa.DateTime(timezone=True),
+                                                    nullable=True))
 
 
 def downgrade():
+    op.drop_column('break_glass_accesses', 'reviewed_at')
     op.drop_column('orientations', 'urgent')

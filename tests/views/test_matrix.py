@@ -76,6 +76,8 @@ EXPECTED = {
     "accueil.export": PERSON_FULL_A_C,
     "accueil.break_glass": "a=ok p=403 r=403 c=ok x=403",
     "accueil.break_glass_log": "a=403 p=403 r=403 c=ok x=403",
+    # marking a break-the-glass access as checked (issue 24): an unknown grant is a 404
+    "accueil.review_break_glass": "a=403 p=403 r=403 c=404 x=403",
     "accueil.day": "a=ok p=403 r=403 c=403 x=403",
     "accueil.merge": "a=403 p=403 r=403 c=404 x=403",
     "accueil.revert_merge": "a=403 p=403 r=403 c=404 x=403",
@@ -253,7 +255,7 @@ def world(app, build):
               "row_id": fake, "merge_id": fake, "session_id": fake, "token_id": fake,
               "filename": "css/passerelle.css", "token": "not-a-link", "action": "acknowledge",
               "provider": "proconnect", "identity_id": fake,
-              "revocation_id": fake}
+              "revocation_id": fake, "grant_id": fake}
     inside = {**common, "person_id": inside_person.id, "visit_id": inside_visit.id,
               "orientation_id": inside_orientation.id, "parcours_id": inside_parcours.id,
               "appointment_id": inside_appointment, "document_id": inside_document.id}

@@ -76,6 +76,8 @@ PAGES = [
     ("partner", "/parcours"),  # a member: the person's name through the partner's shares
     ("admin", "/admin/users"),
     ("admin", "/admin/structures"),
+    ("agent", "/"),  # the homes (issue 24): the site's queue, what to acknowledge
+    ("partner", "/"),
 ]
 API = [
     ("agent", "/api/v1/persons?q=Camille+Martin"),

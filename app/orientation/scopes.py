@@ -106,14 +106,27 @@ def orientations_of_visit(visit: Any) -> sa.Select:
         Orientation.sent_at)
 
 
+def _overdue(today: date):
+    return sa.or_(
+        sa.and_(Orientation.status == OrientationStatus.SENT, Orientation.acknowledge_due < today),
+        sa.and_(Orientation.status == OrientationStatus.ACKNOWLEDGED,
+                Orientation.take_charge_due < today))
+
+
 def filter_orientations(query: sa.Select, status: str | None = None, domain: str | None = None,
-                        structure_id: Any = None) -> sa.Select:
-    """A list's filters: a status (or ``"open"``), a domain, a structure; unknown values filter
-    nothing (the API refuses them before)."""
+                        structure_id: Any = None, today: date | None = None) -> sa.Select:
+    """A list's filters: a status (or ``"open"``; on the pages, with ``today``, ``"overdue"``
+    and ``"to_handle"``: refused or overdue, what the sender has to act on), a domain, a
+    structure; unknown values filter nothing (the API refuses them before)."""
     if status in STATUSES:
         query = query.where(Orientation.status == status)
     elif status == "open":
         query = query.where(Orientation.status.in_(OPEN_STATUSES))
+    elif status == "overdue" and today is not None:
+        query = query.where(_overdue(today))
+    elif status == "to_handle" and today is not None:
+        query = query.where(sa.or_(Orientation.status == OrientationStatus.REFUSED,
+                                   _overdue(today)))
     if domain in Domain._value2member_map_:
         query = query.where(Orientation.domain == domain)
     if structure_id:

@@ -329,3 +329,35 @@ def test_unknown_person_is_404(client, h):
 def test_search_needs_a_query(client, h):
     assert client.get("/api/v1/persons", headers=h).status_code == 422
     assert client.get("/api/v1/persons?q=x&birth_date=yesterday", headers=h).status_code == 422
+
+
+def test_visit_outcome_per_need_and_the_visit_outcome_derived(client, h, agent):
+    """Issue 24: each need has its outcome; the visit's (API.md) is derived from them, and a
+    client sending only the visit's outcome still gets it back, each need taking it."""
+    person = client.post("/api/v1/persons", headers=h,
+                         json={"first_name": "C", "last_name": "D"}).get_json()
+    url = f"/api/v1/persons/{person['id']}/visits"
+    answer = client.post(url, headers=h, json={
+        "channel": "in_person", "answered_actions": ["information"],
+        "needs": [{"domain": "sante", "outcome": "answered"},
+                  {"domain": "logement", "urgency": "urgent", "outcome": "to_orient"}]})
+    assert answer.status_code == 201, answer.get_json()
+    visit = answer.get_json()
+    assert visit["outcome"] == "oriented" and visit["answered_actions"] == ["information"]
+    assert [(n["domain"], n["outcome"]) for n in visit["needs"]] == [
+        ("sante", "answered"), ("logement", "to_orient")]
+    legacy = client.post(url, headers=h, json={
+        "channel": "phone", "outcome": "pending", "needs": [{"domain": "budget"}]}).get_json()
+    assert legacy["outcome"] == "pending" and legacy["needs"][0]["outcome"] == "pending"
+    # An outcome for some needs only, or an unknown one: 422, field by field.
+    half = client.post(url, headers=h, json={
+        "channel": "phone", "outcome": "answered",
+        "needs": [{"domain": "budget", "outcome": "answered"}, {"domain": "sante"}]})
+    assert half.status_code == 422 and "needs" in half.get_json()["error"]["fields"]
+    unknown = client.post(url, headers=h, json={
+        "channel": "phone", "needs": [{"domain": "budget", "outcome": "later"}]})
+    assert unknown.status_code == 422
+    assert "needs.0.outcome" in unknown.get_json()["error"]["fields"]
+    # Without a visit outcome nor one per need, the visit's outcome is still required.
+    missing = client.post(url, headers=h, json={"channel": "phone", "needs": []})
+    assert missing.status_code == 422 and "outcome" in missing.get_json()["error"]["fields"]

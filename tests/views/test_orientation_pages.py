@@ -182,3 +182,83 @@ def test_orientation_page_hint_and_file_link_follow_the_audience(client, build):
 
     login(client, stranger)
     assert client.get(path).status_code == 404
+
+
+def test_the_form_asks_why_only_for_a_structure_outside_the_domain(app, client, build):
+    """Issue 24, item 3: the one covering structure pre-chosen; another structure needs a
+    reason, asked in five words; 'send and print' opens the slip's print dialog."""
+    agent = build.user("accueil")
+    covering = build.structure(name="Logis Drôme", domains=["logement"])
+    other = build.structure(name="Épicerie solidaire", domains=["alimentation"])
+    person = build.person(agent, first_name="Anne", last_name="Roy")
+    visit = build.visit(person, needs=[{"domain": "budget", "urgency": "standard"},
+                                       {"domain": "logement", "urgency": "urgent",
+                                        "note": "Hébergée chez un tiers"}])
+    login(client, agent)
+    path = f"/persons/{person.id}/orientations/new?visit_id={visit.id}&domain=logement"
+    form = _text(client.get(path))
+    assert f'<option selected value="{covering.id}">' in form
+    assert "Hébergée chez un tiers</textarea>" in form  # the need's note as the motive
+    assert 'id="domain-filter"' not in form  # one domain field
+    assert form.index("Accord de la personne") < form.index('id="structure_id"')  # consent first
+    base = {"domain": "logement", "motive": "Hébergement", "visit_id": str(visit.id),
+            "consent_given": "y", "shared_fields": ["first_name"]}
+    refused = _form_post(client, path, {**base, "structure_id": str(other.id)})
+    assert refused.status_code == 200
+    assert "Expliquez pourquoi cette structure." in _text(refused)
+    assert 'id="coverage_override-error"' in _text(refused)
+    sent = _form_post(client, path, {**base, "structure_id": str(other.id),
+                                     "coverage_override": "La seule ouverte ce soir",
+                                     "then": "print"})
+    assert sent.status_code == 302 and sent.headers["Location"].endswith("print=1")
+    assert "data-autoprint" in _text(client.get(sent.headers["Location"]))
+
+
+def test_a_refused_orientation_is_sent_again_prefilled_and_the_list_names_the_person(
+        app, client, build):
+    agent = build.user("accueil")
+    first = build.structure(name="Bailleur A", domains=["logement"])
+    partner = build.user("partenaire", structure=str(first.id))
+    second = build.structure(name="Bailleur B", domains=["logement"])
+    person = build.person(agent, first_name="Yves", last_name="Martin", phone="0611223344")
+    visit = build.visit(person)
+    orientation = build.orientation(person, first, visit_id=str(visit.id),
+                                    motive="Loyer trop cher pour ses revenus")
+    build.orientation(build.person(agent, first_name="Zoé", last_name="Calme"), second)
+    from app.auth.models import User
+    from app.core.db import db
+    from app.orientation import services
+    from app.orientation.models import Orientation
+
+    with app.app_context():
+        services.refuse(db.session.get(Orientation, orientation.id),
+                        db.session.get(User, partner.id), "Pas de logement adapté",
+                        "no_capacity")
+        db.session.commit()
+    login(client, agent)
+    listing = _text(client.get("/orientations?status=to_handle"))
+    assert "Yves MARTIN" in listing and "Zoé" not in listing  # named; only what needs handling
+    assert f"again={orientation.id}" in listing
+    assert "Zoé CALME" in _text(client.get("/orientations"))
+    file = _text(client.get(f"/persons/{person.id}"))
+    assert "06 11 22 33 44" in file and f"again={orientation.id}" in file  # phone formatted
+    path = f"/persons/{person.id}/orientations/new?again={orientation.id}"
+    form = _text(client.get(path))
+    assert "Réorientation : Bailleur A a refusé" in form
+    assert "Loyer trop cher pour ses revenus</textarea>" in form
+    sent = _form_post(client, path, {
+        "domain": "logement", "structure_id": str(second.id), "again": str(orientation.id),
+        "motive": "Loyer trop cher pour ses revenus", "visit_id": str(visit.id),
+        "consent_given": "y", "shared_fields": ["first_name", "last_name", "phone"]})
+    assert sent.status_code == 302
+    with app.app_context():
+        sent_again = db.session.scalars(sa.select(Orientation).where(
+            Orientation.person_id == person.id, Orientation.structure_id == second.id)).one()
+        assert (sent_again.domain, sent_again.visit_id) == ("logement", visit.id)
+    # Another person's refused orientation, or one still open: 404.
+    other = build.person(agent)
+    assert client.get(f"/persons/{other.id}/orientations/new?again={orientation.id}"
+                      ).status_code == 404
+    assert client.get(f"/persons/{person.id}/orientations/new?again={sent_again.id}"
+                      ).status_code == 404
+    assert client.get(f"/persons/{person.id}/orientations/new?again=nope").status_code == 404

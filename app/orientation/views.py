@@ -284,7 +284,8 @@ def _list(query, template: str, **context):
     status = request.args.get("status") or ""
     domain = request.args.get("domain") or ""
     today = local_date(utcnow())
-    page = db.paginate(most_urgent_first(filter_orientations(query, status, domain), today),
+    page = db.paginate(most_urgent_first(filter_orientations(query, status, domain,
+                                                             today=today), today),
                        per_page=PER_PAGE, error_out=False)
     needs = preload(page.items)
     views = [orientation_view(o, current_user, with_events=False, needs_by_visit=needs)

@@ -374,3 +374,51 @@ def test_the_rgpd_export_holds_the_documents(app, client, build, world):
     login(client, agent)
     page = client.get(f"/persons/{person.id}/export").get_data(as_text=True)
     assert "cni.pdf" in page
+
+
+def test_a_redirect_the_person_accepted_carries_the_documents(app, build, world):
+    agent, person, structure, partner = world
+    document = build.document(person)
+    orientation = build.orientation(person, structure, consent={
+        "given": True, "shared_fields": ["first_name"], "accepts_redirect": True,
+        "shared_documents": [str(document.id)]})
+    other = build.structure(name="Autre structure")
+    other_partner = build.user("partenaire", structure=str(other.id))
+    first, second = app.test_client(), app.test_client()
+    token = bearer(api_token(first, partner))
+    answer = first.post(f"/api/v1/orientations/{orientation.id}/redirect", headers=token,
+                        json={"structure_id": str(other.id), "reason": "Mieux placée"})
+    assert answer.status_code == 201
+    new_id = answer.get_json()["id"]
+    # the old structure keeps a tombstone: no more document
+    assert first.get(f"/api/v1/documents/{document.id}/content", headers=token).status_code == 404
+    other_token = bearer(api_token(second, other_partner))
+    assert second.get(f"/api/v1/documents/{document.id}/content",
+                      headers=other_token).status_code == 200
+    assert [d["id"] for d in second.get(f"/api/v1/orientations/{new_id}/documents",
+                                        headers=other_token).get_json()] == [str(document.id)]
+
+
+def test_a_redirect_the_person_did_not_accept_shares_no_document_until_confirmed(
+        app, client, build, world):
+    agent, person, structure, partner = world
+    document = build.document(person)
+    orientation = build.orientation(person, structure, consent={
+        "given": True, "shared_fields": ["first_name"], "shared_documents": [str(document.id)]})
+    other = build.structure(name="Autre structure")
+    other_partner = build.user("partenaire", structure=str(other.id))
+    first, second = app.test_client(), app.test_client()
+    new_id = first.post(f"/api/v1/orientations/{orientation.id}/redirect",
+                        headers=bearer(api_token(first, partner)),
+                        json={"structure_id": str(other.id), "reason": "x"}).get_json()["id"]
+    other_token = bearer(api_token(second, other_partner))
+    assert second.get(f"/api/v1/documents/{document.id}/content",
+                      headers=other_token).status_code == 404
+    # the sender asks the person again, who now shares the document
+    answer = client.post(f"/api/v1/orientations/{new_id}/consent",
+                         headers=bearer(api_token(client, agent)),
+                         json={"given": True, "shared_fields": [],
+                               "shared_documents": [str(document.id)]})
+    assert answer.status_code == 200, answer.get_json()
+    assert second.get(f"/api/v1/documents/{document.id}/content",
+                      headers=other_token).status_code == 200

@@ -364,11 +364,15 @@ def _appointments(q: Query) -> dict[Any, dict]:
         .join(first, first.c.orientation_id == Orientation.id)
         .join(sent_day, sent_day.day == Orientation.sent_on)
         .join(kept_day, kept_day.day == first.c.first_on).where(*period))
-    medians = _median(values)
-    per_orientation = values.subquery()
-    reached = {row.g: row.n for row in db.session.execute(
-        sa.select(per_orientation.c.g, sa.func.count().label("n"))
-        .group_by(per_orientation.c.g))}
+    # One histogram gives both the median and the number of orientations it is taken over.
+    v = values.subquery()
+    histograms: dict[Any, list[tuple[int, int]]] = {}
+    for g, value, n in db.session.execute(
+            sa.select(v.c.g, v.c.value, sa.func.count()).group_by(v.c.g, v.c.value)):
+        if value is not None:
+            histograms.setdefault(g, []).append((value, n))
+    medians = {g: _median_of(sorted(pairs)) for g, pairs in histograms.items()}
+    reached = {g: sum(n for _value, n in pairs) for g, pairs in histograms.items()}
     out = {}
     for g, row in counts.items():
         out[g] = {"appointments_kept": int(row.kept or 0),

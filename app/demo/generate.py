@@ -196,7 +196,10 @@ def _visits(ctx: Context, out: Tables, pid: uuid.UUID, created: date, site, coun
                               "site_id": visit_site.id, "occurred_on": day,
                               "urgency": rng.choice(("urgent", "standard", "standard", "info")),
                               "note_ct": ctx.enc("needs", "note", nid, ctx.rng.choice(ctx.fake.sentences))
-                              if rng.random() < 0.3 else None, "position": position})
+                              if rng.random() < 0.3 else None, "position": position,
+                              # Each need takes its visit's outcome (answered, oriented or
+                              # pending: a valid need outcome too; migration 0024).
+                              "outcome": outcome})
         made.append((vid, day, visit_site, outcome, domains[0]))
     return made
 

@@ -290,3 +290,37 @@ def with_access(user: Any, hits: list[Hit]) -> list[Hit]:
 
 def full_access(hit: Hit) -> bool:
     return hit.access == FULL
+
+
+# -- a list's search (a partner's inbox) --------------------------------------------------------
+def persons_matching(q: str | None) -> sa.Select | None:
+    """The ids of the persons ``q`` names, as a select to combine with a scope (a structure's
+    inbox): a reception number, or every word by its blind index, exact or by sound (the words
+    of the names are not known in plaintext, nothing is decrypted here). None when ``q`` names
+    nothing. The caller checks the candidates against the names its reader may see
+    (``names_match``): the indexes cover every name of the person."""
+    number = parse_reception_number(q)
+    if number:
+        return sa.select(Person.id).where(Person.reception_number == number)
+    words = tokens(q)
+    if not words:
+        return None
+    query = sa.select(Person.id).where(Person.merged_into_id.is_(None))
+    for word in words:
+        keys = [word_key(word)] + ([sound_key(word)] if phonetic_key(word) else [])
+        query = query.where(Person.id.in_(sa.select(PersonSearchKey.person_id).where(
+            PersonSearchKey.value.in_(keys))))
+    return query
+
+
+def names_match(q: str | None, reception_number: str | None, names: list[str | None]) -> bool:
+    """Whether ``q`` names this person by what the reader sees of them: their reception number,
+    or every word of ``q`` one of the words of ``names``, exactly or by sound."""
+    number = parse_reception_number(q)
+    if number:
+        return number == reception_number
+    words = tokens(q)
+    seen = [w for name in names for w in tokens(name)]
+    sounds = {phonetic_key(w) for w in seen} - {""}
+    return bool(words) and all(w in seen or (phonetic_key(w) and phonetic_key(w) in sounds)
+                               for w in words)

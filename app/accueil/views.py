@@ -23,7 +23,7 @@ from app.accueil.forms import (
     SearchForm,
     VisitForm,
 )
-from app.accueil.models import BreakGlassAccess, Person, PersonMerge, Visit
+from app.accueil.models import BreakGlassAccess, Need, Person, PersonMerge, Visit
 from app.accueil.panels import SLIP_ORIENTATIONS, panels_for
 from app.auth.models import User
 from app.core import audit
@@ -308,8 +308,13 @@ def day():
     waiting = queue.waiting_today(current_user)
     # Today's waiting visits are the queue above; the pending list keeps the earlier days'.
     earlier = [v for v in today.pending if v.id not in {w.visit.id for w in waiting}]
+    # Nothing waits unseen: the needs whose orientation was never sent, oldest first, paged.
+    to_orient = db.paginate(visits.pending_needs(current_user.site_id)
+                            .where(Need.outcome == "to_orient"),
+                            page=request.args.get("needs_page", 1, type=int),
+                            per_page=PER_PAGE, error_out=False)
     return render_template("accueil/day.html", day=today, waiting=waiting,
-                           earlier_pending=earlier,
+                           earlier_pending=earlier, to_orient=to_orient,
                            site=db.session.get(Site, current_user.site_id), form=OutcomeForm())
 
 

@@ -7,8 +7,8 @@ from datetime import date
 from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 
-from app.charter import services as charter
 from app.accueil.forms import SearchForm
+from app.charter import services as charter
 from app.core.permissions import access, can, public
 from app.home import services
 

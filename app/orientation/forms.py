@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, SelectField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SearchField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -68,6 +68,14 @@ class ConsentForm(FlaskForm):
     shared_documents = OrientationForm.shared_documents
     accepts_redirect = OrientationForm.accepts_redirect
     consent_purpose = OrientationForm.consent_purpose
+
+
+class InboxSearchForm(FlaskForm):
+    """Sent by POST, like the person search: a name never travels in a URL."""
+
+    q = SearchField(_l("Nom, prénom ou numéro d'accueil"),
+                    validators=[DataRequired(), Length(max=200)],
+                    render_kw={"autocomplete": "off"})
 
 
 class TakeChargeForm(FlaskForm):

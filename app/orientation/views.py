@@ -24,12 +24,14 @@ from app.core.spine import act, get_visible_or_404
 from app.directory import services as directory
 from app.directory.models import Structure
 from app.orientation import designated, reminders, services, sharing
+from app.orientation import inbox as inbox_search
 from app.orientation.deadlines import local_date
 from app.orientation.designated import referents_by_structure
 from app.orientation.forms import (
     SHARE_LABELS,
     CloseForm,
     ConsentForm,
+    InboxSearchForm,
     OrientationForm,
     ReasonForm,
     RedirectForm,
@@ -286,6 +288,7 @@ def _list(query, template: str, **context):
     today = local_date(utcnow())
     page = db.paginate(most_urgent_first(filter_orientations(query, status, domain,
                                                              today=today), today),
+                       page=request.values.get("page", 1, type=int),
                        per_page=PER_PAGE, error_out=False)
     needs = preload(page.items)
     views = [orientation_view(o, current_user, with_events=False, needs_by_visit=needs)
@@ -294,10 +297,21 @@ def _list(query, template: str, **context):
                            today=today, **context)
 
 
-@bp.route("/inbox")
+@bp.route("/inbox", methods=["GET", "POST"])
 @access("orientation.inbox")
 def inbox():
-    return _list(visible_orientations(current_user), "orientation/inbox.html")
+    """The structure's orientations; ``?mine=1``: those the reader is the referent of; a search
+    by name or reception number (POST, like the person search: no name in a URL)."""
+    query = visible_orientations(current_user)
+    mine = request.args.get("mine") == "1"
+    if mine:
+        query = inbox_search.mine(current_user, query)
+    form = InboxSearchForm()
+    searched = None
+    if request.method == "POST" and form.validate_on_submit():
+        searched = form.q.data.strip()
+        query = inbox_search.matching(current_user, query, searched)
+    return _list(query, "orientation/inbox.html", form=form, searched=searched, mine=mine)
 
 
 @bp.route("/orientations")

@@ -111,6 +111,10 @@ SCALE ?= 100k
 bench: install-dev
 	PYTHONPATH=. $(BIN)/python bench/run.py --scale $(SCALE) $(if $(REPLICA),--replica --duration 60)
 
+## make profile SCALE=100k: where one request's time goes, part by part (on the bench database)
+profile: install-dev
+	PYTHONPATH=. $(BIN)/python bench/profile.py --scale $(SCALE)
+
 lint: install-dev
 	$(BIN)/ruff check app tests config.py wsgi.py scripts bench
 

@@ -171,23 +171,23 @@ class Need(Model):
         sa.CheckConstraint(_values_check("urgency", URGENCIES), name="urgency"),
         sa.Index("ix_needs_site_occurred_on", "site_id", "occurred_on",
                  postgresql_include=["domain", "visit_id"]),
-    )
-
-    visit_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("visits.id", ondelete="CASCADE"),
         sa.CheckConstraint(_values_check("outcome", NEED_OUTCOMES), name="outcome"),
         # The site's queue of needs still waiting (accueil.visits.pending_needs).
         sa.Index("ix_needs_site_outcome", "site_id", "outcome"),
+    )
+
+    visit_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("visits.id", ondelete="CASCADE"),
                                                 index=True)
     domain: Mapped[str] = mapped_column(sa.String(40))
     urgency: Mapped[str] = mapped_column(sa.String(20))
     note = Encrypted()
     position: Mapped[int] = mapped_column(default=0)
-    # The visit's site and Paris date, copied by the database (triggers of migration 0015), so
-    # that the indicators count needs by domain without joining every need to its visit.
-    site_id: Mapped[uuid.UUID | None]
     # NEED_OUTCOMES: answered on the spot, to orient, oriented, pending (migration 0024).
     outcome: Mapped[str] = mapped_column(sa.String(20), default="pending",
                                          server_default="pending")
+    # The visit's site and Paris date, copied by the database (triggers of migration 0015), so
+    # that the indicators count needs by domain without joining every need to its visit.
+    site_id: Mapped[uuid.UUID | None]
     occurred_on: Mapped[date | None]
 
     visit: Mapped[Visit] = relationship(back_populates="needs")

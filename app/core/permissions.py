@@ -117,6 +117,9 @@ _declare("parcours.write", {A, P, R}, personal_data=True)
 _declare("parcours.entries", PROFESSIONALS, personal_data=True)
 _declare("parcours.manage", {A, P, R}, personal_data=True)
 _declare("parcours.handover", {A, P, R, C}, personal_data=True)
+# the silent parcours' actions of the pilotage page (issue 24): out of a coordinator's work, 404
+_declare("parcours.remind", {C}, personal_data=True, hidden=True)
+_declare("parcours.coordination_comment", {C}, personal_data=True, hidden=True)
 
 
 def rule_for(name: str) -> Callable[[Rule], Rule]:

@@ -40,7 +40,9 @@ from app.orientation.scopes import visible_orientations
 from app.orientation.status import STALL_LABELS
 from app.pilotage import charts, indicators
 from app.pilotage import services as pilotage
+from app.referents import services as referent_services
 from app.referents.forms import OUTCOME_LABELS
+from app.referents.models import Parcours
 
 bp = Blueprint("pilotage", __name__, url_prefix="/pilotage", template_folder="templates")
 PER_PAGE = 50
@@ -126,6 +128,43 @@ def comment(orientation_id: uuid.UUID):
     else:
         flash(_("Écrivez un commentaire."), "error")
     return redirect(url_for("pilotage.stalled"))
+
+
+# -- silent parcours: the same actions as the stalled orientations (issue 24, item 13) ----------
+def _silent_parcours(parcours_id: uuid.UUID, permission: str) -> Parcours:
+    return get_visible_or_404(Parcours, parcours_id, permission, read="parcours.read")
+
+
+@bp.route("/parcours/<uuid:parcours_id>/remind", methods=["POST"])
+@access("parcours.remind")
+def remind_parcours(parcours_id: uuid.UUID):
+    parcours = _silent_parcours(parcours_id, "parcours.remind")
+    if ConfirmForm().validate_on_submit():
+        try:
+            referent_services.remind_referent(parcours, current_user)
+        except ServiceError as error:
+            refuse(error)
+        else:
+            flash(_("Relance envoyée au référent du parcours."), "success")
+    return redirect(url_for("pilotage.stalled", _anchor="silent-title"))
+
+
+@bp.route("/parcours/<uuid:parcours_id>/comment", methods=["POST"])
+@access("parcours.coordination_comment")
+def comment_parcours(parcours_id: uuid.UUID):
+    parcours = _silent_parcours(parcours_id, "parcours.coordination_comment")
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            referent_services.coordination_comment(parcours, current_user, form.reason.data)
+        except ServiceError as error:
+            refuse(error)
+        else:
+            flash(_("Commentaire ajouté au journal du parcours, visible de son référent."),
+                  "success")
+    else:
+        flash(_("Écrivez un commentaire."), "error")
+    return redirect(url_for("pilotage.stalled", _anchor="silent-title"))
 
 
 # -- indicators ---------------------------------------------------------------------------------

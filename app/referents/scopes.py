@@ -161,6 +161,13 @@ def _handover(user: Any, parcours: Parcours) -> bool:
         user.role == Role.COORDINATEUR and standing(user, parcours) == OVERSIGHT)
 
 
+@rule_for("parcours.remind")
+@rule_for("parcours.coordination_comment")
+def _coordinate(user: Any, parcours: Parcours) -> bool:
+    """The coordinators of the parcours' territory chase a silent parcours."""
+    return user.role == Role.COORDINATEUR and standing(user, parcours) == OVERSIGHT
+
+
 def _referent_of(user: Any, person: Person) -> bool:
     """The person's référent (current, or former within the transition period)."""
     if not getattr(user, "is_authenticated", False) or user.role not in (

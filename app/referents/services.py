@@ -253,6 +253,57 @@ def handover(parcours: Parcours, new_referent_id: Any, reason: Any, actor: Any) 
     return parcours
 
 
+# -- a coordinator chases a silent parcours (issue 24, item 13) --------------------------------
+def remind_referent(parcours: Parcours, actor: Any) -> None:
+    """A coordinator asks the référent of a silent parcours for news (an e-mail, nothing of the
+    person in it); audited. Each click sends one message."""
+    _require_open(parcours)
+    referent = db.session.get(User, parcours.referent_id)
+    if referent is None or not referent.active:
+        raise ValidationFailed(_("Le référent de ce parcours n'a plus de compte actif : "
+                                 "confiez le parcours à un autre référent."))
+    _tell(referent, parcours, "Un parcours sans nouvelles",
+          "Votre coordinateur ou coordinatrice territorial(e) vous demande des nouvelles d'un "
+          "parcours coordonné dont vous êtes le ou la référent(e) : rien n'a été écrit dans son "
+          "journal depuis longtemps. Ajoutez une entrée, ou dites-lui si le parcours doit "
+          "changer de référent ou être clos.",
+          f"parcours.remind:{utcnow().strftime('%Y%m%d%H%M%S%f')}")
+    audit.record("parcours.reminder", actor=actor, object_type="parcours",
+                 object_id=parcours.id, person_id=parcours.person_id,
+                 details={"referent": referent.id})
+
+
+def coordination_comment(parcours: Parcours, actor: Any, text: Any) -> ParcoursEntry:
+    """A coordinator's comment on a silent parcours, for its référent only: a journal entry of
+    kind ``alert`` visible to the référent. It leaves the parcours silent (its last entry stays
+    the référent's or members'), so that the list still shows it until they write."""
+    _require_open(parcours)
+    errors = FieldErrors()
+    content = clean_text(errors, "reason", text, required=True, max_length=2000, multiline=True)
+    errors.raise_if_any()
+    _lock(parcours)
+    now = utcnow()
+    entry = ParcoursEntry(parcours_id=parcours.id, seq=_next_seq(parcours.id), kind="alert",
+                          visibility="referent", happened_on=local_date(now),
+                          author_id=actor.id, created_at=now)
+    entry.content = content
+    db.session.add(entry)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:  # a concurrent writer took this number first
+        db.session.rollback()
+        raise Conflict(_("Une autre entrée vient d'être ajoutée au journal : réessayez.")) from None
+    audit.record("parcours.coordination_comment", actor=actor, object_type="parcours_entry",
+                 object_id=entry.id, person_id=parcours.person_id)
+    referent = db.session.get(User, parcours.referent_id)
+    if referent is not None and referent.active:
+        _tell(referent, parcours, "Un commentaire de coordination sur un parcours",
+              "Votre coordinateur ou coordinatrice territorial(e) a laissé un commentaire, "
+              "visible de vous seul(e), dans le journal d'un parcours dont vous êtes le ou la "
+              "référent(e).", f"parcours.comment:{entry.id}")
+    return entry
+
+
 def _presence(errors: FieldErrors, kind: str | None, value: Any) -> str | None:
     if value is None or value == "":
         return None

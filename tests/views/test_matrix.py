@@ -119,6 +119,9 @@ EXPECTED = {
     "pilotage.indicators_page": HIDDEN_PILOTAGE, "pilotage.indicators_csv": HIDDEN_PILOTAGE,
     "pilotage.escalate": "a=404 p=404 r=404 c=ok/404 x=404",
     "pilotage.comment": "a=404 p=404 r=404 c=ok/404 x=404",
+    # the silent parcours' actions (issue 24): the coordinators of the parcours' territory
+    "pilotage.remind_parcours": "a=404 p=404 r=404 c=ok/404 x=404",
+    "pilotage.comment_parcours": "a=404 p=404 r=404 c=ok/404 x=404",
     # API
     "api-docs.openapi_json": ALL_OK,
     "api_auth.issue_token": ALL_OK, "api_auth.me": ALL_OK, "api_auth.revoke_token": ALL_OK,

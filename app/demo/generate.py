@@ -231,6 +231,8 @@ def _orientation(ctx: Context, out: Tables, pid: uuid.UUID, visit) -> None:
                                                ctx.rng.choice(ctx.fake.sentences)),
         "consent_given": True, "shared_fields": "first_name,last_name,phone",
         "shared_needs": "", "accepts_redirect": False,
+        # the usual clock (the deadlines above): none of the generated orientations is urgent
+        "urgent": False,
         "consent_purpose_ct": None, "coverage_override_ct": None, "status": status.value,
         "sender_id": ctx.agents[site.id], "sender_site_id": site.id, "territory": site.territory,
         "requested_referent_id": None, "referent_id": partner if ack_on else None,

@@ -23,9 +23,10 @@ from playwright.sync_api import expect
 from tests.browser.conftest import check_page, login
 
 WIDTHS = ({"width": 1280, "height": 800}, {"width": 768, "height": 1024})
-# Upper bounds, after issue 24 (README, "Actions per journey").
+# Upper bounds, after issue 24 (README, "Actions per journey"): the issue asks at most 12 for
+# the reception journey (11 measured); the partner's is 3 since their home lists the orientation.
 RECEPTION_MAX = 12
-PARTNER_MAX = 4
+PARTNER_MAX = 3
 
 
 class Actions:

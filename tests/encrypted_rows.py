@@ -128,7 +128,35 @@ def _document(build, marker: str) -> None:
                    filename=f"{marker.lower()}-avis.pdf", kind="eviction")
 
 
+def _appointment(build, marker: str) -> None:
+    """An acknowledged orientation with an appointment at another place and with someone, both
+    carrying the marker (issue 20), and its reminder queued to the person."""
+    from datetime import timedelta
+
+    from app.appointments.services import record_appointment
+    from app.auth.models import User
+    from app.core.db import utcnow
+    from app.orientation.deadlines import local_date
+    from app.orientation.models import Orientation
+    from app.orientation.services import acknowledge
+
+    agent = build.user("accueil")
+    structure = build.structure()
+    partner = build.user("partenaire", structure=str(structure.id))
+    orientation = build.orientation(build.person(agent), structure)
+    with build.app.app_context():
+        row = db.session.get(Orientation, orientation.id)
+        actor = db.session.get(User, partner.id)
+        acknowledge(row, actor)
+        record_appointment(row, {"scheduled_on": local_date(utcnow()) + timedelta(days=7),
+                                 "scheduled_time": "10:00", "place_kind": "other",
+                                 "place": f"{marker} salle 2", "with_whom": f"{marker} Mme"},
+                           actor)
+        db.session.commit()
+
+
 FACTORIES: dict[str, Callable] = {
+    "appointments": _appointment,
     "documents": _document,
     "followups": _followup,
     "contact_links": _contact_link,

@@ -7,13 +7,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from app.appointments import panels, scopes, services, slip  # noqa: F401 (scopes: the rules)
+    from app.appointments import export, panels, scopes, services, slip  # noqa: F401 (scopes: the rules)
     from app.appointments.cli import appointments_cli
     from app.appointments.views import bp
     from app.orientation.next_appointment import register_finder
     from app.orientation.notify import register_status_hook
 
     panels.register()
+    export.register()
     # The next appointment (date, time, place) on the slip and the follow-up page.
     register_finder(slip.next_for_person)
     # After a taking in charge with a first-appointment date, and at the orientation's end.

@@ -69,6 +69,9 @@ WITHOUT_OUTCOME_AFTER = 2
 # The morning reminder is sent until the appointment's time (noon when no time was said).
 MORNING_UNTIL = time(12, 0)
 REMINDER_KIND = "appointment.reminder"
+# The message to the person when an appointment is recorded or moved (its date, time, place).
+NOTICE_KIND = "appointment.notice"
+PERSON_KINDS = (REMINDER_KIND, NOTICE_KIND)
 # The person's link works until this many days after the appointment.
 PERSON_LINK_DAYS = 30
 MAX_YEARS_AHEAD = 2
@@ -555,6 +558,37 @@ def remind(now: datetime | None = None) -> RemindReport:
                              details={"kind": kind, "channel": chosen.updates_channel})
         db.session.commit()
     return report
+
+
+# -- retention --------------------------------------------------------------------------------
+def erase_for_retention(orientations: sa.Select) -> int:
+    """The appointments of these orientations (a select of their ids) when their person's file
+    is anonymised (app/retention): the place and with whom are erased, the person's link dies,
+    the reminders still waiting in the outbox are dropped and the delivered ones keep no
+    recipient. Dates, times and attendance stay, so the indicators do not change. Returns how
+    many appointments."""
+    ids = list(db.session.scalars(sa.select(Appointment.id).where(
+        Appointment.orientation_id.in_(orientations))))
+    if not ids:
+        return 0
+    columns = {Appointment.__encrypted__[f].storage: None for f in ("place_text", "with_whom")}
+    db.session.execute(sa.update(Appointment).where(Appointment.id.in_(ids))
+                       .values(person_token_hash=None, **columns)
+                       .execution_options(synchronize_session=False))
+    drop_pending_reminders(ids)
+    # The messages to the person about these appointments: those still waiting are dropped,
+    # the delivered ones keep no recipient.
+    to_person = sa.and_(OutboxMessage.kind.in_(PERSON_KINDS),
+                        OutboxMessage.related_type == "orientation",
+                        OutboxMessage.related_id.in_(orientations))
+    db.session.execute(sa.delete(OutboxMessage).where(
+        to_person, OutboxMessage.status.in_((PENDING, FAILED)))
+        .execution_options(synchronize_session=False))
+    recipient = OutboxMessage.__encrypted__["recipient"].storage
+    db.session.execute(sa.update(OutboxMessage).where(to_person)
+                       .values({recipient: None})
+                       .execution_options(synchronize_session=False))
+    return len(ids)
 
 
 # -- the stalled list -------------------------------------------------------------------------

@@ -3,9 +3,9 @@
 * a person with no contact for ``PASSERELLE_RETENTION_PERSON_YEARS`` (3) years and nothing open
   (no orientation in progress, no open parcours) is **anonymised**: identity, search keys,
   identity history, and every free text about them (visit summaries, need notes, motives,
-  journal entries, reasons) are erased, and their documents deleted (with their sealed bytes
-  and their shares); identifiers, dates and codes stay, so the indicators
-  do not change; the address or number they gave for updates is erased too, and the updates
+  journal entries, reasons, appointments' places and with whom) are erased, and their
+  documents deleted (with their sealed bytes and their shares); identifiers, dates and codes
+  stay, so the indicators do not change; the address or number they gave for updates is erased too, and the updates
   still waiting in the outbox for them (queued, or failed and awaiting a retry) are dropped,
   the delivered ones keeping no recipient;
 * login attempts older than ``PASSERELLE_RETENTION_LOGIN_ATTEMPTS_DAYS`` (365) are deleted;
@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app.accueil.models import BreakGlassAccess, Need, Person, PersonRevision, PersonSearchKey, Visit
+from app.appointments.services import erase_for_retention as erase_appointments
 from app.auth.models import ApiToken, LoginAttempt, UserSession
 from app.core import audit
 from app.core.db import db, utcnow
@@ -135,6 +136,9 @@ def anonymise_person(person_id, now: datetime) -> None:
         .execution_options(synchronize_session=False))
     _clear(OutboxMessage, sa.and_(updates, OutboxMessage.status == SENT), "recipient")
     purge_documents(person_id)  # the person's papers: deleted with their bytes and shares
+    # Appointments: place and with whom erased, the person's link dead, the messages to the
+    # person dropped or without recipient; dates and attendance stay for the indicators.
+    erase_appointments(orientations)
     audit.record("retention.anonymise", object_type="person", object_id=person_id,
                  person_id=person_id)
 

@@ -100,7 +100,7 @@ def test_printable_export_labels_every_section_in_french(client, record):
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     for label in ("Date de naissance", "Numéro d'accueil", "Orientations", "CCAS Export",
-                  "Menace d&#39;expulsion", "Accompagnement logement", "Refusée",
+                  "Menace d&#39;expulsion", "Accompagnement logement", "Demande refusée",
                   "Hors de notre territoire", "Informations partagées avec la structure",
                   "Parcours", "Point sur le dossier logement", "Situation résolue",
                   "Relogée en mars", "Suivi de la demande par la personne", "Par courriel",
@@ -110,3 +110,58 @@ def test_printable_export_labels_every_section_in_french(client, record):
     for raw in ("birth_date", "reception_number", "shared_fields", "updates_channel",
                 "outside_territory", "<pre", '"motive"', "orientation.send", "— system —"):
         assert raw not in text, raw
+
+
+def _with_appointments(app, record):
+    """The kept orientation acknowledged by its partner, an appointment at another place that
+    the person missed and the new one, reminded by e-mail."""
+    from datetime import timedelta
+
+    from app.appointments import services as appointments
+    from app.auth.models import User
+    from app.core.db import db, utcnow
+    from app.orientation.deadlines import local_date
+    from app.orientation.models import Orientation
+    from app.orientation.services import acknowledge
+
+    with app.app_context():
+        orientation = db.session.get(Orientation, record.kept.id)
+        partner = db.session.get(User, record.member.id)
+        acknowledge(orientation, partner)
+        first = appointments.record_appointment(
+            orientation, {"scheduled_on": local_date(utcnow()), "scheduled_time": "09:15",
+                          "place_kind": "other", "place": "Salle du conseil, mairie",
+                          "with_whom": "M. Dupré", "attendance": "no_show"}, partner)
+        second = appointments.record_appointment(
+            orientation, {"scheduled_on": local_date(utcnow()) + timedelta(days=1),
+                          "place_kind": "phone"}, partner)
+        db.session.commit()
+        appointments.remind(utcnow())
+        return first.id, second.id
+
+
+def test_export_holds_the_appointments(app, client, record):
+    first, second = _with_appointments(app, record)
+    rows = {a["id"]: a for a in _export(client, record)["appointments"]}
+    assert set(rows) == {str(first), str(second)}
+    missed = rows[str(first)]
+    assert missed["structure"] == "CCAS Export" and missed["orientation_id"] == str(record.kept.id)
+    assert missed["scheduled_time"] == "09:15" and missed["place_kind"] == "other"
+    assert missed["place"] == "Salle du conseil, mairie" and missed["with_whom"] == "M. Dupré"
+    assert missed["status"] == "no_show" and missed["attendance_at"]
+    assert missed["created_by"] == record.member.display_name
+    assert missed["attendance_by"] == record.member.display_name
+    assert "person_token_hash" not in missed and "token" not in str(missed)
+    by_phone = rows[str(second)]
+    assert by_phone["status"] == "scheduled" and by_phone["place_kind"] == "phone"
+    assert [(r["kind"], r["channel"]) for r in by_phone["reminders"]] == [("before", "email")]
+
+
+def test_printable_export_shows_the_appointments(app, client, record):
+    _with_appointments(app, record)
+    login(client, record.agent)
+    text = client.get(f"/persons/{record.person.id}/export").get_data(as_text=True)
+    for label in ("Rendez-vous", "Salle du conseil, mairie", "M. Dupré", "Pas venue",
+                  "Par téléphone", "Rappels envoyés", "deux jours ouvrés avant"):
+        assert label in text, label
+    assert "no_show" not in text

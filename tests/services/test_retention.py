@@ -157,3 +157,67 @@ def test_anonymising_erases_the_update_contact_and_drops_unsent_updates(app, cli
         assert kept.status == "sent" and kept.recipient is None
         assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
             OutboxMessage.kind == "orientation.new", OutboxMessage.related_id == other.id)) == 1
+
+
+def test_anonymising_erases_the_appointments_places_and_messages_to_the_person(app, build):
+    """Issue 20: the file's appointments lose their place, with whom and the person's link; the
+    reminder delivered keeps no recipient, the one waiting is dropped; dates and attendance stay
+    (the indicators do not change)."""
+    from app.appointments import services as appointments
+    from app.appointments.models import Appointment
+    from app.auth.models import User
+    from app.followup.services import record_consent
+    from app.notifications.models import OutboxMessage
+    from app.orientation.deadlines import local_date
+    from app.orientation.models import Orientation
+    from app.orientation.services import acknowledge, close, take_charge
+
+    agent = build.user("accueil")
+    structure = build.structure()
+    partner = build.user("partenaire", structure=str(structure.id))
+    person = build.person(agent, first_name="Rdv", last_name="Oublie")
+    orientation = build.orientation(person, structure)
+    today = local_date(utcnow())
+    with app.app_context():
+        row = db.session.get(Orientation, orientation.id)
+        actor = db.session.get(User, partner.id)
+        record_consent(row, "email", "rdv@example.org", db.session.get(User, agent.id))
+        acknowledge(row, actor)
+        came = appointments.record_appointment(row, {
+            "scheduled_on": today, "place_kind": "other", "place": "Chez sa soeur, 3 rue Haute",
+            "with_whom": "Mme Lenoir", "attendance": "came"}, actor)
+        later = appointments.record_appointment(row, {
+            "scheduled_on": today + timedelta(days=1), "scheduled_time": "23:59",
+            "place_kind": "other", "place": "Permanence du marché", "with_whom": "M. Brun"},
+            actor)
+        db.session.commit()
+        token = appointments.person_token(later)
+        came_id, ids = came.id, {came.id, later.id}
+        appointments.remind(utcnow())
+        reminders = sa.select(OutboxMessage).where(OutboxMessage.kind == "appointment.reminder")
+        [sent] = db.session.scalars(reminders).all()
+        sent.status, sent.sent_at = "sent", utcnow()
+        # A second reminder still waiting (as if queued by a run that the closing did not see).
+        db.session.add(OutboxMessage(kind="appointment.reminder", recipient="rdv@example.org",
+                                     subject="x", body="x", related_type="orientation",
+                                     related_id=orientation.id, status="failed"))
+        db.session.commit()
+        take_charge(db.session.get(Orientation, orientation.id), actor)
+        close(db.session.get(Orientation, orientation.id), actor, "Accompagnement terminé")
+        db.session.commit()
+        first_on = db.session.get(Orientation, orientation.id).first_appointment_on
+    _age(app, person.id, 4)
+    result = app.test_cli_runner().invoke(args=["retention", "purge", "--apply"])
+    assert result.exit_code == 0, result.exception
+    with app.app_context():
+        rows = {a.id: a for a in db.session.scalars(sa.select(Appointment))}
+        assert set(rows) == ids
+        for a in rows.values():
+            assert a.place_text is None and a.with_whom is None and a.person_token_hash is None
+        later_id = (ids - {came_id}).pop()
+        assert rows[came_id].status == "came" and rows[later_id].status == "scheduled"
+        assert rows[later_id].scheduled_on == today + timedelta(days=1)
+        assert db.session.get(Orientation, orientation.id).first_appointment_on == first_on
+        assert appointments.by_person_token(token) is None
+        [kept] = db.session.scalars(reminders).all()
+        assert kept.status == "sent" and kept.recipient is None

@@ -217,4 +217,7 @@ def search_persons(client, q: str, birth_date: str = "", page: int | None = None
     data = {"q": q, "birth_date": birth_date}
     if page is not None:
         data["page"] = str(page)
-    return post_form(client, "/persons/search", data, token_from="/persons/search")
+    answer = post_form(client, "/persons/search", data, token_from="/persons/search")
+    if answer.status_code == 303:  # post/redirect/get: the results page is a GET
+        return client.get(answer.headers["Location"])
+    return answer

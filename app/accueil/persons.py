@@ -78,6 +78,21 @@ def clean_identity(data: dict[str, Any], *, anonymous: bool, partial: bool = Fal
     return values, errors
 
 
+def split_name(text: str | None) -> tuple[str, str]:
+    """A searched name as (first name, last name) for a new file: the words written in capitals
+    are the last name ("TRAORÉ Moussa"); otherwise the first word is the first name and the
+    rest the last name ("Moussa Traoré"); a single word is a last name."""
+    words = " ".join((text or "").split()).split(" ")
+    words = [w for w in words if w]
+    if len(words) < 2:
+        return "", " ".join(words)[:100]
+    capitals = [w for w in words if w.isupper() and len(w) > 1]
+    if capitals and len(capitals) < len(words):
+        first = [w for w in words if w not in capitals]
+        return " ".join(first)[:100], " ".join(capitals)[:100]
+    return words[0][:100], " ".join(words[1:])[:100]
+
+
 # -- reception numbers ------------------------------------------------------------------------
 def next_reception_number(year: int | None = None) -> str:
     """``A-<year>-<000123>``, sequential per year; the counter row serialises concurrent agents."""
@@ -159,18 +174,42 @@ def index_person(person: Person) -> None:
     person.birth_date_index = birth_key(person.birth_date) if person.birth_date else None
 
 
+MAX_DUPLICATES = 10
+
+
 def find_duplicates(values: dict[str, Any], exclude: uuid.UUID | None = None) -> list[Person]:
-    exact, sound = identity_keys(values.get("first_name"), values.get("last_name"),
-                                 values.get("birth_date"))
-    if exact is None:
+    """Files that may be this person's, the likeliest first: the same names (exactly, then by
+    sound) with the same birth date, then the same names where a birth date is missing on either
+    side (the usual case at an unconditional welcome). Files whose birth date differs from the
+    one given are left out. At most ``MAX_DUPLICATES``."""
+    first, last = values.get("first_name"), values.get("last_name")
+    birth = values.get("birth_date")
+    if not (first and last):
         return []
-    query = sa.select(Person).where(
-        sa.or_(Person.identity_index == exact, Person.identity_phonetic_index == sound),
-        Person.merged_into_id.is_(None),
-    )
+    words = tokens(f"{first} {last}")
+    if not words:
+        return []
+    exact, sound = identity_keys(first, last, birth)
+    by_name = sa.and_(*(Person.id.in_(sa.select(PersonSearchKey.person_id).where(
+        PersonSearchKey.value.in_([word_key(w)] + ([sound_key(w)] if phonetic_key(w) else []))))
+        for w in words))
+    if birth is not None:
+        by_name = sa.and_(by_name, sa.or_(Person.birth_date_index.is_(None),
+                                          Person.birth_date_index == birth_key(birth)))
+    found = by_name if exact is None else sa.or_(
+        by_name, Person.identity_index == exact, Person.identity_phonetic_index == sound)
+    query = sa.select(Person).where(found, Person.merged_into_id.is_(None))
     if exclude:
         query = query.where(Person.id != exclude)
-    return list(db.session.scalars(query.order_by(Person.created_at)))
+    candidates = list(db.session.scalars(query.limit(MAX_DUPLICATES * 5)))
+    wanted = (normalise(last), normalise(first))
+
+    def rank(person: Person) -> tuple:
+        same_names = (normalise(person.last_name), normalise(person.first_name)) == wanted
+        same_birth = birth is not None and person.birth_date == birth
+        return (not same_birth, not same_names, person.created_at)
+
+    return sorted(candidates, key=rank)[:MAX_DUPLICATES]
 
 
 # -- changes ----------------------------------------------------------------------------------

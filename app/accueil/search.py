@@ -1,7 +1,8 @@
 """Finding a person without a plaintext name in the database.
 
 Each word of the query is turned into two blind indexes (exact word, phonetic code); a person is
-a candidate when every query word matches one of their name words, exactly or by sound. The
+a candidate when every query word matches one of their name words, exactly or by sound, or
+else one letter dropped, added or swapped away ("lefebre" finds LEFEBVRE: ``one_slip_away``). The
 candidates are then decrypted and ranked (rapidfuzz), exact matches first. At most
 ``MAX_CANDIDATES`` are ranked: the exact matches are fetched first, then the phonetic ones fill
 up to the cap, and the result says when the cap cut (the agent then adds a first name or a
@@ -107,8 +108,40 @@ def _candidates(words: list[str], birth: date | None) -> tuple[list[Candidate], 
         close = _decrypted(db.session.execute(query.limit(room + 1)))
         truncated = len(close) > room
         close = close[:room]
-    is_exact = {p.id: True for p in exact} | {p.id: False for p in close}
-    return exact + close, is_exact, truncated
+    # Last, a letter dropped, added or swapped in a word ("lefebre" for LEFEBVRE): the keys of
+    # the words one such slip away (of those long enough for one letter not to make another
+    # name of them).
+    room -= len(close)
+    slips = {w: [word_key(v) for v in one_slip_away(w)] for w in words}
+    near: list[Candidate] = []
+    if not truncated and room > 0 and any(slips.values()):
+        query = matching(lambda w: [exact_keys[w]] + ([sound_keys[w]] if w in sound_keys else [])
+                         + slips[w])
+        seen = [p.id for p in exact + close]
+        if seen:
+            query = query.where(Person.id.not_in(seen))
+        near = _decrypted(db.session.execute(query.limit(room + 1)))
+        truncated = len(near) > room
+        near = near[:room]
+    is_exact = {p.id: True for p in exact} | {p.id: False for p in close + near}
+    return exact + close + near, is_exact, truncated
+
+
+SLIP_MIN_LENGTH = 5
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def one_slip_away(word: str) -> set[str]:
+    """The words one letter dropped, added or two neighbours swapped away from ``word`` (a
+    normalised word of at least ``SLIP_MIN_LENGTH`` letters; none for a shorter one)."""
+    if len(word) < SLIP_MIN_LENGTH:
+        return set()
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    found = {a + c + b for a, b in splits for c in _LETTERS}  # the letter the agent dropped
+    found |= {a + b[1:] for a, b in splits if b}  # a letter typed twice or by mistake
+    found |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    found.discard(word)
+    return found
 
 
 def _decrypted(rows) -> list[Candidate]:

@@ -5,9 +5,20 @@ from __future__ import annotations
 import json
 import uuid
 from contextlib import nullcontext
+from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -27,7 +38,8 @@ from app.accueil.models import BreakGlassAccess, Need, Person, PersonMerge, Visi
 from app.accueil.panels import SLIP_ORIENTATIONS, panels_for
 from app.auth.models import User
 from app.core import audit
-from app.core.db import db, load_many, utcnow
+from app.core.crypto import DecryptionError
+from app.core.db import db, key_ring, load_many, utcnow
 from app.core.enums import DOMAIN_LABELS, NEED_OUTCOME_LABELS, Domain
 from app.core.errors import NotFound, ServiceError, TooManyRequests
 from app.core.forms import ConfirmForm
@@ -56,15 +68,26 @@ def _visit(visit_id: uuid.UUID, permission: str) -> Visit:
 @bp.route("/persons/search", methods=["GET", "POST"], endpoint="search")
 @access("person.search")
 def search_page():
+    """Post/redirect/get: the POST keeps the query, encrypted, in the session and redirects to
+    ``?results=1``, which searches again: the results survive the Back button, and the name
+    stays out of URLs (history, proxies, Referer)."""
     form = SearchForm()
-    page, truncated, refused = None, False, None
     if form.validate_on_submit():
+        _remember_search(form.q.data, form.birth_date.data)
+        page_number = request.form.get("page", 1, type=int)
+        return redirect(url_for("accueil.search", results=1,
+                                page=page_number if page_number > 1 else None), 303)
+    page, truncated, refused = None, False, None
+    remembered = _recalled_search() if request.method == "GET" and request.args.get("results") \
+        else None
+    if remembered is not None:
+        form.q.data, form.birth_date.data = remembered
         try:
-            found = search.find_persons(current_user, form.q.data, form.birth_date.data)
+            found = search.find_persons(current_user, *remembered)
         except TooManyRequests as error:
             refused = error.message  # recorded: the request still commits its audit entry
         else:
-            page = ListPage(found.hits, request.form.get("page", 1, type=int), PER_PAGE)
+            page = ListPage(found.hits, request.args.get("page", 1, type=int), PER_PAGE)
             search.with_access(current_user, page.items)
             truncated = found.truncated
     return render_template("accueil/search.html", form=form, page=page,
@@ -73,12 +96,35 @@ def search_page():
                            can_create=can(current_user, "person.create")), 429 if refused else 200
 
 
+_SEARCH_KEY = "person_search"
+
+
+def _remember_search(q: str, birth_date: Any) -> None:
+    """The last search, encrypted for this user (the session cookie holds no name)."""
+    text = json.dumps({"q": q, "birth_date": birth_date.isoformat() if birth_date else None})
+    session[_SEARCH_KEY] = key_ring().encrypt(text, f"person-search|{current_user.id}")
+
+
+def _recalled_search() -> tuple[str, date | None] | None:
+    token = session.get(_SEARCH_KEY)
+    if not isinstance(token, str):
+        return None
+    try:
+        value = json.loads(key_ring().decrypt(token, f"person-search|{current_user.id}"))
+        birth = date.fromisoformat(value["birth_date"]) if value.get("birth_date") else None
+        return str(value["q"]), birth
+    except (DecryptionError, ValueError, KeyError, TypeError):
+        return None
+
+
 @bp.route("/persons/new", methods=["GET", "POST"])
 @access("person.create")
 def new_person():
     if request.form.get("prefill") == "1":  # from the search page: its name, by POST too
         form = PersonForm(formdata=None)
-        form.last_name.data = (request.form.get("last_name") or "")[:100]
+        typed = request.form.get("name") or request.form.get("last_name") or ""
+        if not persons.parse_reception_number(typed):
+            form.first_name.data, form.last_name.data = persons.split_name(typed)
         return render_template("accueil/person_new.html", form=form, candidates=[])
     form = PersonForm()
     candidates: list[Person] = []

@@ -195,7 +195,7 @@ def send_orientation(person: Person, data: dict[str, Any], actor: Any) -> Orient
     override = clean_text(errors, "coverage_override", data.get("coverage_override"),
                           max_length=500, multiline=True)
     if structure and domain and domain not in structure.domains and not override:
-        errors.add("structure_id", _("Cette structure ne couvre pas ce domaine : choisissez-en une autre ou indiquez pourquoi (coverage_override)."))
+        errors.add("structure_id", _("Cette structure ne couvre pas ce domaine : choisissez-en une autre ou indiquez la raison de ce choix."))
     visit = None
     if data.get("visit_id"):
         visit = db.session.get(Visit, _uuid_or_none(data["visit_id"])) \

@@ -96,7 +96,7 @@ def _check_members(errors: FieldErrors, person_id: uuid.UUID, ids: Any, reason: 
         if user is None or (referent and user.id == referent.id) or user in members:
             continue
         if (user.structure_id is None or user.structure_id not in oriented) and not reason:
-            errors.add("member_ids", _("%(name)s n'appartient pas à une structure vers laquelle la personne a été orientée : indiquez pourquoi l'ajouter (members_reason).",
+            errors.add("member_ids", _("%(name)s n'appartient pas à une structure vers laquelle la personne a été orientée : indiquez pourquoi l'associer au parcours.",
                                        name=user.display_name))
             continue
         members.append(user)

@@ -193,3 +193,46 @@ def test_search_fetches_exact_matches_before_the_cap(ctx, build, monkeypatch):
     assert found.truncated and len(found.hits) == 4
     assert [h.person.id for h in found.hits if h.match == "exact"] == [exact.id]
     assert not search.find_persons(_user(agent.id), "lefevre", date(1970, 1, 1)).truncated
+
+
+# -- issue 24, items 11 and 15 ------------------------------------------------------------------
+@pytest.mark.parametrize("query", ["lefebre", "lefebvr", "lefbevre", "lefebvvre", "Nathalie lefebre"])
+def test_a_letter_dropped_added_or_swapped_still_finds_the_person(ctx, build, query):
+    agent = build.user("accueil")
+    person = build.person(agent, first_name="Nathalie", last_name="LEFEBVRE")
+    build.person(agent, first_name="Nathalie", last_name="Lebrun")
+    hits = search.search_persons(_user(agent.id), query)
+    assert [h.person.id for h in hits] == [person.id]
+    assert hits[0].match == "approximate"
+
+
+def test_a_slip_in_a_short_word_finds_nothing_more():
+    assert search.one_slip_away("roy") == set()
+    assert "lefebvre" in search.one_slip_away("lefebre")
+    assert "lefebre" not in search.one_slip_away("lefebre")
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("Moussa Traoré", ("Moussa", "Traoré")), ("TRAORÉ Moussa", ("Moussa", "TRAORÉ")),
+    ("Traoré", ("", "Traoré")), ("  Jean  Le Goff ", ("Jean", "Le Goff")),
+    ("Marie-Claire DE LA TOUR", ("Marie-Claire", "DE LA TOUR")), ("", ("", "")),
+])
+def test_a_searched_name_is_split_for_a_new_file(typed, expected):
+    assert persons.split_name(typed) == expected
+
+
+def test_duplicates_on_name_alone_ranked(ctx, build):
+    agent = build.user("accueil")
+    older = build.person(agent, first_name="Nathalie", last_name="Lefèvre")
+    dated = build.person(agent, first_name="Nathalie", last_name="Lefebvre",
+                         birth_date="1980-03-02")
+    build.person(agent, first_name="Nathalie", last_name="Lefèvre", birth_date="1990-01-01")
+    build.person(agent, first_name="Nadia", last_name="Lefèvre")
+    # Without a birth date (the usual case at an unconditional welcome): every Nathalie
+    # Lefèvre, the same spelling first.
+    found = persons.find_duplicates({"first_name": "Nathalie", "last_name": "Lefèvre"})
+    assert len(found) == 3 and found[0].id == older.id and found[-1].id == dated.id
+    # With one: the same birth date first, then the files without one; a different one is out.
+    found = persons.find_duplicates({"first_name": "Nathalie", "last_name": "Lefèvre",
+                                     "birth_date": date(1980, 3, 2)})
+    assert [p.id for p in found] == [dated.id, older.id]

@@ -440,3 +440,39 @@ def test_search_pages_are_asked_by_post(client, build, agent, monkeypatch):
     assert "Page 1 sur 2" in first_page and 'name="page" value="2"' in first_page
     second = html.unescape(search_persons(client, "perrin", page=2).get_data(as_text=True))
     assert "Page 2 sur 2" in second
+
+
+# -- issue 24, items 11 and 15 ------------------------------------------------------------------
+def test_search_results_survive_the_back_button(client, build, agent):
+    """Post/redirect/get: the POST redirects to a GET that holds no name; going back to that
+    GET shows the same results; the menu's plain search page starts empty."""
+    build.person(agent, first_name="Nathalie", last_name="LEFEBVRE")
+    posted = post_form(client, "/persons/search", {"q": "nathalie lefebre"},
+                       token_from="/persons/search")
+    assert posted.status_code == 303
+    location = posted.headers["Location"]
+    assert "lefeb" not in location.lower() and "nathalie" not in location.lower()
+    assert "nathalie" not in (client.get_cookie("session").value or "").lower()
+    for _ in range(2):  # the results page, then the same page again (Back)
+        page = client.get(location).get_data(as_text=True)
+        assert "LEFEBVRE" in page and "1 personne trouvée" in page
+        assert 'value="nathalie lefebre"' in page
+    assert "personne trouvée" not in client.get("/persons/search").get_data(as_text=True)
+
+
+def test_the_searched_name_is_split_on_a_new_file(client, agent):
+    answer = post_form(client, "/persons/new", {"prefill": "1", "name": "Moussa Traoré"},
+                       token_from="/persons/search")
+    text = answer.get_data(as_text=True)
+    assert re.search(r'id="first_name"[^>]*value="Moussa"', text)
+    assert re.search(r'id="last_name"[^>]*value="Traoré"', text)
+
+
+def test_a_second_file_under_the_same_name_without_birth_date_is_warned(app, client, build,
+                                                                        agent):
+    build.person(agent, first_name="Nathalie", last_name="Lefèvre")
+    warned = _form_post(client, "/persons/new", {"first_name": "Nathalie",
+                                                 "last_name": "LEFEVRE"})
+    text = warned.get_data(as_text=True)
+    assert warned.status_code == 200 and "peut-être déjà connue" in text
+    assert len(_persons(app)) == 1

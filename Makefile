@@ -109,7 +109,7 @@ test-postgres:
 ## make bench SCALE=1M REPLICA=1: the desk under indicator load, without then with a streaming replica
 SCALE ?= 100k
 bench: install-dev
-	PYTHONPATH=. $(BIN)/python bench/run.py --scale $(SCALE) $(if $(REPLICA),--replica --duration 60)
+	PYTHONPATH=. $(BIN)/python bench/run.py --scale $(SCALE) $(if $(REPLICA),--replica)
 
 ## make profile SCALE=100k: where one request's time goes, part by part (on the bench database)
 profile: install-dev

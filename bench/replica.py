@@ -22,8 +22,11 @@ Phases, each ``--runs`` times ``--duration`` seconds, one desk client throughout
 1. ``alone``: the desk client only (the app without ``DATABASE_REPLICA_URL``);
 2. ``primary``: plus ``--coordinators`` clients asking for a territory's year of indicators
    without pause, read on the primary;
-3. ``replica``: the same, the app restarted with ``DATABASE_REPLICA_URL``: the indicators read
-   on the replica. The replica's own ``pg_stat_database`` counters show that it answered them.
+3. ``replica``: the same, through an app server with ``DATABASE_REPLICA_URL``: the indicators
+   read on the replica. The replica's own ``pg_stat_database`` counters show that it answered.
+
+The three phases take turns in each of the ``--runs`` rounds (alone, primary, replica, then again),
+so that a machine getting busier or quieter during the run weighs on the three alike.
 
 Each figure is the median of the runs' p95, with the lowest and highest.
 """
@@ -238,31 +241,41 @@ def main(args) -> None:
                       year_from=(date.today() - timedelta(days=365)).isoformat(),
                       year_to=date.today().isoformat())
         results: dict = {phase: [] for phase in PHASES}
-        served: dict = {}
+        served: dict = {phase: [0, 0] for phase in PHASES}
         replica_url = clusters.url("replica", database)
-        with tempfile.TemporaryDirectory() as folder:
-            tmp = Path(folder)
-            for phase in PHASES:
+        # Two app servers, one without the replica and one with it, both up all along; the
+        # phases take turns in every round, so that whatever else the machine does meanwhile
+        # falls on the three alike.
+        servers, bases = {}, {}
+        try:
+            for name, server_env in (("primary", env),
+                                     ("replica", dict(env, DATABASE_REPLICA_URL=replica_url))):
                 port = free_port()
-                phase_env = dict(env, DATABASE_REPLICA_URL=replica_url) \
-                    if phase == "replica" else env
-                server = serve(phase_env, port, args)
-                try:
-                    config["base"] = f"http://127.0.0.1:{port}"
-                    config["tokens"] = bench.tokens(config["base"])
-                    measure(config, dict_args(args, duration=args.warmup), phase != "alone",
-                            tmp, f"{phase}-warmup")
-                    start = replica_counters(replica_url, database)
-                    for number in range(args.runs):
+                servers[name] = serve(server_env, port, args)
+                bases[name] = f"http://127.0.0.1:{port}"
+            tokens = {name: bench.tokens(base) for name, base in bases.items()}
+            with tempfile.TemporaryDirectory() as folder:
+                tmp = Path(folder)
+                for name in ("primary", "replica"):
+                    config.update(base=bases[name], tokens=tokens[name])
+                    measure(config, dict_args(args, duration=args.warmup), True, tmp,
+                            f"{name}-warmup")
+                for number in range(args.runs):
+                    for phase in PHASES:
+                        app = "replica" if phase == "replica" else "primary"
+                        config.update(base=bases[app], tokens=tokens[app])
+                        start = replica_counters(replica_url, database)
                         results[phase].append(measure(config, args, phase != "alone", tmp,
                                                       f"{phase}-{number}"))
-                        print(f"{phase} run {number + 1}: " + ", ".join(
+                        end = replica_counters(replica_url, database)
+                        served[phase][0] += end[0] - start[0]
+                        served[phase][1] += end[1] - start[1]
+                        print(f"round {number + 1}, {phase}: " + ", ".join(
                             f"{op} {row['p95']:.1f}" for op, row in results[phase][-1].items()
                             if op != "(all)"), flush=True)
-                    end = replica_counters(replica_url, database)
-                    served[phase] = (end[0] - start[0], end[1] - start[1])
-                finally:
-                    stop_server(server)
+        finally:
+            for server in servers.values():
+                stop_server(server)
     finally:
         clusters.drop_replica()
         clusters.stop("primary")

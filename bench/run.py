@@ -175,20 +175,40 @@ def drive(name: str, server_cmd: list[str], env: dict, port: int, config: dict,
         wait_up(f"{base}/api/v1/auth/token" if name == "bare" else f"{base}/login")
         config = dict(config, base=base, tokens=tokens(base) if name == "passerelle" else {})
         with tempfile.TemporaryDirectory() as tmp:
-            for phase, seconds, clients in (("warmup", args.warmup, args.clients),
-                                            ("latency", args.duration, 1),
-                                            ("throughput", args.duration, args.clients)):
+            steps = [("warmup", args.warmup, args.clients)]
+            for _run in range(args.runs):
+                steps += [("latency", args.duration, 1), ("throughput", args.duration, args.clients)]
+            for phase, seconds, clients in steps:
                 path = Path(tmp) / "config.json"
                 path.write_text(json.dumps(dict(config, duration=seconds, threads=clients)))
                 out = Path(tmp) / f"{phase}.json"
                 subprocess.run([sys.executable, str(ROOT / "bench" / "load.py"), str(path),
                                 str(out)], cwd=ROOT, check=True)
-                results[phase] = json.loads(out.read_text())
+                results.setdefault(phase, []).append(
+                    summarise(json.loads(out.read_text()), seconds))
         memory = rss_mb(server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    return {phase: summarise(results[phase], args.duration) for phase in PHASES}, memory
+    return {phase: combine(results[phase]) for phase in PHASES}, memory
+
+
+def combine(runs: list[dict]) -> dict:
+    """Runs of one phase: per operation, the median of each figure and the p95's lowest and
+    highest (``p95_low``, ``p95_high``); errors added up."""
+    table: dict = {}
+    for op in sorted({op for run in runs for op in run}):
+        rows = [run[op] for run in runs if op in run]
+        merged = {key: statistics.median(row[key] for row in rows)
+                  for key in ("rps", "p50", "p95", "p99") if all(key in row for row in rows)}
+        merged["errors"] = sum(row.get("errors", 0) for row in rows)
+        merged["count"] = sum(row.get("count", 0) for row in rows)
+        merged["codes"] = sorted({code for row in rows for code in row.get("codes", [])})
+        if "p95" in merged:
+            merged["p95_low"] = min(row["p95"] for row in rows)
+            merged["p95_high"] = max(row["p95"] for row in rows)
+        table[op] = merged
+    return table
 
 
 def failed(status: int) -> bool:
@@ -214,14 +234,25 @@ def _ms(row: dict | None, key: str) -> str:
     return f"{row[key]:.1f}" if row and key in row else "—"
 
 
+def _p95(row: dict | None) -> str:
+    """The median p95 of the runs and their spread: ``12.1 (11.8–12.9)``."""
+    if not row or "p95" not in row:
+        return "—"
+    if row.get("p95_low") is None or row["p95_low"] == row["p95_high"]:
+        return f"{row['p95']:.1f}"
+    return f"{row['p95']:.1f} ({row['p95_low']:.1f}–{row['p95_high']:.1f})"
+
+
 def report(scale: str, app: dict, bare: dict, memory: list[float], args) -> str:
     alone, loaded = app["latency"], app["throughput"]
     lines = [f"### {scale} persons — {date.today().isoformat()}", "",
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
              f"{platform.python_version()}, PostgreSQL on loopback (same machine as the app and "
              f"the load); gunicorn {args.workers} workers × {args.threads} threads (gthread). "
-             f"Each stack: {args.warmup} s warm-up, then {args.duration} s with one client "
-             f"(latency) and {args.duration} s with {args.clients} clients (throughput).",
+             f"Each stack: {args.warmup} s warm-up, then {args.runs} runs of {args.duration} s "
+             f"with one client (latency) and {args.duration} s with {args.clients} clients "
+             "(throughput); each figure is the median of the runs, the p95 with its lowest and "
+             "highest.",
              "",
              "| operation | p50 ms | p95 ms | p99 ms | bare p95 ms | ratio | target p95 | "
              f"p95 ms at {args.clients} clients | bare | req/s at {args.clients} | errors |",
@@ -237,9 +268,9 @@ def report(scale: str, app: dict, bare: dict, memory: list[float], args) -> str:
         errors = row["errors"] + under.get("errors", 0)
         codes = sorted(set(row["codes"]) | set(under.get("codes", [])))
         lines.append(
-            f"| {op} | {_ms(row, 'p50')} | {_ms(row, 'p95')} | {_ms(row, 'p99')} | "
-            f"{_ms(b, 'p95')} | {ratio} | {target if target else '—'}{mark} | "
-            f"{_ms(under, 'p95')} | {_ms(b_under, 'p95')} | {under.get('rps', 0):.1f} | "
+            f"| {op} | {_ms(row, 'p50')} | {_p95(row)} | {_ms(row, 'p99')} | "
+            f"{_p95(b)} | {ratio} | {target if target else '—'}{mark} | "
+            f"{_p95(under)} | {_p95(b_under)} | {under.get('rps', 0):.1f} | "
             f"{errors}{' (' + ', '.join(map(str, codes)) + ')' if codes else ''} |")
     rps, bare_rps = loaded["(all)"]["rps"], bare["throughput"]["(all)"]["rps"]
     ratio = rps / bare_rps if bare_rps else float("nan")
@@ -254,7 +285,7 @@ def report(scale: str, app: dict, bare: dict, memory: list[float], args) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", default="100k", choices=sorted(SCALES))
-    parser.add_argument("--duration", type=int, default=45)
+    parser.add_argument("--duration", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
@@ -266,7 +297,8 @@ def main() -> None:
     parser.add_argument("--replica", action="store_true",
                         help="the desk under indicator load, indicators on the primary then on a "
                              "streaming replica (bench/replica.py)")
-    parser.add_argument("--runs", type=int, default=3, help="--replica: runs per phase")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="runs of each measured phase: figures are their medians")
     parser.add_argument("--coordinators", type=int, default=4,
                         help="--replica: clients asking for the indicators without pause")
     args = parser.parse_args()

@@ -26,5 +26,12 @@ def init_app(app: Flask) -> None:
     register_nav("orientation.inbox", "orientation.inbox", _l("Orientations reçues"), order=20)
     register_nav("orientation.send", "orientation.sent", _l("Orientations envoyées"), order=21)
     app.cli.add_command(orientations_cli)
+
+    @app.template_global()
+    def orientation_opens(orientation_id) -> bool:
+        from flask_login import current_user
+
+        return scopes.opens_to(current_user, orientation_id)
+
     app.register_blueprint(bp)
     app.register_blueprint(contact_bp)

@@ -151,6 +151,15 @@ def newest_first(query: sa.Select) -> sa.Select:
     return query.order_by(Orientation.sent_at.desc())
 
 
+def opens_to(user: Any, orientation_id: Any) -> bool:
+    """Whether ``user`` may open this orientation: a link to one they may not (a redirect's
+    new orientation, at another structure) would answer 404, so it is not shown."""
+    from app.core.permissions import can
+
+    orientation = db.session.get(Orientation, orientation_id) if orientation_id else None
+    return orientation is not None and can(user, "orientation.read", orientation)
+
+
 @rule_for("orientation.read")
 def _read(user: Any, orientation: Orientation) -> bool:
     return audience(user, orientation) is not None

@@ -262,3 +262,37 @@ def test_a_refused_orientation_is_sent_again_prefilled_and_the_list_names_the_pe
     assert client.get(f"/persons/{person.id}/orientations/new?again={sent_again.id}"
                       ).status_code == 404
     assert client.get(f"/persons/{person.id}/orientations/new?again=nope").status_code == 404
+
+
+def test_after_a_redirect_the_old_structure_gets_no_link_that_answers_404(app, build):
+    """Issue 24, item 15: 'la nouvelle orientation' is a link only for whom it opens to."""
+    from tests.helpers import api_token, bearer
+
+    agent = build.user("accueil")
+    structure = build.structure(name="CAF Test", domains=["logement"])
+    partner = build.user("partenaire", structure=str(structure.id))
+    person = build.person(agent, first_name="Marie", last_name="Curie")
+    orientation = build.orientation(person, structure, agent, consent={
+        "given": True, "shared_fields": ["first_name"], "accepts_redirect": True})
+    other = build.structure(name="Autre structure", domains=["logement"])
+    other_partner = build.user("partenaire", structure=str(other.id))
+    partner_client, agent_client = app.test_client(), app.test_client()
+    answer = partner_client.post(f"/api/v1/orientations/{orientation.id}/redirect",
+                                 headers=bearer(api_token(partner_client, partner)),
+                                 json={"structure_id": str(other.id), "reason": "Mieux placée"})
+    assert answer.status_code == 201, answer.get_json()
+    new_id = answer.get_json()["id"]
+    login(partner_client, partner)  # the old structure: a tombstone, no link
+    page = _text(partner_client.get(f"/orientations/{orientation.id}"))
+    assert f"/orientations/{new_id}" not in page
+    assert partner_client.get(f"/orientations/{new_id}").status_code == 404
+    other_client = app.test_client()
+    login(other_client, other_partner)  # the new one: no link to the old orientation
+    page = _text(other_client.get(f"/orientations/{new_id}"))
+    assert f"/orientations/{orientation.id}" not in page
+    assert other_client.get(f"/orientations/{orientation.id}").status_code == 404
+    login(agent_client, agent)  # the sender opens both
+    page = _text(agent_client.get(f"/orientations/{orientation.id}"))
+    assert f"/orientations/{new_id}" in page and "la nouvelle orientation" in page
+    page = _text(agent_client.get(f"/orientations/{new_id}"))
+    assert f"/orientations/{orientation.id}" in page

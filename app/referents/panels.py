@@ -62,6 +62,7 @@ def register() -> None:
         "parcours.entry": _l("Écriture dans le journal de parcours"),
         "parcours.print": _l("Impression du parcours"),
         "parcours.member_add": _l("Ajout d'un membre au parcours"),
+        "parcours.member_remove": _l("Retrait d'un membre du parcours"),
         "parcours.handover": _l("Changement de référent de parcours"),
         "parcours.close": _l("Clôture du parcours"),
         "parcours.withdraw": _l("Retrait de l'accord au parcours"),

@@ -17,7 +17,7 @@ from app.auth.models import User
 from app.core import audit
 from app.core.db import db, utcnow
 from app.core.enums import Role
-from app.core.errors import Conflict, ValidationFailed
+from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.validation import FieldErrors, clean_code, clean_text
 from app.directory.models import Site, StructureTerritory
 from app.notifications.services import queue
@@ -171,6 +171,26 @@ def add_member(parcours: Parcours, user_id: Any, reason: Any, actor: Any) -> Par
     member = _add_member(parcours, user, actor, text)
     audit.record("parcours.member_add", actor=actor, object_type="parcours", object_id=parcours.id,
                  person_id=parcours.person_id, details={"user": user.id})
+    return member
+
+
+def remove_member(parcours: Parcours, member_id: Any, actor: Any) -> ParcoursMember:
+    """Take a member off the parcours: they lose its access at once and are told (nothing of
+    the person in the message); their past entries stay in the journal; audited."""
+    _require_open(parcours)
+    member = next((m for m in parcours.members
+                   if str(m.id) == str(member_id) and m.removed_at is None), None)
+    if member is None:
+        raise NotFound(_("Ce professionnel ne fait plus partie du parcours."))
+    member.removed_at = utcnow()
+    user = db.session.get(User, member.user_id)
+    if user is not None and user.active and user.id != getattr(actor, "id", None):
+        _tell(user, parcours, "Vous n'êtes plus membre d'un parcours",
+              "Vous avez été retiré(e) d'un parcours coordonné dans Passerelle : vous n'y avez "
+              "plus accès.", f"parcours.member_removed:{member.id}")
+    audit.record("parcours.member_remove", actor=actor, object_type="parcours",
+                 object_id=parcours.id, person_id=parcours.person_id,
+                 details={"user": member.user_id})
     return member
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from app.accueil.models import Person
+from app.auth.models import User
 from app.core import audit
+from app.core.confirm import confirm_page, confirmed
 from app.core.db import db
 from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm
@@ -100,7 +102,8 @@ def show(parcours_id: uuid.UUID):
         # only those who may receive it: référents of its territory, member structures' referents
         handover_form.referent_id.choices = _choices(services.handover_candidates(parcours))
     member_form = MemberForm()
-    member_form.user_id.choices = _professionals(services.MEMBER_ROLES)
+    member_form.user_id.choices = [SelectChoice("", _("— Choisir un professionnel —"))] + \
+        _professionals(services.MEMBER_ROLES)
     view = parcours_view(parcours, current_user, detail=True)
     journal = None
     if can(current_user, "parcours.entries", parcours):
@@ -156,10 +159,48 @@ def add_member(parcours_id: uuid.UUID):
                 _("Membre ajouté au parcours."))
 
 
+@bp.route("/parcours/<uuid:parcours_id>/members/<uuid:member_id>/remove", methods=["POST"])
+@access("parcours.manage")
+def remove_member(parcours_id: uuid.UUID, member_id: uuid.UUID):
+    """Take a member off the parcours, after a confirmation step."""
+    parcours = _parcours(parcours_id, "parcours.manage")
+    member = next((m for m in parcours.members if m.id == member_id and m.removed_at is None),
+                  None)
+    if member is None:
+        abort(404)
+    if not confirmed():
+        user = db.session.get(User, member.user_id)
+        return confirm_page(
+            title=_("Retirer un membre du parcours"),
+            message=[_("%(name)s n'aura plus accès au parcours ni à son journal. Ses entrées "
+                       "passées restent dans le journal.", name=user.display_name if user else ""),
+                     _("Il ou elle en est prévenu(e) par un message qui ne dit rien de la "
+                       "personne.")],
+            button=_("Retirer du parcours"), cancel_url=_page(parcours), danger=True)
+    return _act(parcours_id, "parcours.manage", ConfirmForm(),
+                lambda p, f: services.remove_member(p, member_id, current_user),
+                _("Le membre a été retiré du parcours."))
+
+
 @bp.route("/parcours/<uuid:parcours_id>/handover", methods=["POST"])
 @access("parcours.handover")
 def handover(parcours_id: uuid.UUID):
-    return _act(parcours_id, "parcours.handover", HandoverForm(),
+    form = HandoverForm()
+    if not confirmed() and form.validate_on_submit():
+        # A confirmation first: the new référent will read the référent-only notes.
+        parcours = _parcours(parcours_id, "parcours.handover")
+        new = next((u for u in services.handover_candidates(parcours)
+                    if str(u.id) == form.referent_id.data), None)
+        if new is not None and parcours.status == OPEN:
+            return confirm_page(
+                title=_("Confier le parcours à un autre référent"),
+                message=[_("%(name)s deviendra le ou la référent(e) de ce parcours et lira tout "
+                           "son journal, y compris les notes réservées au référent.",
+                           name=new.display_name),
+                         _("Vous êtes prévenu(e)s tous les deux par un message.")],
+                details=[(_("Raison du changement"), form.reason.data)],
+                button=_("Confier le parcours"), cancel_url=_page(parcours))
+    return _act(parcours_id, "parcours.handover", form,
                 lambda p, f: services.handover(p, f.referent_id.data, f.reason.data, current_user),
                 _("Le parcours est confié au nouveau référent, qui en est prévenu."))
 

@@ -131,8 +131,16 @@ def test_show_names_the_person_and_the_referents_history(app, client, build):
     show = f"/parcours/{team.parcours.id}"
     page = _text(client.get(show))
     assert "Inès PARCOURSPAGE" in page and f'href="/persons/{team.person.id}"' in page
+    asked = post_form(client, show + "/handover", {"referent_id": str(successor.id),
+                                                   "reason": "Départ en congé long"},
+                      token_from=show)
+    text = _text(asked)  # a confirmation first (issue 24, item 11), the values kept
+    assert asked.status_code == 200 and "notes réservées au référent" in text
+    assert successor.display_name in text and 'name="confirmed" value="1"' in text
+    assert 'value="Départ en congé long"' in text
     answer = post_form(client, show + "/handover", {"referent_id": str(successor.id),
-                                                    "reason": "Départ en congé long"},
+                                                    "reason": "Départ en congé long",
+                                                    "confirmed": "1"},
                        token_from=show)
     assert answer.status_code == 302
     page = _text(client.get(show))  # the former référent, still reading
@@ -206,7 +214,39 @@ def test_the_handover_form_offers_and_accepts_only_referents_of_the_territory(ap
     with app.app_context():
         assert db.session.get(Parcours, team.parcours.id).referent_id == team.referent.id
     done = post_form(client, show + "/handover", {"referent_id": str(colleague.id),
-                                                  "reason": "Réorganisation"}, token_from=show)
+                                                  "reason": "Réorganisation",
+                                                  "confirmed": "1"}, token_from=show)
     assert done.status_code == 302
     with app.app_context():
         assert db.session.get(Parcours, team.parcours.id).referent_id == colleague.id
+
+
+def test_a_member_is_removed_after_a_confirmation(app, client, build):
+    """Issue 24, item 15: a member can be removed; 'add a member' preselects no one."""
+    from app.core.db import db
+    from app.referents.models import Parcours
+
+    team = _team(build)
+    login(client, team.referent)
+    show = f"/parcours/{team.parcours.id}"
+    page = client.get(show).get_data(as_text=True)
+    adding = page.split('id="user_id"')[1].split("</select>")[0]
+    assert "selected" not in adding and '<option value="">' in adding
+    with app.app_context():
+        [member] = db.session.get(Parcours, team.parcours.id).members
+        member_id = member.id
+    path = f"{show}/members/{member_id}/remove"
+    assert path in page
+    asked = post_form(client, path, token_from=show)
+    assert asked.status_code == 200 and "n'aura plus accès au parcours" in _text(asked)
+    with app.app_context():
+        assert db.session.get(Parcours, team.parcours.id).members[0].removed_at is None
+    done = post_form(client, path, {"confirmed": "1"}, token_from=show)
+    assert done.status_code == 302
+    assert "Le membre a été retiré du parcours." in _text(client.get(show))
+    with app.app_context():
+        assert db.session.get(Parcours, team.parcours.id).members[0].removed_at is not None
+    assert post_form(client, path, {"confirmed": "1"}, token_from=show).status_code == 404
+    other = app.test_client()
+    login(other, team.member)
+    assert other.get(show).status_code == 404  # the former member no longer reads it

@@ -225,17 +225,18 @@ def keep_pace(user: Any, by: str) -> None:
     """Count one search of ``user`` (``by`` number or name), or refuse it when the user is over
     the limit of the minute or of the day: audited, coordinators told, ``TooManyRequests``."""
     config = current_app.config
-    limits = (("minute", config["PASSERELLE_SEARCH_MAX_PER_MINUTE"], timedelta(minutes=1)),
-              ("day", config["PASSERELLE_SEARCH_MAX_PER_DAY"], timedelta(days=1)))
-    for window, limit, length in limits:
-        if ratelimit.exceeded(_bucket(user), limit, length):
-            audit.record("person.search_refused", actor=user, details={"by": by, "limit": window})
-            _alert_coordinators(user, window, limit)
-            message = (_("Trop de recherches en une minute : patientez une minute avant de "
-                         "chercher à nouveau.") if window == "minute" else
-                       _("Vous avez atteint le nombre de recherches permis sur 24 heures : "
-                         "réessayez plus tard ou adressez-vous à votre coordinateur."))
-            raise TooManyRequests(message, persist=True)
+    limits = [("minute", config["PASSERELLE_SEARCH_MAX_PER_MINUTE"], timedelta(minutes=1)),
+              ("day", config["PASSERELLE_SEARCH_MAX_PER_DAY"], timedelta(days=1))]
+    window = ratelimit.first_exceeded(_bucket(user), limits)
+    if window is not None:
+        limit = dict((label, n) for label, n, _length in limits)[window]
+        audit.record("person.search_refused", actor=user, details={"by": by, "limit": window})
+        _alert_coordinators(user, window, limit)
+        message = (_("Trop de recherches en une minute : patientez une minute avant de "
+                     "chercher à nouveau.") if window == "minute" else
+                   _("Vous avez atteint le nombre de recherches permis sur 24 heures : "
+                     "réessayez plus tard ou adressez-vous à votre coordinateur."))
+        raise TooManyRequests(message, persist=True)
     ratelimit.hit(_bucket(user))
     # The day's window is the longest: older hits of this user count for nothing any more.
     ratelimit.forget(_bucket(user), timedelta(days=1))

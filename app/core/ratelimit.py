@@ -57,6 +57,23 @@ def exceeded(name: str, limit: int, window: timedelta) -> bool:
     return count >= limit
 
 
+def first_exceeded(name: str, limits: list[tuple[str, int, timedelta]]) -> str | None:
+    """Several windows of one bucket checked at once (a minute and a day): the first
+    ``(label, limit, window)`` whose limit ``name`` already reached, or None. One lock and one
+    count for all of them, as ``exceeded`` would take one of each per window."""
+    bucket = _bucket(name)
+    _lock(bucket)
+    now = utcnow()
+    counts = db.session.execute(sa.select(*(
+        sa.func.count().filter(RateLimitHit.at > now - window) for _l, _n, window in limits))
+        .where(RateLimitHit.bucket == bucket,
+               RateLimitHit.at > now - max(window for _l, _n, window in limits))).one()
+    for (label, limit, _window), count in zip(limits, counts, strict=True):
+        if count >= limit:
+            return label
+    return None
+
+
 def hit(name: str) -> None:
     db.session.add(RateLimitHit(bucket=_bucket(name)))
 

@@ -41,8 +41,8 @@ def seed():
                    "(faster; for a database nobody uses meanwhile).")
 def generate(persons: int, visits_per_person: int, seed: int, workers: int | None,
              defer_indexes: bool):
-    """Synthetic persons, visits, orientations and parcours, encrypted and indexed as the app
-    does (run `demo seed` first)."""
+    """Synthetic persons, visits, orientations, parcours, appointments and documents,
+    encrypted and indexed as the app does (run `demo seed` first)."""
     import sys
     import time
 
@@ -63,5 +63,6 @@ def generate(persons: int, visits_per_person: int, seed: int, workers: int | Non
         raise click.ClickException(str(error)) from None
     elapsed = time.monotonic() - started
     click.echo(f"{report.persons} persons, {report.visits} visits, {report.orientations} "
-               f"orientations, {report.parcours} parcours in {elapsed:.1f} s")
+               f"orientations, {report.parcours} parcours, {report.appointments} appointments, "
+               f"{report.documents} documents in {elapsed:.1f} s")
     click.echo(report.persons)

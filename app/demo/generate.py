@@ -1,14 +1,17 @@
 """``demo generate``: synthetic data at département scale, for benchmarks.
 
 Persons with French names (Faker ``fr_FR``, with real spelling variants), visits and needs over
-three years, orientations in every state with their events, parcours with journals — encrypted
-and indexed exactly as the application does (the same key ring, associated data and blind
+three years, orientations in every state with their events, parcours with journals, the
+appointments of the orientations taken in charge (and their attendance), the documents of one
+person in five (a small PDF or PNG each, sealed under a data key of its own and in part shared
+with the person's orientation) — encrypted and indexed exactly as the application does (the same key ring, associated data and blind
 indexes), streamed in batches with constant memory, deterministic for a seed (the ciphertexts
 differ, their plaintexts do not), inserted in bulk (COPY on PostgreSQL).
 """
 
 from __future__ import annotations
 
+import base64
 import multiprocessing
 import os
 import random
@@ -23,8 +26,13 @@ import sqlalchemy as sa
 from faker import Faker
 
 from app.accueil.persons import identity_keys
+from app.appointments.models import SCHEDULED
+from app.appointments.services import person_token
+from app.core.crypto import new_data_key, token_digest
 from app.core.db import analyze, db, key_ring
 from app.core.names import phonetic_key, tokens
+from app.demo import files
+from app.documents.services import seal_content
 from app.orientation.deadlines import add_working_days
 from app.orientation.status import TOMBSTONE_STATUSES
 from app.orientation.status import OrientationStatus as Status
@@ -103,6 +111,8 @@ class Context:
     counters: dict[int, int]
     today: date
     ring: Any = None
+    structure_by_id: dict[uuid.UUID, Any] = field(default_factory=dict)
+    partner_names: dict[uuid.UUID, str] = field(default_factory=dict)
 
     def enc(self, table: str, column: str, row_id: uuid.UUID, value: Any) -> str | None:
         if value is None or value == "":
@@ -204,7 +214,7 @@ def _visits(ctx: Context, out: Tables, pid: uuid.UUID, created: date, site, coun
     return made
 
 
-def _orientation(ctx: Context, out: Tables, pid: uuid.UUID, visit) -> None:
+def _orientation(ctx: Context, out: Tables, pid: uuid.UUID, visit) -> dict:
     rng = ctx.rng
     vid, day, site, _outcome, domain = visit
     oid = _uuid(rng)
@@ -263,6 +273,7 @@ def _orientation(ctx: Context, out: Tables, pid: uuid.UUID, visit) -> None:
             "from_status": Status.SENT.value, "to_status": status.value,
             "reason_ct": ctx.enc("orientation_events", "reason", eid, "Hors compétence")
             if status == Status.REFUSED else None})
+    return row
 
 
 def _parcours(ctx: Context, out: Tables, pid: uuid.UUID, created: date, site) -> None:
@@ -299,8 +310,155 @@ def _parcours(ctx: Context, out: Tables, pid: uuid.UUID, created: date, site) ->
             else None, "author_id": referent, "created_at": at, "corrects_id": None})
 
 
+# -- documents ----------------------------------------------------------------------------------
+# (kind, weight, file names, title on the document, months it stays valid or None)
+DOCUMENT_KINDS = (
+    ("identity", 35, ("carte-identite", "passeport", "titre-sejour"), "Pièce d'identité", 96),
+    ("income", 25, ("avis-imposition", "attestation-caf", "bulletin-salaire"),
+     "Justificatif de ressources", 12),
+    ("address", 25, ("facture-electricite", "quittance-loyer", "attestation-hebergement"),
+     "Justificatif de domicile", 3),
+    ("eviction", 5, ("commandement-de-payer", "assignation"), "Avis d'expulsion", None),
+    ("other", 10, ("courrier", "scan"), "Document", None),
+)
+DOCUMENT_SHARE = 0.2       # one person in five has documents
+PNG_SHARE = 0.3            # a photo taken with the tablet, else a scanned PDF
+
+
+def _seconds_into(rng: random.Random, day: date) -> datetime:
+    return datetime.combine(day, time(), UTC) + timedelta(seconds=rng.randint(8 * 3600, 17 * 3600))
+
+
+def _documents(ctx: Context, rng: random.Random, out: Tables, person: dict, created: date,
+               site, orientation: dict) -> int:
+    """One person in five: one or two documents, attached at the first visit by the site's
+    agent, each sealed under its own data key; those uploaded by the time of the orientation
+    are shared with it half the time (not with a tombstone). Draws from ``rng`` only."""
+    if rng.random() >= DOCUMENT_SHARE:
+        return 0
+    kinds = [k[0] for k in DOCUMENT_KINDS]
+    weights = [k[1] for k in DOCUMENT_KINDS]
+    shareable = Status(orientation["status"]) not in TOMBSTONE_STATUSES
+    count = rng.choice((1, 1, 2))
+    for index in range(count):
+        kind = rng.choices(kinds, weights)[0]
+        _kind, _weight, names, title, months = DOCUMENT_KINDS[kinds.index(kind)]
+        did = _uuid(rng)
+        lines = [f"Dossier {person['reception_number']}",
+                 f"Document {index + 1} sur {count}, reçu le {created.strftime('%d/%m/%Y')}",
+                 "Données fictives générées pour la démonstration de Passerelle."]
+        if rng.random() < PNG_SHARE:
+            content_type, extension = "image/png", "png"
+            plain = files.png(title, lines[:2] + ["Données fictives (démonstration)"],
+                              shade=rng.randint(0, 10_000))
+        else:
+            content_type, extension = "application/pdf", "pdf"
+            plain = files.pdf(title, lines + [rng.choice(ctx.fake.sentences)])
+        uploaded_at = _seconds_into(rng, created)
+        if orientation["sent_on"] == created and uploaded_at > orientation["sent_at"]:
+            uploaded_at = orientation["sent_at"] - timedelta(minutes=rng.randint(2, 30))
+        key = new_data_key()
+        out.add("documents", {
+            "id": did, "person_id": person["id"], "kind": kind, "content_type": content_type,
+            "size": len(plain),
+            "expires_on": created + timedelta(days=30 * months) if months else None,
+            "storage": "database", "uploaded_at": uploaded_at,
+            "uploaded_by_id": ctx.agents[site.id],
+            "filename_ct": ctx.enc("documents", "filename", did,
+                                   f"{rng.choice(names)}.{extension}"),
+            "data_key_ct": ctx.enc("documents", "data_key", did,
+                                   base64.b64encode(key).decode("ascii"))})
+        out.add("document_blobs", {"id": did, "data": seal_content(did, key, plain)})
+        if shareable and rng.random() < 0.5:
+            out.add("orientation_documents", {"id": _uuid(rng), "orientation_id": orientation["id"],
+                                              "document_id": did,
+                                              "shared_at": orientation["sent_at"]})
+    return count
+
+
+# -- appointments -------------------------------------------------------------------------------
+TIMES = tuple(time(hour, minute) for hour in (9, 10, 11, 14, 15, 16) for minute in (0, 30))
+OTHER_PLACES = ("Permanence à la mairie annexe, salle 2", "Centre social du quartier, 1er étage",
+                "Maison France services, bureau d'accueil")
+CAME, NO_SHOW, PASSED_WITHOUT_OUTCOME = 0.75, 0.87, 0.94
+
+
+def _appointments(ctx: Context, rng: random.Random, out: Tables, orientation: dict) -> int:
+    """The appointments of an orientation taken in charge with a first-appointment date, as
+    app/appointments records them: ``first_appointment_on`` stays the earliest appointment that
+    counts (scheduled, came, did not come). In the past: the person came, or did not come and a
+    second one followed, or one was moved to that date, or (a few) passed without an outcome;
+    in the future: scheduled. Draws from ``rng`` only."""
+    first_on = orientation["first_appointment_on"]
+    if first_on is None:
+        return 0
+    structure = ctx.structure_by_id[orientation["structure_id"]]
+    partner = orientation["referent_id"]
+    label = ctx.partner_names.get(partner)
+    closed_on = orientation["closed_at"].date() if orientation["closed_at"] else None
+    made: list[dict] = []
+
+    def slot(day: date, status: str, recorded: date) -> dict:
+        aid = _uuid(rng)
+        kind = rng.choices(("address", "phone", "other"),
+                           (60, 30, 10) if structure.address else (0, 70, 30))[0]
+        place = structure.address if kind == "address" else \
+            rng.choice(OTHER_PLACES) if kind == "other" else None
+        with_whom = f"{rng.choice(('Mme', 'M.'))} {rng.choice(ctx.fake.last)}" \
+            if rng.random() < 0.5 else None
+        attended = status != SCHEDULED
+        row = {"id": aid, "orientation_id": orientation["id"], "scheduled_on": day,
+               "scheduled_time": rng.choice(TIMES) if rng.random() < 0.85 else None,
+               "place_kind": kind, "status": status,
+               "created_at": _seconds_into(rng, recorded), "created_by_id": partner,
+               "created_by_label": label,
+               "attendance_at": _seconds_into(rng, min(ctx.today, day + timedelta(days=1)))
+               if attended else None,
+               "attendance_by_id": partner if attended else None,
+               "attendance_by_label": label if attended else None,
+               "rescheduled_to_id": None, "person_cannot_come_at": None,
+               "person_token_hash": token_digest(person_token(SimpleNamespace(id=aid))),
+               "version": 2 if attended else 1,
+               "place_text_ct": ctx.enc("appointments", "place_text", aid, place),
+               "with_whom_ct": ctx.enc("appointments", "with_whom", aid, with_whom)}
+        made.append(row)
+        return row
+
+    recorded = orientation["taken_charge_on"] or orientation["sent_on"]
+    if first_on > ctx.today:
+        if closed_on is not None:  # closed before it came: the person cancelled it
+            slot(first_on, "cancelled_by_person", recorded)
+            orientation["first_appointment_on"] = None
+        else:
+            slot(first_on, SCHEDULED, recorded)
+    else:
+        draw = rng.random()
+        if closed_on is not None and draw >= NO_SHOW:
+            draw = 0.0  # a closed orientation's appointment had an outcome
+        if draw < CAME:
+            slot(first_on, "came", recorded)
+        elif draw < NO_SHOW:
+            slot(first_on, "no_show", recorded)
+            second = first_on + timedelta(days=rng.randint(7, 21))
+            if closed_on is not None:
+                second = min(second, closed_on)
+            slot(second, SCHEDULED if second > ctx.today else "came", first_on)
+        elif draw < PASSED_WITHOUT_OUTCOME:
+            slot(first_on, SCHEDULED, recorded)  # the stalled list's "passed without outcome"
+        else:
+            moved = max(orientation["sent_on"], first_on - timedelta(days=rng.randint(2, 7)))
+            new = slot(first_on, "came", recorded)
+            if moved < first_on:
+                old = slot(moved, "rescheduled", recorded)
+                old["rescheduled_to_id"] = new["id"]
+    for row in made:
+        out.add("appointments", row)
+    return len(made)
+
+
 ORDER = ("persons", "person_search_keys", "visits", "needs", "orientations", "orientation_events",
-         "parcours", "parcours_referent_changes", "parcours_entries")
+         "parcours", "parcours_referent_changes", "parcours_entries", "documents",
+         "document_blobs", "orientation_documents", "appointments")
 
 
 def _column_names(table: sa.Table) -> list[str]:
@@ -335,6 +493,8 @@ class Report:
     visits: int = 0
     orientations: int = 0
     parcours: int = 0
+    documents: int = 0
+    appointments: int = 0
 
     def add(self, other: Report) -> None:
         for name in vars(self):
@@ -354,6 +514,7 @@ class Setup:
     agents: dict[uuid.UUID, uuid.UUID]
     partners: dict[uuid.UUID, uuid.UUID]
     referents: list[uuid.UUID]
+    partner_names: dict[uuid.UUID, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -400,13 +561,14 @@ def read_setup(seed: int, visits_per_person: int) -> Setup:
         [u.id for u in users if u.role == "partenaire"]
     sites = [SimpleNamespace(id=s.id, territory=s.territory)
              for s in db.session.scalars(sa.select(Site).order_by(Site.name)) if s.id in agents]
-    structures = [SimpleNamespace(id=s.id) for s in db.session.scalars(
+    structures = [SimpleNamespace(id=s.id, address=s.address) for s in db.session.scalars(
         sa.select(Structure).where(Structure.active.is_(True)).order_by(Structure.name))]
     if not sites or not structures or not referents:
         raise RuntimeError("run `demo seed` first: sites with agents, structures and referents")
     return Setup(seed=seed, visits_per_person=visits_per_person, today=date.today(),
                  sites=sites, structures=structures, agents=agents, partners=partners,
-                 referents=referents)
+                 referents=referents,
+                 partner_names={u.id: u.display_name for u in users if u.role == "partenaire"})
 
 
 def make_batch(setup: Setup, batch: Batch, fake: Pools) -> tuple[Tables, Report]:
@@ -414,7 +576,13 @@ def make_batch(setup: Setup, batch: Batch, fake: Pools) -> tuple[Tables, Report]
     rng = random.Random(f"{setup.seed}:{batch.index}")
     ctx = Context(rng=rng, fake=fake, sites=setup.sites, structures=setup.structures,
                   agents=setup.agents, partners=setup.partners, referents=setup.referents,
-                  counters=dict(batch.numbers), today=setup.today, ring=key_ring())
+                  counters=dict(batch.numbers), today=setup.today, ring=key_ring(),
+                  structure_by_id={s.id: s for s in setup.structures},
+                  partner_names=setup.partner_names)
+    # Documents and appointments draw from streams of their own: the persons, visits and
+    # orientations of a seed stay what they were before these were generated.
+    documents = random.Random(f"{setup.seed}:{batch.index}:documents")
+    appointments = random.Random(f"{setup.seed}:{batch.index}:appointments")
     out, report = Tables(), Report(persons=batch.size)
     per_person = setup.visits_per_person
     for created in _creation_days(setup, batch.index, batch.size):
@@ -423,8 +591,11 @@ def make_batch(setup: Setup, batch: Batch, fake: Pools) -> tuple[Tables, Report]
         made = _visits(ctx, out, pid, created, extra["site"], count)
         report.visits += len(made)
         oriented = [v for v in made if v[3] == "oriented"] or made[:1]
-        _orientation(ctx, out, pid, oriented[0])
+        orientation = _orientation(ctx, out, pid, oriented[0])
         report.orientations += 1
+        report.appointments += _appointments(ctx, appointments, out, orientation)
+        report.documents += _documents(ctx, documents, out, out.rows["persons"][-1], created,
+                                       extra["site"], orientation)
         if rng.random() < 0.03:
             _parcours(ctx, out, pid, created, extra["site"])
             report.parcours += 1

@@ -2,7 +2,9 @@
 
 Each screen has something to show on the first ``make run``: persons to find (with a spelling
 variant), visits, orientations in several states (two past their acknowledgement date, so the
-coordinator's stalled list is not empty), and a coordinated parcours left silent for months.
+coordinator's stalled list is not empty), two documents of a person (one shared with the
+structure that accompanies her), her appointment there, and a coordinated parcours left silent
+for months.
 Dates in the past are set on the rows after the services created them, since the services only
 write "now".
 """
@@ -16,13 +18,16 @@ import sqlalchemy as sa
 from app.accueil import persons as person_services
 from app.accueil import visits as visit_services
 from app.accueil.models import Person
+from app.appointments import services as appointment_services
 from app.auth.models import User
 from app.core import append_only
 from app.core.db import db, utcnow
+from app.demo import files
 from app.directory.models import Structure
+from app.documents import services as document_services
 from app.orientation import designated
 from app.orientation import services as orientation_services
-from app.orientation.deadlines import add_working_days
+from app.orientation.deadlines import add_working_days, local_date
 from app.orientation.status import OrientationStatus
 from app.referents import services as parcours_services
 
@@ -80,6 +85,24 @@ def _bring_to(orientation, status: OrientationStatus, partner: User) -> None:
         orientation_services.take_charge(orientation, partner)
 
 
+def _documents(person: Person, agent: User) -> list:
+    """Two papers of the first person: a scanned proof of income (PDF) and a photo of her
+    identity card (PNG), attached by the agent as the page does."""
+    today = local_date(utcnow())
+    lines = ["Dossier " + person.reception_number,
+             "Données fictives : document de démonstration de Passerelle."]
+    income = document_services.attach(
+        person, filename="avis-imposition-2025.pdf", kind="income",
+        data=files.pdf("Avis d'impôt sur les revenus", lines + [
+            "Revenu fiscal de référence : 11 240 euros", "Nombre de parts : 1"]),
+        expires_on=today + timedelta(days=365), actor=agent)
+    identity = document_services.attach(
+        person, filename="carte-identite.png", kind="identity",
+        data=files.png("Carte nationale d'identité", lines, shade=1),
+        expires_on=today + timedelta(days=365 * 6), actor=agent)
+    return [income, identity]
+
+
 def seed_persons() -> int:
     """Create the demo persons and their story if there are no persons at all; return how many
     records were created."""
@@ -105,18 +128,31 @@ def seed_persons() -> int:
             "needs": needs}, agent)
         created += 1
     db.session.flush()
+    documents = _documents(persons[0], agent)
+    created += len(documents)
+    # The budget orientation to the CCAS shares the proof of income (the person chose it).
+    shared = {(0, "CCAS de Valence"): [str(documents[0].id)]}
+    sent = []
     for index, structure, domain, motive, days, status in ORIENTATIONS:
         orientation = orientation_services.send_orientation(persons[index], {
             "structure_id": str(_structure(structure).id), "domain": domain, "motive": motive,
             "visit_id": str(visits[index].id),
             "consent": {"given": True, "shared_fields": ["first_name", "last_name", "phone"],
-                        "purpose": "Instruction de la demande par la structure."}}, agent)
+                        "purpose": "Instruction de la demande par la structure.",
+                        "shared_documents": shared.get((index, structure), [])}}, agent)
         db.session.flush()
         _backdate(orientation, days)
         partner = partners.get(structure)
         if partner is not None:
             _bring_to(orientation, status, partner)
+        sent.append(orientation)
         created += 1
+    # Her first appointment at the CCAS, in three working days.
+    appointment_services.record_appointment(sent[-1], {
+        "scheduled_on": add_working_days(local_date(utcnow()), 3), "scheduled_time": "10:00",
+        "place_kind": "address", "with_whom": "Mme Roux, conseillère en économie sociale et "
+                                              "familiale"}, partners["CCAS de Valence"])
+    created += 1
     parcours = parcours_services.open_parcours(persons[0], {
         "consent": {"given": True}, "referent_id": str(_user("referent@demo.passerelle.local").id),
         "member_ids": [str(partners["CCAS de Valence"].id)],

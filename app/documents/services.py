@@ -127,6 +127,12 @@ def _aad(document_id: Any) -> str:
     return f"documents:content:{document_id}"
 
 
+def seal_content(document_id: Any, data_key: bytes, plain: bytes) -> bytes:
+    """The bytes handed to the storage for this document: ``plain`` sealed under its data key,
+    bound to its id (``demo generate`` seals its documents with this, as ``attach`` does)."""
+    return seal_bytes(data_key, plain, _aad(document_id))
+
+
 def attach(person: Any, *, filename: Any, data: Any, kind: Any, expires_on: Any,
            actor: Any) -> Document:
     """Attach a file to the person's file; refused (422, by field) when its type, size, kind or
@@ -165,7 +171,7 @@ def attach(person: Any, *, filename: Any, data: Any, kind: Any, expires_on: Any,
     storage = store(document.storage)
     db.session.add(document)
     db.session.flush()
-    storage.put(document.id, seal_bytes(key, plain, _aad(document.id)))
+    storage.put(document.id, seal_content(document.id, key, plain))
     audit.record("document.attach", actor=actor, object_type="document", object_id=document.id,
                  person_id=person.id, details={"kind": kind, "type": content_type,
                                                "size": len(plain)})

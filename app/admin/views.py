@@ -22,6 +22,7 @@ from app.admin.forms import (
 from app.auth import services as accounts
 from app.auth.models import User
 from app.charter import services as charter
+from app.core.confirm import confirm_page, confirmed
 from app.core.db import db, utcnow
 from app.core.errors import ServiceError
 from app.core.forms import ConfirmForm
@@ -78,6 +79,13 @@ def edit_site(site_id: uuid.UUID):
 @access("site.manage")
 def toggle_site(site_id: uuid.UUID):
     site = db.get_or_404(Site, site_id)
+    if site.active and not confirmed() and ConfirmForm().validate_on_submit():
+        return confirm_page(
+            title=_("Désactiver le site « %(name)s »", name=site.name),
+            message=[_("Le site ne sera plus proposé : ses agents ne pourront plus y enregistrer "
+                       "de passage. Les dossiers et l'historique restent ; le site peut être "
+                       "réactivé.")],
+            button=_("Désactiver le site"), cancel_url=url_for("admin.sites"), danger=True)
     if ConfirmForm().validate_on_submit():
         directory.set_site_active(site, not site.active, actor=current_user)
         flash(_("Le site est actif.") if site.active else _("Le site est désactivé."), "success")
@@ -166,6 +174,14 @@ def convert_contact(structure_id: uuid.UUID):
 @access("structure.manage")
 def toggle_structure(structure_id: uuid.UUID):
     structure = db.get_or_404(Structure, structure_id)
+    if structure.active and not confirmed() and ConfirmForm().validate_on_submit():
+        return confirm_page(
+            title=_("Désactiver la structure « %(name)s »", name=structure.name),
+            message=[_("La structure disparaîtra de l'annuaire et ne pourra plus recevoir de "
+                       "nouvelle orientation. Les orientations déjà envoyées restent ; la "
+                       "structure peut être réactivée.")],
+            button=_("Désactiver la structure"), cancel_url=url_for("admin.structures"),
+            danger=True)
     if ConfirmForm().validate_on_submit():
         directory.set_structure_active(structure, not structure.active, actor=current_user)
         flash(_("La structure est active.") if structure.active
@@ -228,6 +244,13 @@ def deactivate_user(user_id: uuid.UUID):
     user = db.get_or_404(User, user_id)
     if user.id == current_user.id:
         flash(_("Vous ne pouvez pas désactiver votre propre compte."), "error")
+    elif not confirmed() and ConfirmForm().validate_on_submit():
+        return confirm_page(
+            title=_("Désactiver le compte de %(name)s", name=user.display_name),
+            message=[_("La personne ne pourra plus se connecter : ses sessions et ses jetons "
+                       "d'accès sont fermés tout de suite. Le compte peut être réactivé.")],
+            details=[(_("Adresse électronique"), user.email)],
+            button=_("Désactiver le compte"), cancel_url=url_for("admin.users"), danger=True)
     elif ConfirmForm().validate_on_submit():
         accounts.deactivate_user(user, actor=current_user)
         flash(_("Le compte est désactivé : ses sessions et jetons sont fermés."), "success")
@@ -264,6 +287,13 @@ def charter_page():
     form = CharterForm()
     if request.method == "GET" and current:
         form.text.data = current.text
+    if (form.validate_on_submit() and not confirmed()
+            and not charter.is_unchanged(form.text.data)):
+        return confirm_page(
+            title=_("Publier une nouvelle version de la charte"),
+            message=[_("Dès la publication, chaque utilisateur devra lire et accepter la "
+                       "nouvelle version avant de consulter ou d'écrire quoi que ce soit.")],
+            button=_("Publier cette version"), cancel_url=url_for("admin.charter"))
     done = _save(form, lambda: charter.publish(form.text.data, actor=current_user),
                  _("La nouvelle version de la charte est publiée : chaque utilisateur devra l'accepter à nouveau."),
                  url_for("admin.charter"))

@@ -22,11 +22,29 @@ def current_version() -> CharterVersion | None:
     ).first()
 
 
+def _same_text(a: str, b: str) -> bool:
+    """Equal but for line endings and spaces at the ends of lines and of the text."""
+    def lines(text: str) -> list[str]:
+        return [line.rstrip() for line in text.replace("\r\n", "\n").strip().split("\n")]
+    return lines(a) == lines(b)
+
+
+def is_unchanged(text: Any) -> bool:
+    """Whether ``text`` is the version in force (publishing it would publish nothing)."""
+    latest = current_version()
+    return latest is not None and isinstance(text, str) and _same_text(text, latest.text)
+
+
 def publish(text: Any, actor: Any = None) -> CharterVersion:
+    """A new version of the charter, which everyone accepts again; the text of the version in
+    force, published again, is refused (it would ask everyone to accept nothing new)."""
     errors = FieldErrors()
     cleaned = clean_text(errors, "text", text, required=True, max_length=MAX_TEXT, multiline=True)
-    errors.raise_if_any()
     latest = current_version()
+    if cleaned and latest is not None and _same_text(cleaned, latest.text):
+        errors.add("text", _("Ce texte est celui de la version en vigueur : rien n'a été publié. "
+                             "Modifiez-le pour publier une nouvelle version."))
+    errors.raise_if_any()
     version = CharterVersion(
         version=(latest.version + 1) if latest else 1,
         text=cleaned,

@@ -224,6 +224,10 @@ def test_admin_manages_sites_structures_accounts_and_charter_without_person_data
     text = "# Charte révisée\n\nLes informations partagées restent couvertes par le secret."
     page.get_by_label("Texte de la nouvelle version").fill(text)
     _follow(page, page.get_by_role("button", name="Publier cette version"))
+    checked(page)  # a confirmation first (issue 24, item 11)
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Publier une nouvelle version de la charte")
+    _follow(page, page.get_by_role("button", name="Publier cette version"))
     checked(page)
     _flash(page, "La nouvelle version de la charte est publiée")
     expect(page.get_by_text(f"Version en vigueur : {version_before + 1},")).to_be_visible()

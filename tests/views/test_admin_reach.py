@@ -124,7 +124,8 @@ def test_reactivating_an_account_is_told(app, build):
     admin = _admin(app, build)
     agent = build.user("accueil")
     coordinator = build.user("coordinateur", territory="Valence")
-    post_form(admin, f"/admin/users/{agent.id}/deactivate", token_from="/admin/users")
+    post_form(admin, f"/admin/users/{agent.id}/deactivate", {"confirmed": "1"},
+              token_from="/admin/users")
     assert _messages(app, "user.person_data_access") == []
     post_form(admin, f"/admin/users/{agent.id}/reactivate", token_from="/admin/users")
     [(recipient, body)] = _messages(app, "user.person_data_access")

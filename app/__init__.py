@@ -135,8 +135,9 @@ def _init_extensions(app: Flask) -> None:
             "bearerAuth": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearerAuth": []}],
     })
-    from app.core.i18n import fdate, fdatetime, fnumber, fpercent
+    from app.core.i18n import fdate, fdatetime, fnumber, fpercent, plural_count
 
+    app.jinja_env.filters["plural_count"] = plural_count
     app.jinja_env.filters["fdate"] = fdate
     app.jinja_env.filters["fdatetime"] = fdatetime
     app.jinja_env.filters["fnumber"] = fnumber

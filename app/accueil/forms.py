@@ -6,7 +6,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     FieldList,
     FormField,
@@ -27,7 +26,7 @@ from app.core.enums import (
     NEED_OUTCOME_LABELS,
     OUTCOME_LABELS,
 )
-from app.core.forms import MultiCheckboxField
+from app.core.forms import FrenchDateField, MultiCheckboxField
 
 
 def _options(labels: dict, blank: object | None = None) -> list[SelectChoice]:
@@ -40,7 +39,7 @@ class SearchForm(FlaskForm):
 
     q = SearchField(_l("Nom, prénom ou numéro d'accueil"), validators=[DataRequired(), Length(max=200)],
                     render_kw={"autofocus": True, "autocomplete": "off"})
-    birth_date = DateField(_l("Date de naissance (facultatif)"), validators=[Optional()])
+    birth_date = FrenchDateField(_l("Date de naissance (facultatif)"), validators=[Optional()])
 
 
 class PersonForm(FlaskForm):
@@ -52,7 +51,7 @@ class PersonForm(FlaskForm):
                             render_kw={"autocomplete": "off"})
     birth_name = StringField(_l("Nom de naissance"), validators=[Optional(), Length(max=100)],
                              render_kw={"autocomplete": "off"})
-    birth_date = DateField(_l("Date de naissance"), validators=[Optional()])
+    birth_date = FrenchDateField(_l("Date de naissance"), validators=[Optional()])
     phone = TelField(_l("Téléphone"), validators=[Optional(), Length(max=30)],
                      render_kw={"autocomplete": "off"})
     email = EmailField(_l("Adresse électronique"), validators=[Optional(), Length(max=254)],

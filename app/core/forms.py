@@ -3,10 +3,13 @@ redirects."""
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from urllib.parse import urlsplit
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, widgets
+from wtforms import Field, SelectMultipleField, widgets
 
 from app.core.errors import ServiceError
 
@@ -20,6 +23,61 @@ class MultiCheckboxField(SelectMultipleField):
 
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+# JJ/MM/AAAA with "/", "-", "." or spaces between the parts, or the eight digits typed in one go
+# on a tablet's numeric keypad (it has no "/"); AAAA-MM-JJ as well, what a date input or the API
+# sends.
+_DAY_FIRST = re.compile(r"(\d{1,2})[/.\- ]+(\d{1,2})[/.\- ]+(\d{4})|(\d{2})(\d{2})(\d{4})")
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def parse_date(text: str) -> date | None:
+    """The date typed as JJ/MM/AAAA (or AAAA-MM-JJ); None when it is not a real date."""
+    text = (text or "").strip()
+    found = _DAY_FIRST.fullmatch(text)
+    if found:
+        parts = [int(p) for p in found.groups() if p is not None]
+        day, month, year = parts
+    else:
+        found = _ISO.fullmatch(text)
+        if not found:
+            return None
+        year, month, day = (int(p) for p in found.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+class FrenchDateField(Field):
+    """A date typed as JJ/MM/AAAA in a text field whose keypad is numeric on a tablet, whatever
+    the browser's language (a date input shows MM/DD/YYYY in an English browser). AAAA-MM-JJ is
+    accepted too. ``data`` is a ``datetime.date`` or None (empty field)."""
+
+    widget = widgets.TextInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        render_kw = {"inputmode": "numeric", "autocomplete": "off", "placeholder": _l("JJ/MM/AAAA"),
+                     "class": "input-date", **(kwargs.pop("render_kw", None) or {})}
+        kwargs.setdefault("description", _l("Au format JJ/MM/AAAA, par exemple 23/04/1985."))
+        super().__init__(label, validators, render_kw=render_kw, **kwargs)
+        self.typed = ""
+
+    def _value(self) -> str:
+        if self.typed and self.data is None:
+            return self.typed  # what was typed comes back with its error message
+        return self.data.strftime("%d/%m/%Y") if isinstance(self.data, date) else ""
+
+    def process_formdata(self, valuelist):
+        self.typed = (valuelist[0] if valuelist else "") or ""
+        self.typed = self.typed.strip()[:20]
+        if not self.typed:
+            self.data = None
+            return
+        self.data = parse_date(self.typed)
+        if self.data is None:
+            raise ValueError(_l("Date non reconnue : écrivez-la au format JJ/MM/AAAA."))
 
 
 def apply_errors(form: FlaskForm, error: ServiceError, aliases: dict[str, str] | None = None) -> None:

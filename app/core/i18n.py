@@ -26,18 +26,24 @@ def select_locale() -> str:
     return request.accept_languages.best_match(LANGUAGES) or DEFAULT
 
 
+# Dates as the desk writes and types them, JJ/MM/AAAA, in both languages (issue 24, item 8):
+# the English "11/23/26" would read as another day at a French desk. The API keeps ISO 8601.
+DATE_PATTERN = "dd/MM/yyyy"
+DATETIME_PATTERN = "dd/MM/yyyy HH:mm"
+
+
 def fdate(value) -> str:
-    """A date in the reader's language, in long form ("23 novembre 2026")."""
+    """A date as JJ/MM/AAAA ("23/11/2026")."""
     from flask_babel import format_date
 
-    return format_date(value, "long") if value else ""
+    return format_date(value, DATE_PATTERN) if value else ""
 
 
 def fdatetime(value) -> str:
-    """A timestamp in the reader's language and in the département's time zone."""
+    """A timestamp as JJ/MM/AAAA HH:MM, in the département's time zone."""
     from flask_babel import format_datetime
 
-    return format_datetime(value, "short") if value else ""
+    return format_datetime(value, DATETIME_PATTERN) if value else ""
 
 
 def fnumber(value):
@@ -62,3 +68,11 @@ def fpercent(value):
     locale = get_locale()
     return number + ("%" if locale is not None and locale.language == "en" else "\u00a0%")
 
+
+
+def plural_count(value) -> int:
+    """The number that chooses between singular and plural (``ngettext``) for a figure that may
+    be a median (1,5 jour), masked ("< 5") or missing: those read in the plural."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return 2
+    return int(value)

@@ -86,7 +86,7 @@ def test_partner_sees_only_shared_fields_acknowledges_and_takes_charge(app, page
     expect(page.locator(".page-head .status")).to_have_text("Accompagnement commencé")
     expect(page.get_by_role("button", name="Prendre en charge")).to_have_count(0)
     expect(page.get_by_role("region", name="Demande")).to_contain_text(
-        format_date(appointment, "long", locale="fr"))
+        appointment.strftime("%d/%m/%Y"))  # JJ/MM/AAAA (issue 24, item 8)
 
     page.get_by_role("navigation", name="Navigation principale").get_by_role(
         "link", name="Orientations reçues").click()

@@ -20,7 +20,7 @@ def test_the_statement_is_public_and_says_what_it_must(client):
     assert "Contenus non accessibles" in page and "Défenseur des droits" in page
     assert "https://formulaire.defenseurdesdroits.fr/" in page
     assert "votre lieu d'accueil" in page  # no contact set: the person is sent to the desk
-    assert "4 décembre 2026" in page
+    assert "04/12/2026" in page  # JJ/MM/AAAA (issue 24, item 8)
 
 
 def test_the_contact_setting_is_shown(app, client):
@@ -47,4 +47,4 @@ def test_the_statement_renders_in_english(client):
     assert answer.status_code == 200
     page = _text(answer)
     assert '<html lang="en">' in page and "Défenseur des droits" in page
-    assert "December 4, 2026" in page  # the date in the reader's language
+    assert "04/12/2026" in page  # JJ/MM/AAAA in both languages (issue 24, item 8)

@@ -106,9 +106,7 @@ def test_the_partners_home_lists_appointments_without_an_outcome(app, client, bu
     login(client, partner)
     home = _text(client.get("/"))
     assert "Rendez-vous passés sans suite indiquée" in home
-    from babel.dates import format_date
-
-    assert format_date(passed_on, "long", locale="fr") in home
+    assert passed_on.strftime("%d/%m/%Y") in home  # JJ/MM/AAAA (issue 24, item 8)
     assert f"/orientations/{sent.id}" in home
 
 

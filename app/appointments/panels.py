@@ -71,6 +71,7 @@ def register() -> None:
         "appointment.attendance": _l("Présence à un rendez-vous"),
         "appointment.list": _l("Consultation des rendez-vous"),
         "appointment.reminder": _l("Rappel de rendez-vous envoyé à la personne"),
+        "appointment.notice": _l("Rendez-vous communiqué à la personne"),
         "appointment.cannot_come": _l("La personne a prévenu qu'elle ne pourra pas venir"),
         "appointment.person_viewed": _l("Consultation du rendez-vous par la personne"),
         "orientation.close_missed": _l("Clôture après deux rendez-vous manqués"),

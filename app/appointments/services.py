@@ -11,6 +11,9 @@ ones, the reminders to the person, and the appointments passed without an outcom
   linked). After two "did not come" the partner may close the orientation for that reason or
   hand it back to the sender (transitions ``close_missed`` and ``hand_back`` of
   app/orientation/status.py), who is told.
+* The person who asked for news is told (``tell_person``) when an appointment to come is
+  recorded or an appointment is moved: date, time, place, with whom, and the "Je ne peux pas
+  venir" link, by the follow-up's channel, once per appointment.
 * Reminders: to the person who asked for news (the follow-up's channel, app/followup), two
   working days before and on the morning of the appointment, with the place, the time and a link
   to say "Je ne peux pas venir" (which tells the partner). ``appointments remind`` (cron) queues
@@ -32,6 +35,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from app.appointments.models import (
     ATTENDANCES,
@@ -235,6 +239,8 @@ def record_appointment(orientation: Orientation, data: dict[str, Any], actor: An
                           "place_kind": slot.place_kind})
     if attendance:
         _set_attendance(appointment, orientation, attendance, actor, actor_label)
+    else:
+        tell_person(appointment, orientation)
     _refresh_first(orientation)
     return appointment
 
@@ -297,6 +303,8 @@ def record_attendance(appointment: Appointment, attendance: Any, actor: Any,
                               "scheduled_on": new.scheduled_on.isoformat(),
                               "place_kind": new.place_kind})
     _set_attendance(appointment, orientation, attendance, actor, actor_label, new)
+    if new is not None:
+        tell_person(new, orientation, moved_from=appointment)
     _refresh_first(orientation)
     return appointment
 
@@ -314,8 +322,9 @@ def end_after_missed(orientation: Orientation, decision: Any, actor: Any,
                                   s=orientation.status))
     missed = missed_count(orientation)
     if missed < MISSED_TO_END:
-        raise Conflict(_("Possible après deux rendez-vous manqués (%(n)d enregistré(s)).",
-                         n=missed))
+        raise Conflict(ngettext("Possible après deux rendez-vous manqués (%(num)d enregistré).",
+                                "Possible après deux rendez-vous manqués (%(num)d enregistrés).",
+                                missed))
     reason = "La personne n'est pas venue à deux rendez-vous."
     if note:
         reason = f"{reason}\n{note}"
@@ -455,13 +464,15 @@ def describe_place(appointment: Appointment) -> str | None:
 
 
 def drop_pending_reminders(appointment_ids: list) -> int:
-    """Reminders still waiting in the outbox (queued, or failed and awaiting a retry) for these
-    appointments are dropped: none leaves after a cancellation or the orientation's end."""
+    """Reminders and notices still waiting in the outbox (queued, or failed and awaiting a
+    retry) for these appointments are dropped: none leaves after a cancellation, a move or the
+    orientation's end."""
     if not appointment_ids:
         return 0
-    keys = [_dedupe_key(i, kind) for i in appointment_ids for kind in ("before", "day")]
+    keys = [_dedupe_key(i, kind) for i in appointment_ids for kind in ("before", "day")] + [
+        f"{NOTICE_KIND}:{i}" for i in appointment_ids]
     return db.session.execute(sa.delete(OutboxMessage).where(
-        OutboxMessage.kind == REMINDER_KIND, OutboxMessage.dedupe_key.in_(keys),
+        OutboxMessage.kind.in_(PERSON_KINDS), OutboxMessage.dedupe_key.in_(keys),
         OutboxMessage.status.in_((PENDING, FAILED)))
         .execution_options(synchronize_session=False)).rowcount
 
@@ -500,6 +511,59 @@ def _message(appointment: Appointment, structure: Structure, channel: str, kind:
     lines.append(f"\nVous ne pouvez pas venir ? Dites-le ici, la structure sera prévenue : {link}")
     lines.append(f"\nPour ne plus recevoir ces messages : {stop}\n")
     return "Rappel de votre rendez-vous", "\n".join(lines)
+
+
+def _notice(appointment: Appointment, structure: Structure, channel: str, stop: str,
+            moved_from: Appointment | None) -> tuple[str, str]:
+    when, place = describe_when(appointment), describe_place(appointment)
+    link = person_link(appointment)
+    if channel == "sms":
+        head = (f"Votre rendez-vous avec {structure.name} du {describe_when(moved_from)[3:]} "
+                f"est déplacé {when}" if moved_from is not None
+                else f"Rendez-vous avec {structure.name} {when}")
+        text = (f"{head}{' (' + place + ')' if place else ''}. Vous ne pouvez pas venir ? "
+                f"Dites-le ici : {link} . Ne plus recevoir de messages : {stop}")
+        return "Votre rendez-vous", text
+    if moved_from is not None:
+        lines = [f"Bonjour,\n\nVotre rendez-vous avec {structure.name} prévu "
+                 f"{describe_when(moved_from)} est déplacé : il aura lieu {when}."]
+    else:
+        lines = [f"Bonjour,\n\n{structure.name} vous donne rendez-vous {when}."]
+    if place:
+        lines.append(f"Lieu : {place}.")
+    if appointment.with_whom:
+        lines.append(f"Vous serez reçu(e) par : {appointment.with_whom}.")
+    lines.append("Vous recevrez un rappel deux jours avant et le matin du rendez-vous.")
+    lines.append(f"\nVous ne pouvez pas venir ? Dites-le ici, la structure sera prévenue : {link}")
+    lines.append(f"\nPour ne plus recevoir ces messages : {stop}\n")
+    return ("Votre rendez-vous a changé" if moved_from is not None else "Votre rendez-vous",
+            "\n".join(lines))
+
+
+def tell_person(appointment: Appointment, orientation: Orientation,
+                moved_from: Appointment | None = None) -> bool:
+    """When an appointment to come is recorded, or an appointment is moved to it: a message to
+    the person who asked for news (the follow-up's channel, like the reminders), with the date,
+    time, place and the "Je ne peux pas venir" link; queued once per appointment, none after
+    the person withdrew. False when nothing was queued."""
+    if appointment.scheduled_on < local_date(utcnow()) or orientation.status not in RECORDABLE:
+        return False
+    chosen = followup.updates_followup(orientation)
+    if chosen is None:
+        return False
+    structure = db.session.get(Structure, orientation.structure_id)
+    subject, body = _notice(appointment, structure, chosen.updates_channel,
+                            followup.stop_link(chosen), moved_from)
+    message = queue(chosen.updates_contact, subject, body, kind=NOTICE_KIND,
+                    channel=chosen.updates_channel, related_type="orientation",
+                    related_id=orientation.id, dedupe_key=f"{NOTICE_KIND}:{appointment.id}")
+    if message is None:
+        return False
+    audit.record("appointment.notice", actor_kind="system", object_type="appointment",
+                 object_id=appointment.id, person_id=orientation.person_id,
+                 details={"channel": chosen.updates_channel,
+                          "moved_from": moved_from.id if moved_from is not None else None})
+    return True
 
 
 @dataclass

@@ -135,8 +135,8 @@ def _chain_ids(orientation: Orientation) -> list[uuid.UUID]:
 
 
 # The messages sent to the person: dropped from the outbox when they withdraw (the appointment
-# reminders of app/appointments among them).
-PERSON_MESSAGE_KINDS = ("followup.update", "appointment.reminder")
+# reminders and notices of app/appointments among them).
+PERSON_MESSAGE_KINDS = ("followup.update", "appointment.reminder", "appointment.notice")
 
 
 def withdraw(followup: FollowUp, actor: Any = None) -> None:

@@ -405,3 +405,86 @@ def test_indicators_count_kept_and_missed_and_the_days_to_the_first_kept(app, cl
         published = indicators.publish(query)  # small counts masked, and the median with them
         assert indicators.is_masked(published.totals["appointments_kept"])
         assert indicators.is_masked(published.totals["median_days_to_first_kept_appointment"])
+
+
+# -- the person is told of an appointment recorded or moved ------------------------------------
+def _notices(app):
+    from app.core.db import db
+    from app.notifications.models import OutboxMessage
+
+    with app.app_context():
+        return [(m.channel, m.recipient, m.subject, m.body) for m in db.session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.kind == "appointment.notice")
+            .order_by(OutboxMessage.created_at))]
+
+
+def test_the_person_is_told_when_an_appointment_is_recorded_then_moved(app, client, oriented):
+    agent, partner, orientation, ha, hp = oriented
+    _consent(client, orientation, ha)
+    day = _today() + timedelta(days=10)
+    answer = _record(client, orientation, hp, scheduled_on=day.isoformat())
+    assert answer.status_code == 201
+    [(channel, recipient, subject, body)] = _notices(app)
+    assert channel == "email" and recipient == "sophie@example.org"
+    assert "CAF Rendez-vous vous donne rendez-vous" in body and "à 14 h 30" in body
+    assert f"Lieu : {ADDRESS}." in body and "Mme Curie" in body
+    assert "/suivi/rendez-vous/" in body and "/suivi/stop/" in body
+    assert "Sophie" not in body and "Germain" not in body
+    from app.core.db import db, utcnow
+    from app.notifications.models import OutboxMessage
+
+    with app.app_context():  # delivered
+        db.session.execute(sa.update(OutboxMessage).where(
+            OutboxMessage.kind == "appointment.notice").values(status="sent", sent_at=utcnow()))
+        db.session.commit()
+    # moved: a message saying so, with the new date; the first one is not queued again
+    later = _today() + timedelta(days=14)
+    moved = client.post(f"/api/v1/appointments/{answer.get_json()['id']}/attendance",
+                        headers=hp, json={"attendance": "rescheduled",
+                                          "new_appointment": {"scheduled_on": later.isoformat(),
+                                                              "place_kind": "phone"}})
+    assert moved.status_code == 200, moved.get_json()
+    notices = _notices(app)
+    assert len(notices) == 2
+    _c, _r, subject, body = notices[1]
+    assert subject == "Votre rendez-vous a changé" and "est déplacé" in body
+    assert "par téléphone" in body
+    # an appointment already held, recorded afterwards, tells nothing
+    assert _record(client, orientation, hp, scheduled_on=_today().isoformat(),
+                   scheduled_time="08:00", attendance="came").status_code == 201
+    assert len(_notices(app)) == 2
+    from app.core.audit import AuditEntry
+
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "appointment.notice")) == 2
+
+
+def test_no_message_without_consent_or_after_withdrawal_and_sms_is_short(app, client, oriented):
+    agent, partner, orientation, ha, hp = oriented
+    assert _record(client, orientation, hp).status_code == 201
+    assert _notices(app) == []  # the person did not ask for news
+    app.config["PASSERELLE_SMS_URL"] = "http://127.0.0.1:9/none"
+    try:
+        _consent(client, orientation, ha, channel="sms", contact="06 12 34 56 78")
+    finally:
+        app.config["PASSERELLE_SMS_URL"] = None
+    assert _record(client, orientation, hp, place_kind="phone").status_code == 201
+    [(channel, _recipient, _subject, body)] = _notices(app)
+    assert channel == "sms" and "Rendez-vous avec CAF Rendez-vous" in body
+    assert "Dites-le ici" in body and len(body) < 400
+    from app.auth.models import User
+    from app.core.db import db
+    from app.followup.services import followup_of, withdraw
+    from app.notifications.models import OutboxMessage
+    from app.orientation.models import Orientation
+
+    with app.app_context():
+        withdraw(followup_of(db.session.get(Orientation, orientation.id)),
+                 db.session.get(User, agent.id))
+        db.session.commit()
+        # the notice still waiting in the outbox is dropped with the withdrawal
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.kind == "appointment.notice")) == 0
+    assert _record(client, orientation, hp).status_code == 201
+    assert _notices(app) == []

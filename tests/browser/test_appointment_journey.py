@@ -153,10 +153,13 @@ def test_appointment_reminder_and_missed_appointment(app, build, page, live_serv
     partner_records_an_appointment(page, first)
     partner_records_an_appointment(page, second)
     reminders_are_sent(app)
-    [mail] = [m for m in smtp.received if "ada@example.org" in m]
-    assert "Mission locale Rendez-vous" in mail and "23 h 59" in mail
-    assert "Ada" not in mail.replace("ada@example.org", "")
-    [text] = sms.received
+    # each person was told of the appointment when it was recorded, then reminded of it
+    notice, mail = [m for m in smtp.received if "ada@example.org" in m]
+    assert "vous donne rendez-vous" in notice and "23 h 59" in notice
+    assert "Mission locale Rendez-vous" in mail and "23 h 59" in mail and "Rappel" in mail
+    assert "Ada" not in (notice + mail).replace("ada@example.org", "")
+    told, text = sms.received
+    assert told["to"] == "06 11 22 33 44" and "Rendez-vous avec" in told["text"]
     assert text["to"] == "06 11 22 33 44" and "/suivi/rendez-vous/" in text["text"]
     # the person opens the link of their reminder
     link = re.search(r"/suivi/rendez-vous/[A-Za-z0-9_-]+", text["text"]).group(0)

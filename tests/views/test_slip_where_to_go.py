@@ -210,3 +210,42 @@ def test_the_next_recorded_appointment_gives_its_time_and_place(app, client, ori
     slip = _text(client.get(f"/visits/{visit.id}/slip"))
     assert f"Votre rendez-vous : le {said_later}." in slip
     assert "Par téléphone : la structure vous appellera." in slip
+
+
+def test_a_known_appointment_replaces_the_date_to_be_contacted_by(app, client, oriented):
+    """Issue 20: until an appointment is known the slip says by when someone will call; once
+    the partner recorded one, the appointment line replaces it, on the slip and on the
+    follow-up page, which gives its time and place."""
+    agent, partner, visit, orientation = oriented
+    code = client.post(f"/api/v1/orientations/{orientation.id}/followup",
+                       headers=bearer(api_token(client, agent)), json={}).get_json()["code"]
+    h = bearer(api_token(client, partner))
+    assert client.post(f"/api/v1/orientations/{orientation.id}/acknowledge",
+                       headers=h).status_code == 200
+    login(client, agent)
+    public = app.test_client()
+
+    def follow_up_page() -> str:
+        return _text(public.post("/suivi", data={"csrf_token": csrf_token(public, "/suivi"),
+                                                 "code": code}))
+
+    slip = _text(client.get(f"/visits/{visit.id}/slip"))
+    assert "Si personne ne vous a contacté(e) avant le" in slip
+    assert "doit vous contacter avant le" in follow_up_page()
+    day = date.today() + timedelta(days=6)
+    answer = client.post(f"/api/v1/orientations/{orientation.id}/appointments", headers=h,
+                         json={"scheduled_on": day.isoformat(), "scheduled_time": "14:15",
+                               "place_kind": "address"})
+    assert answer.status_code == 201, answer.get_json()
+    with app.test_request_context():
+        from app.core.i18n import fdate
+
+        said = fdate(day)
+    slip = _text(client.get(f"/visits/{visit.id}/slip"))
+    assert f"Votre rendez-vous : le {said} à 14 h 15." in slip
+    assert "Lieu : 10 rue Championnet, 26000 Valence" in slip
+    assert "Si personne ne vous a contacté(e)" not in slip
+    page = follow_up_page()
+    assert f"Votre rendez-vous : le {said} à 14 h 15." in page
+    assert "Lieu : 10 rue Championnet, 26000 Valence" in page
+    assert "doit vous contacter avant le" not in page

@@ -23,6 +23,7 @@ from app.core.permissions import can
 from app.orientation import reminders
 from app.orientation.deadlines import local_date
 from app.orientation.models import Orientation
+from app.orientation.news import site_news
 from app.orientation.presenters import orientation_view, preload
 from app.orientation.scopes import visible_orientations
 from app.orientation.status import OrientationStatus
@@ -34,7 +35,8 @@ HOME_ROWS = 10  # each list of a home page shows its first rows and links to the
 def reception(user: Any) -> dict[str, Any]:
     """The agent's home: the persons waiting today at their site, urgent first."""
     waiting = queue.waiting_today(user)
-    return {"waiting": waiting[:HOME_ROWS], "waiting_total": len(waiting)}
+    return {"waiting": waiting[:HOME_ROWS], "waiting_total": len(waiting),
+            "news": site_news(user, limit=HOME_ROWS)}
 
 
 @dataclass

@@ -57,7 +57,7 @@ def test_language_choice_follows_the_user(client, build):
 
 
 @pytest.mark.parametrize("role, expected", [
-    ("accueil", "Votre journée"), ("partenaire", "Vos orientations"),
+    ("accueil", "Retrouver une personne"), ("partenaire", "Orientations à accuser réception"),
     ("referent_parcours", "Vos parcours"), ("coordinateur", "Votre territoire"),
     ("admin", "Administration de Passerelle")])
 def test_each_role_has_its_home(client, build, role, expected):

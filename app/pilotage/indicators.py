@@ -137,14 +137,16 @@ def _median(values: sa.Select) -> dict[Any, float]:
 
 
 def _median_of(histogram: list[tuple[int, int]]) -> float:
-    """The median of a sorted histogram of (value, count): the mean of the two middle ranks."""
+    """The median of a sorted histogram of (value, count): the mean of the two middle ranks.
+    A duration is never negative: a value below zero (an inconsistent row, such as a first
+    request dated after the parcours it led to) counts as 0 days."""
     total = sum(n for _value, n in histogram)
     middle = ((total + 1) // 2, (total + 2) // 2)  # 1-based ranks; equal when total is odd
     found, seen = [], 0
     for value, n in histogram:
         seen += n
         while len(found) < 2 and seen >= middle[len(found)]:
-            found.append(value)
+            found.append(max(0, value))
     return round(float(found[0] + found[1]) / 2, 1)
 
 

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_login import current_user
-from marshmallow import fields
+from marshmallow import fields, validate
 
 from app.api.base import Blueprint, StrictSchema
-from app.api.orientations import OrientationSchema
+from app.api.orientations import MAX_PER_PAGE, OrientationSchema
 from app.appointments import services
 from app.appointments.models import ATTENDANCES, PLACE_KINDS, Appointment
-from app.appointments.presenters import appointment_view
+from app.appointments.presenters import appointment_view, without_outcome_views
 from app.appointments.scopes import appointments_of, orientation_of, reader_audience
 from app.core import audit
 from app.core.db import db
+from app.core.errors import Forbidden
 from app.core.permissions import access
 from app.core.spine import get_visible_or_404
 from app.orientation.models import Orientation
 from app.orientation.presenters import orientation_view
+from app.orientation.scopes import visible_orientations
 
 blp = Blueprint("api_appointments", __name__, url_prefix="/api/v1", description="Appointments")
 
@@ -66,6 +69,27 @@ class AppointmentSchema(StrictSchema):
         "description": "when the person said, from their reminder's link, they cannot come"})
     created_at = fields.DateTime()
     created_by = fields.String(allow_none=True)
+
+
+class StalledQuerySchema(StrictSchema):
+    territory = fields.String()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
+class WithoutOutcomeSchema(StrictSchema):
+    id = fields.UUID(metadata={"description": "the appointment"})
+    orientation_id = fields.UUID()
+    scheduled_on = fields.Date()
+    scheduled_time = fields.String(allow_none=True, metadata={"description": "HH:MM, Paris time"})
+    working_days_since = fields.Integer(metadata={
+        "description": "working days since the appointment's date"})
+    orientation_status = fields.String(metadata={"enum": [s.value for s in services.RECORDABLE]})
+    domain = fields.String()
+    urgent = fields.Boolean()
+    structure = fields.Dict(metadata={"description": "`{id, name}`"})
+    person = fields.Dict(allow_none=True, metadata={
+        "description": "`{reception_number, initials}`"})
 
 
 def _orientation(orientation_id, permission: str) -> Orientation:
@@ -127,3 +151,21 @@ def end_after_missed(body, orientation_id):
     services.end_after_missed(orientation, body["decision"], current_user, body.get("comment"))
     db.session.flush()
     return orientation_view(orientation, current_user)
+
+
+@blp.route("/appointments/stalled", methods=["GET"])
+@access("orientation.stalled")
+@blp.arguments(StalledQuerySchema, location="query")
+@blp.response(200, WithoutOutcomeSchema(many=True))
+def stalled(args):
+    """Coordinators: the appointments of their territory's orientations in progress, passed
+    for more than two working days without an outcome (the structure did not say whether the
+    person came), oldest first, as on the stalled page; paginated with ``page`` and
+    ``per_page``, the total in ``X-Total-Count``. No place nor with whom."""
+    territory = args.get("territory")
+    if territory and territory != current_user.territory:
+        raise Forbidden(_("Vous ne suivez que votre territoire."))
+    rows, total = services.without_outcome_page(visible_orientations(current_user),
+                                                limit=args["per_page"],
+                                                offset=(args["page"] - 1) * args["per_page"])
+    return without_outcome_views(rows), {"X-Total-Count": str(total)}

@@ -488,3 +488,45 @@ def test_no_message_without_consent_or_after_withdrawal_and_sms_is_short(app, cl
             OutboxMessage.kind == "appointment.notice")) == 0
     assert _record(client, orientation, hp).status_code == 201
     assert _notices(app) == []
+
+
+def test_the_api_lists_the_appointments_passed_without_outcome(app, client, build, oriented):
+    """``GET /api/v1/appointments/stalled``: the coordinators' list of the stalled page, for
+    their territory only, without the free texts; 404 to the other roles (as the stalled
+    orientations)."""
+    agent, partner, orientation, ha, hp = oriented
+    from app.core.db import db
+    from app.orientation.models import Orientation
+
+    with app.app_context():
+        db.session.execute(sa.update(Orientation).values(sent_on=_today() - timedelta(days=30),
+                                                         territory="Valence"))
+        db.session.commit()
+    passed = _record(client, orientation, hp, place_kind="other", place="Salle 4",
+                     scheduled_on=(_today() - timedelta(days=10)).isoformat()).get_json()
+    assert _record(client, orientation, hp,  # too recent, or already with an outcome
+                   scheduled_on=_today().isoformat()).status_code == 201
+    assert _record(client, orientation, hp, attendance="came",
+                   scheduled_on=(_today() - timedelta(days=12)).isoformat()).status_code == 201
+    coordinator = bearer(api_token(client, build.user("coordinateur", territory="Valence")))
+    answer = client.get("/api/v1/appointments/stalled", headers=coordinator)
+    assert answer.status_code == 200 and answer.headers["X-Total-Count"] == "1"
+    [row] = answer.get_json()
+    assert row["id"] == passed["id"] and row["orientation_id"] == str(orientation.id)
+    assert row["scheduled_on"] == (_today() - timedelta(days=10)).isoformat()
+    assert row["scheduled_time"] == "14:30" and row["working_days_since"] >= 6
+    assert row["orientation_status"] == "acknowledged"
+    assert row["structure"]["name"] == "CAF Rendez-vous"
+    assert row["person"]["initials"] == "SG" and row["person"]["reception_number"]
+    assert "Salle 4" not in answer.get_data(as_text=True)
+    assert "Mme Curie" not in answer.get_data(as_text=True)
+    assert client.get("/api/v1/appointments/stalled?per_page=1&page=2",
+                      headers=coordinator).get_json() == []
+    assert client.get("/api/v1/appointments/stalled?territory=Diois",
+                      headers=coordinator).status_code == 403
+    assert client.get("/api/v1/appointments/stalled?per_page=1000",
+                      headers=coordinator).status_code == 422
+    elsewhere = bearer(api_token(client, build.user("coordinateur", territory="Diois")))
+    assert client.get("/api/v1/appointments/stalled", headers=elsewhere).get_json() == []
+    for headers in (hp, ha):
+        assert client.get("/api/v1/appointments/stalled", headers=headers).status_code == 404

@@ -176,6 +176,7 @@ EXPECTED = {
     "api_appointments.record_appointment": ONLY_P,
     "api_appointments.record_attendance": ONLY_P,
     "api_appointments.end_after_missed": ONLY_P,
+    "api_appointments.stalled": "a=404 p=404 r=404 c=ok x=404",  # as the stalled orientations
 }
 # API bodies that pass the schema but that the service refuses once the object is loaded and
 # the access checked: the matrix reaches the access decision without changing anything.

@@ -65,12 +65,12 @@ def _structure(name: str) -> Structure:
 
 def _backdate(orientation, days: int) -> None:
     sent_at = utcnow() - timedelta(days=days)
-    ack_delay, take_delay = orientation_services.delays(db.session.get(Structure,
-                                                                       orientation.structure_id))
     orientation.sent_at = sent_at
     orientation.sent_on = sent_at.date()
-    orientation.acknowledge_due = add_working_days(orientation.sent_on, ack_delay)
-    orientation.take_charge_due = add_working_days(orientation.sent_on, take_delay)
+    # The structure's delays, or the urgent clock of an urgent need (issue 24).
+    orientation.acknowledge_due, orientation.take_charge_due = orientation_services.due_dates(
+        db.session.get(Structure, orientation.structure_id), orientation.domain,
+        orientation.sent_on, orientation.urgent)
     append_only.allow_purge(db.session)  # demo set-up: the story's events happened back then
     for event in orientation.events:
         event.at = sent_at

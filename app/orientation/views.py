@@ -203,8 +203,13 @@ def new(person_id: uuid.UUID):
         except ServiceError as error:
             spine.refuse(error, form, aliases=CONSENT_ALIASES)
         else:
-            flash(_("Orientation envoyée. La structure est prévenue et doit en accuser réception avant le %(d)s.",
-                    d=orientation.acknowledge_due.strftime("%d/%m/%Y")), "success")
+            if orientation.urgent:
+                flash(_("Orientation urgente envoyée. La structure est prévenue et doit en accuser réception au plus tard le %(d)s, puis prendre la personne en charge avant le %(t)s.",
+                        d=orientation.acknowledge_due.strftime("%d/%m/%Y"),
+                        t=orientation.take_charge_due.strftime("%d/%m/%Y")), "success")
+            else:
+                flash(_("Orientation envoyée. La structure est prévenue et doit en accuser réception avant le %(d)s.",
+                      d=orientation.acknowledge_due.strftime("%d/%m/%Y")), "success")
             if orientation.visit_id:
                 # "Envoyer et imprimer": the slip opens the print dialog itself.
                 printing = {"print": 1} if request.form.get("then") == "print" else {}

@@ -186,3 +186,23 @@ def test_the_slip_says_the_structure_answers_today(app, client, build):
         assert "Cette demande est urgente : la structure doit vous répondre aujourd'hui." in slip
     else:
         assert "Cette demande est urgente : la structure doit vous répondre au plus tard le" in slip
+
+
+def test_the_sender_is_told_the_urgent_deadlines_and_the_file_shows_the_badge(app, client, build):
+    from tests.helpers import csrf_token
+
+    agent = build.user("accueil")
+    structure = build.structure(domains=["logement"])
+    person = build.person(agent)
+    visit = build.visit(person, needs=URGENT, outcome="oriented")
+    login(client, agent)
+    path = f"/persons/{person.id}/orientations/new?visit_id={visit.id}"
+    sent = client.post(path, data={
+        "csrf_token": csrf_token(client, path), "domain": "logement",
+        "structure_id": str(structure.id), "motive": "Plus de logement ce soir",
+        "visit_id": str(visit.id), "consent_given": "y", "shared_fields": ["first_name"]},
+        follow_redirects=True)
+    assert "Orientation urgente envoyée." in sent.get_data(as_text=True)
+    file = client.get(f"/persons/{person.id}").get_data(as_text=True)
+    section = file[file.index('id="orientations-title"'):]
+    assert 'class="badge badge-urgent">Urgent<' in section

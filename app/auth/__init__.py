@@ -14,7 +14,8 @@ def init_app(app: Flask) -> None:
 
     register_gate(Gate(
         name="mfa",
-        applies=lambda permission: permission.name not in {"mfa.enroll", "session.end"},
+        applies=lambda permission: permission.name not in {"mfa.enroll", "session.end",
+                                                           "session.keepalive"},
         passes=lambda user: not mfa.must_enrol(user) or mfa.vouched_by_provider(),
         api_code="mfa_enrollment_required",
         api_message=lambda: _("Votre rôle exige la double authentification : activez-la d'abord "
@@ -26,7 +27,7 @@ def init_app(app: Flask) -> None:
     register_gate(Gate(
         name="password",
         applies=lambda permission: permission.name not in {
-            "account.manage", "mfa.enroll", "session.end", "me.read"},
+            "account.manage", "mfa.enroll", "session.end", "session.keepalive", "me.read"},
         # A single sign-on session never used the temporary password.
         passes=lambda user: not user.must_change_password or bool(session.get("sso")),
         api_code="password_change_required",

@@ -217,6 +217,15 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+@bp.route("/session/keepalive", methods=["POST"])
+@access("session.keepalive")
+def keepalive():
+    """"Rester connecté": the request itself refreshes the session's last activity (the guard),
+    nothing else happens. A session already expired never gets here: the guard sends the login
+    page instead, which the page's script reads as "expired"."""
+    return "", 204
+
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @access("account.manage")
 def change_password():

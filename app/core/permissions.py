@@ -57,6 +57,7 @@ _declare("charter.publish", {ADM})
 _declare("me.read", ALL_ROLES)
 _declare("mfa.enroll", ALL_ROLES)      # reachable before the second factor is set up
 _declare("session.end", ALL_ROLES)     # logging out is always possible
+_declare("session.keepalive", ALL_ROLES)  # "Rester connecté" before the idle timeout (WCAG 2.2.1)
 # -- administration (no person data) --------------------------------------------------------
 _declare("site.manage", {ADM})
 _declare("structure.manage", {ADM})

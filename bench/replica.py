@@ -182,8 +182,8 @@ def report(scale: str, results: dict, served: dict, args) -> str:
              f"{args.runs} × {args.duration} s; p95 in ms, median of the runs (lowest–highest).",
              "",
              "| operation | alone | indicators on the primary | ratio | indicators on the "
-             "replica | ratio (target ≤ 1.5×) |",
-             "|---|---:|---:|---:|---:|---:|"]
+             "replica | ratio (target ≤ 1.5×) | errors |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
 
     def p95s(phase: str, op: str) -> list[float]:
         return [r[op]["p95"] for r in results[phase] if op in r]
@@ -196,12 +196,13 @@ def report(scale: str, results: dict, served: dict, args) -> str:
             ratio = statistics.median(values) / alone if values and alone else float("nan")
             mark = "" if phase == "primary" else (" ✅" if ratio <= 1.5 else " ❌")
             cells += [spread(values), f"{ratio:.2f}×{mark}"]
-        lines.append(f"| {op} | " + " | ".join(cells) + " |")
+        errors = sum(r[op]["errors"] for phase in PHASES for r in results[phase] if op in r)
+        lines.append(f"| {op} | " + " | ".join(cells) + f" | {errors} |")
     for phase in ("primary", "replica"):
-        counts = [r["indicators"]["count"] for r in results[phase] if "indicators" in r]
-        errors = sum(r["(all)"]["errors"] for r in results[phase])
+        rows = [r["indicators"] for r in results[phase] if "indicators" in r]
         lines.append(f"| indicators ({phase}) | — | {spread(p95s(phase, 'indicators'))} | — | "
-                     f"{sum(counts)} answered, {errors} errors | — |")
+                     f"{sum(r['count'] for r in rows)} answered | — | "
+                     f"{sum(r['errors'] for r in rows)} |")
     transactions, rows = served["replica"]
     before = served["primary"]
     lines += ["", f"The replica's `pg_stat_database` for the bench database: "

@@ -49,6 +49,7 @@ EXPECTED = {
     "auth.revoke_session": FAKE_ID,
     "auth.revoke_token": FAKE_ID,
     "auth.set_language": ALL_OK,
+    "auth.keepalive": ALL_OK,  # "Rester connecté" before the idle timeout (issue 24, item 14)
     # single sign-on: no provider is configured here (tests/oidc configures them)
     "auth.oidc_login": FAKE_ID, "auth.oidc_callback": FAKE_ID,
     "auth.issue_page_token": "a=403 p=403 r=403 c=403 x=403",  # SSO-only accounts only
@@ -111,6 +112,7 @@ EXPECTED = {
     "referents.printout": PARCOURS_ENTRIES,
     "referents.add_entry": PARCOURS_WRITE,
     "referents.add_member": PARCOURS_MANAGE,
+    "referents.remove_member": PARCOURS_MANAGE,  # a confirmation page, then the removal
     "referents.close": PARCOURS_MANAGE,
     "referents.withdraw": PARCOURS_MANAGE,
     "referents.handover": PARCOURS_HANDOVER,
@@ -260,14 +262,24 @@ def world(app, build):
               "filename": "css/passerelle.css", "token": "not-a-link", "action": "acknowledge",
               "provider": "proconnect", "identity_id": fake,
               "revocation_id": fake, "grant_id": fake}
-    inside = {**common, "person_id": inside_person.id, "visit_id": inside_visit.id,
+    inside = {**common, "member_id": _member_id(build, inside_parcours),
+              "person_id": inside_person.id, "visit_id": inside_visit.id,
               "orientation_id": inside_orientation.id, "parcours_id": inside_parcours.id,
               "appointment_id": inside_appointment, "document_id": inside_document.id}
-    outside = {**common, "person_id": outside_person.id, "visit_id": outside_visit.id,
+    outside = {**common, "member_id": fake, "person_id": outside_person.id, "visit_id": outside_visit.id,
                "orientation_id": outside_orientation.id, "parcours_id": outside_parcours.id,
                "appointment_id": outside_appointment,
                "document_id": outside_document.id}
     return users, inside, outside
+
+
+def _member_id(build, parcours):
+    """The id of the parcours' first membership (to remove a member)."""
+    from app.core.db import db
+    from app.referents.models import ParcoursMember
+
+    return build._commit(lambda: db.session.scalars(db.select(ParcoursMember.id).where(
+        ParcoursMember.parcours_id == parcours.id)).first())
 
 
 def _appointment(build, orientation):

@@ -168,13 +168,34 @@ def compute_hash(row: AuditEntry | _Pending, seq: int, prev_hash: str) -> str:
     return hashlib.sha256(payload.encode("ascii")).hexdigest()
 
 
-def _lock_chain(session: Session) -> None:
+# PostgreSQL: the chain's lock and the head in one round trip. The head read here may be stale:
+# a statement reads with the snapshot taken when it began, before it waited for the lock, so a
+# row committed by the previous holder meanwhile is not seen. The insert that follows (a new
+# statement, its snapshot taken with the lock held) therefore checks that nothing lies past this
+# head, and the append starts again from a fresh head when something does.
+_LOCKED_HEAD = sa.text(
+    "WITH chain_lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(:key)) "
+    "SELECT head.seq, head.hash FROM chain_lock LEFT JOIN LATERAL "
+    "(SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1) AS head ON true")
+
+
+def _head(session: Session) -> tuple[int, str]:
+    head = session.execute(
+        sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    return (head.seq, head.hash) if head else (0, GENESIS)
+
+
+def _lock_chain(session: Session) -> tuple[int, str] | None:
+    """Take the chain's lock; on PostgreSQL also return the head (maybe stale, see above)."""
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ADVISORY_LOCK_KEY})
-    elif not session.info.get("audit_lock_held"):
+        head = session.execute(_LOCKED_HEAD, {"key": _ADVISORY_LOCK_KEY}).one()
+        return (head.seq, head.hash) if head.seq is not None else (0, GENESIS)
+    if not session.info.get("audit_lock_held"):
         _SQLITE_LOCK.acquire()
         session.info["audit_lock_held"] = True
+    return None
 
 
 def _release_lock(session: Session) -> None:
@@ -193,11 +214,16 @@ def _append_pending(session: Session) -> None:
     # covers only the audit rows: concurrent requests then wait for a few index updates, not for
     # each other's whole flush.
     session.flush()
-    _lock_chain(session)
-    head = session.execute(
-        sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
-    seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+    head = _lock_chain(session)
+    if head is not None:  # PostgreSQL: two statements when no other append came in between
+        if session.execute(_insert_after(_chained(pending, *head), head[0])).first():
+            return
+    # One INSERT of plain rows: the entries are never read back in this session, so the
+    # unit of work has nothing to track.
+    session.execute(sa.insert(AuditEntry), _chained(pending, *_head(session)))
+
+
+def _chained(pending: list[_Pending], seq: int, prev: str) -> list[dict[str, Any]]:
     rows = []
     for item in pending:
         seq += 1
@@ -205,9 +231,21 @@ def _append_pending(session: Session) -> None:
         rows.append({"id": uuid.uuid4(), "seq": seq, "prev_hash": prev, "hash": digest,
                      **vars(item)})
         prev = digest
-    # One INSERT of plain rows: the entries are never read back in this session, so the
-    # unit of work has nothing to track.
-    session.execute(sa.insert(AuditEntry), rows)
+    return rows
+
+
+def _insert_after(rows: list[dict[str, Any]], head_seq: int) -> sa.Insert:
+    """INSERT … SELECT of ``rows``, all of them or none: none when a row lies past ``head_seq``
+    (the head read with the lock was stale)."""
+    names = list(rows[0])
+    table = AuditEntry.__table__
+    new = sa.values(*(sa.column(name, table.c[name].type) for name in names),
+                    name="new_entries").data([tuple(row[name] for name in names) for row in rows])
+    return sa.insert(AuditEntry).from_select(
+        # cast: a column whose values are all NULL would otherwise be text in VALUES
+        names, sa.select(*(sa.cast(column, column.type) for column in new.c))
+        .where(~sa.exists().where(AuditEntry.seq > head_seq))
+    ).returning(AuditEntry.seq)  # what was inserted: the rowcount of INSERT … SELECT is not kept
 
 
 def _within(tag, transaction) -> bool:

@@ -139,6 +139,72 @@ def test_concurrent_writers_never_fork_the_chain(app):
     assert count == 40
 
 
+@pytest.mark.postgres_only
+def test_an_append_that_waited_for_the_lock_chains_on_the_row_committed_meanwhile(app):
+    """The chain's lock and the head are read in one statement (issue 21), whose snapshot is
+    taken before it waits for the lock: the head it reads is then stale. The insert, a statement
+    begun with the lock held, finds a row past that head, inserts nothing, and the append starts
+    again from the fresh head: no fork, no error."""
+    with app.app_context():
+        _write(1)
+    holding, done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+    inserts: list[str] = []
+
+    def first():  # appends and holds the lock, uncommitted, until the second one waits for it
+        try:
+            with app.app_context():
+                audit.record("test.first")
+                audit._append_pending(db.session())
+                holding.set()
+                done.wait(10)
+                db.session.commit()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def second():
+        try:
+            with app.app_context():
+                engine = db.engine
+
+                def count(_conn, _cursor, statement, *_args):
+                    if statement.startswith("INSERT INTO audit_entries"):
+                        inserts.append(statement)
+
+                sa.event.listen(engine, "before_cursor_execute", count)
+                try:
+                    audit.record("test.second")
+                    db.session.commit()
+                finally:
+                    sa.event.remove(engine, "before_cursor_execute", count)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert holding.wait(10), errors
+    two = threading.Thread(target=second)
+    two.start()
+    with app.app_context():
+        for _ in range(200):  # until the second append waits for the chain's lock
+            waiting = db.session.scalar(sa.text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
+            db.session.rollback()
+            if waiting:
+                break
+            threading.Event().wait(0.05)
+        assert waiting == 1
+    done.set()
+    one.join()
+    two.join()
+    assert not errors, errors
+    assert len(inserts) == 2  # the guarded insert found the row committed meanwhile, then again
+    with app.app_context():
+        assert verify_chain(db.session)[0] == 3
+        actions = db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.seq)).all()
+    assert actions[1:] == ["test.first", "test.second"]
+
+
 def test_audit_verify_command(app):
     runner = app.test_cli_runner()
     with app.app_context():

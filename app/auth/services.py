@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 from app.auth import throttle
 from app.auth.models import ApiToken, PasswordSetToken, User
 from app.core import audit
+from app.core.access import gate_columns, remember_gates
 from app.core.crypto import new_secret_token, token_digest
 from app.core.db import db, utcnow
 from app.core.enums import Role
@@ -384,16 +385,20 @@ def user_for_token(raw: str | None) -> User | None:
     """The active user of a valid, unexpired, unrevoked token; None otherwise."""
     if not raw or len(raw) > 200:
         return None
-    token = db.session.scalars(
-        sa.select(ApiToken).options(joinedload(ApiToken.user))
+    # The gates that have an SQL form (the charter) are read in the same statement.
+    gates = gate_columns(ApiToken.user_id)
+    row = db.session.execute(
+        sa.select(ApiToken, *gates.values()).options(joinedload(ApiToken.user))
         .where(ApiToken.token_hash == token_digest(raw))
     ).first()
+    token = row[0] if row is not None else None
     now = utcnow()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
     user = token.user
     if not user.active or token.auth_version != user.auth_version:
         return None
+    remember_gates(user, dict(zip(gates, row[1:], strict=True)))
     # Noted to the minute: a write on every request would cost more than it tells.
     if token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_PRECISION:
         token.last_used_at = now

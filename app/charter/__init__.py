@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
         name="charter",
         applies=lambda permission: permission.personal_data,
         passes=services.has_accepted_current,
+        sql=services.accepted_current,
         api_code="charter_not_accepted",
         api_message=lambda: _("Acceptez d'abord la charte de confidentialité en vigueur."),
         page_endpoint="charter.show",

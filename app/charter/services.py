@@ -74,11 +74,17 @@ def has_accepted_current(user: Any) -> bool:
     One query, asked on every request by the access guard."""
     if user is None:
         return False
+    return db.session.scalar(sa.select(accepted_current(user.id))) is True
+
+
+def accepted_current(user_id: Any) -> sa.Exists:
+    """Whether ``user_id`` (a value or a column) accepted the version in force, in SQL: the
+    bearer token's lookup reads it with the token (the charter gate's ``sql``)."""
     latest = sa.select(sa.func.max(CharterVersion.version)).scalar_subquery()
-    return db.session.scalar(sa.select(sa.exists().where(
-        CharterAcceptance.user_id == user.id,
+    return sa.exists().where(
+        CharterAcceptance.user_id == user_id,
         CharterAcceptance.charter_version_id == CharterVersion.id,
-        CharterVersion.version == latest))) is True
+        CharterVersion.version == latest)
 
 
 def accept(user: Any, version_number: Any) -> CharterAcceptance:

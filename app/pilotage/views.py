@@ -20,7 +20,6 @@ from flask_login import current_user
 from app.accueil import search
 from app.accueil.models import Person
 from app.appointments import services as appointments
-from app.appointments import services as appointments
 from app.core.csv import csv_response
 from app.core.db import load_many, utcnow
 from app.core.enums import CHANNEL_LABELS, DOMAIN_LABELS
@@ -30,7 +29,6 @@ from app.core.pagination import ListPage
 from app.core.permissions import access
 from app.core.routing import replica_reads
 from app.core.spine import get_visible_or_404, refuse
-from app.directory.models import Structure
 from app.directory.models import Structure
 from app.orientation import reminders, services
 from app.orientation.deadlines import local_date
@@ -69,21 +67,7 @@ def stalled():
                            burst_days=search.BURST_DAYS,
                            persons=persons, confirm=ConfirmForm(), comment_form=ReasonForm(),
                            **_without_outcome(),
-                           **_without_outcome(),
                            STALL_LABELS=STALL_LABELS)
-
-
-def _without_outcome() -> dict[str, Any]:
-    """The territory's appointments passed without an outcome (issue 20), a page of them."""
-    number = max(1, request.args.get("appointments_page", 1, type=int))
-    rows, total = appointments.without_outcome_page(visible_orientations(current_user),
-                                                    limit=PER_PAGE, offset=(number - 1) * PER_PAGE)
-    structures = {s.id: s for s in load_many(Structure, {w.orientation.structure_id for w in rows})}
-    people = {p.id: p for p in load_many(Person, {w.orientation.person_id for w in rows})}
-    return {"without_outcome": rows, "without_outcome_total": total,
-            "without_outcome_page": ListPage([None] * total, number, PER_PAGE),
-            "without_outcome_after": appointments.WITHOUT_OUTCOME_AFTER,
-            "without_outcome_structures": structures, "without_outcome_persons": people}
 
 
 def _without_outcome() -> dict[str, Any]:

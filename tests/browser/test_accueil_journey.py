@@ -109,8 +109,10 @@ def test_accueil_journey(app, page, desk, checked):
     page.get_by_label("Dans quel but (dit à la personne)").fill("Trouver un logement adapté")
     page.get_by_role("button", name="Envoyer l'orientation").click()
 
-    # The slip, printed.
-    expect(page.get_by_role("status").first).to_contain_text("Orientation envoyée")
+    # The slip, printed. The housing need was urgent, so is the orientation: the confirmation
+    # says so and gives both short due dates.
+    expect(page.get_by_role("status").first).to_contain_text("Orientation urgente envoyée")
+    expect(page.get_by_role("status").first).to_contain_text("prendre la personne en charge")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Votre passage")
     expect(page.locator("main")).to_contain_text("Habitat Solidaire Valence")
     checked(page)

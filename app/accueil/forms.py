@@ -18,7 +18,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
 from app.core.enums import (
     ANSWERED_ACTION_LABELS,
@@ -26,7 +26,7 @@ from app.core.enums import (
     NEED_OUTCOME_LABELS,
     OUTCOME_LABELS,
 )
-from app.core.forms import FrenchDateField, MultiCheckboxField
+from app.core.forms import DataRequired, FrenchDateField, MultiCheckboxField
 
 
 def _options(labels: dict, blank: object | None = None) -> list[SelectChoice]:

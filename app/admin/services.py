@@ -18,10 +18,22 @@ from app.core import audit
 from app.core.db import db, utcnow
 from app.core.enums import ROLE_LABELS, Role
 from app.core.errors import Conflict
+from app.core.names import normalise
 from app.directory.models import Site, Structure
 from app.notifications.services import queue
 from app.orientation import contact, designated
 from app.orientation.models import ContactLink, Orientation, StructureReferent
+
+
+def known_territories() -> list[str]:
+    """The territories the administration forms offer (issue 24, item 15): those named by a site,
+    a structure or a coordinator's account, sorted."""
+    from app.directory.services import territories
+
+    names = set(territories())
+    names |= set(db.session.scalars(sa.select(User.territory).where(
+        User.territory.is_not(None)).distinct()))
+    return sorted((n for n in names if n), key=lambda n: (normalise(n), n))
 
 
 def account_list(role: str | None = None) -> sa.Select:

@@ -18,6 +18,8 @@ from app.admin.forms import (
     StructureForm,
     UserCreateForm,
     UserEditForm,
+    resolve_territories,
+    territory_choices,
 )
 from app.auth import services as accounts
 from app.auth.models import User
@@ -35,9 +37,16 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 PER_PAGE = 25
 
 
-def _save(form, action: Callable[[], object], message: str, target: str):
-    """Run a service on a valid form; on refusal, show its errors on the form."""
-    if not form.validate_on_submit():
+def _save(form, action: Callable[[], object], message: str, target: str,
+          check: Callable[[], bool] | None = None):
+    """Run a service on a valid form; on refusal, show its errors on the form. ``check`` runs
+    after the form's own validation (both, so that every error shows at once)."""
+    if not form.is_submitted():
+        return None
+    valid = form.validate()
+    if check is not None:
+        valid = check() and valid
+    if not valid:
         return None
     try:
         action()
@@ -56,12 +65,38 @@ def sites():
                            form=ConfirmForm())
 
 
+class _Territories:
+    """The territory a site form names, picked from the known ones or created on purpose."""
+
+    def __init__(self, form, several: bool = False):
+        self.form, self.several = form, several
+        self.known = services.known_territories()
+        self.field = form.territories if several else form.territory
+        self.field.choices = territory_choices(
+            self.known, None if several else _("— choisir un territoire —"))
+        self.chosen: list[str] = []
+
+    def check(self) -> bool:
+        found = resolve_territories(self.form, self.known, self.field, several=self.several)
+        self.chosen = found or []
+        return found is not None
+
+    def data(self) -> dict:
+        data = dict(self.form.data)
+        if self.several:
+            data["territories"] = self.chosen
+        else:
+            data["territory"] = self.chosen[0] if self.chosen else None
+        return data
+
+
 @bp.route("/sites/new", methods=["GET", "POST"])
 @access("site.manage")
 def new_site():
     form = SiteForm()
-    done = _save(form, lambda: directory.create_site(form.data, actor=current_user),
-                 _("Le site a été créé."), url_for("admin.sites"))
+    territory = _Territories(form)
+    done = _save(form, lambda: directory.create_site(territory.data(), actor=current_user),
+                 _("Le site a été créé."), url_for("admin.sites"), check=territory.check)
     return done or render_template("admin/site_form.html", form=form, site=None)
 
 
@@ -70,8 +105,9 @@ def new_site():
 def edit_site(site_id: uuid.UUID):
     site = db.get_or_404(Site, site_id)
     form = SiteForm(obj=site)
-    done = _save(form, lambda: directory.update_site(site, form.data, actor=current_user),
-                 _("Le site a été modifié."), url_for("admin.sites"))
+    territory = _Territories(form)
+    done = _save(form, lambda: directory.update_site(site, territory.data(), actor=current_user),
+                 _("Le site a été modifié."), url_for("admin.sites"), check=territory.check)
     return done or render_template("admin/site_form.html", form=form, site=site)
 
 
@@ -99,14 +135,6 @@ def _contact_note() -> str:
                    "confirmée.")
 
 
-def _structure_data(form: StructureForm) -> dict:
-    data = dict(form.data)
-    territories = form.territories.data or ""
-    data["territories"] = territories.split(",") if isinstance(territories, str) \
-        else list(territories)
-    return data
-
-
 @bp.route("/structures")
 @access("structure.manage")
 def structures():
@@ -119,11 +147,13 @@ def structures():
 @access("structure.manage")
 def new_structure():
     form = StructureForm()
+    territories = _Territories(form, several=True)
     done = _save(form, lambda: directory.create_structure(
-                     _structure_data(form), actor=current_user,
+                     territories.data(), actor=current_user,
                      coordinators_of=accounts.coordinators),
                  _("La structure a été créée.") + _contact_note() if form.contact_email.data
-                 else _("La structure a été créée."), url_for("admin.structures"))
+                 else _("La structure a été créée."), url_for("admin.structures"),
+                 check=territories.check)
     return done or render_template("admin/structure_form.html", form=form, structure=None)
 
 
@@ -132,19 +162,20 @@ def new_structure():
 def edit_structure(structure_id: uuid.UUID):
     structure = db.get_or_404(Structure, structure_id)
     form = StructureForm(obj=structure)
+    territories = _Territories(form, several=True)
     pending = directory.pending_contact_change(structure)
     if request.method == "GET":
         form.domains.data = list(structure.domains)
-        form.territories.data = ", ".join(structure.territories)
+        form.territories.data = list(structure.territories)
         if pending is not None:  # saved again as is, the pending change stays pending
             form.contact_email.data = pending.email
     changes_contact = (form.contact_email.data or "").strip().lower() not in {
         (structure.contact_email or "").lower(), (pending.email.lower() if pending else "")}
-    done = _save(form, lambda: directory.update_structure(structure, _structure_data(form),
+    done = _save(form, lambda: directory.update_structure(structure, territories.data(),
                                                           actor=current_user,
                                                           coordinators_of=accounts.coordinators),
                  _("La structure a été modifiée.") + (_contact_note() if changes_contact else ""),
-                 url_for("admin.structures"))
+                 url_for("admin.structures"), check=territories.check)
     return done or render_template(
         "admin/structure_form.html", form=form, structure=structure, pending_contact=pending,
         now=utcnow(), can_convert_contact=services.contact_conversion_problem(structure) is None)
@@ -190,12 +221,27 @@ def toggle_structure(structure_id: uuid.UUID):
 
 
 # -- users ------------------------------------------------------------------------------------
-def _attachment_choices(form: UserEditForm) -> None:
+def _attachment_choices(form: UserEditForm, current_territory: str | None = None):
+    """The site, structure and territory choices; returns the check of the territory (a known
+    one: a new territory comes with a site or a structure, issue 24, item 15)."""
     none = [SelectChoice("", _("— aucun —"))]
     form.site.choices = none + [SelectChoice(str(s.id), s.name) for s in directory.list_sites()]
     form.structure.choices = none + [
         SelectChoice(str(s.id), s.name) for s in directory.search_structures()
     ]
+    known = services.known_territories()
+    if current_territory and current_territory not in known:
+        known.append(current_territory)
+    form.territory.choices = territory_choices(known, _("— aucun —"))
+
+    def check() -> bool:
+        if form.territory.data and form.territory.data not in known:
+            form.territory.errors = list(form.territory.errors) + [
+                _("Territoire inconnu : « %(name)s ». Choisissez-le dans la liste.",
+                  name=form.territory.data)]
+            return False
+        return True
+    return check
 
 
 def _user_data(form: UserEditForm) -> dict:
@@ -216,10 +262,10 @@ def users():
 @access("user.manage")
 def new_user():
     form = UserCreateForm()
-    _attachment_choices(form)
+    check = _attachment_choices(form)
     done = _save(form, lambda: services.create_account(_user_data(form), actor=current_user),
                  _("Le compte a été créé. Un lien pour choisir son mot de passe est envoyé à son "
-                   "adresse électronique."), url_for("admin.users"))
+                   "adresse électronique."), url_for("admin.users"), check=check)
     return done or render_template("admin/user_form.html", form=form, user=None)
 
 
@@ -228,12 +274,13 @@ def new_user():
 def edit_user(user_id: uuid.UUID):
     user = db.get_or_404(User, user_id)
     form = UserEditForm(obj=user)
-    _attachment_choices(form)
+    check = _attachment_choices(form, user.territory)
     if request.method == "GET":
         form.site.data = str(user.site_id) if user.site_id else ""
         form.structure.data = str(user.structure_id) if user.structure_id else ""
+        form.territory.data = user.territory or ""
     done = _save(form, lambda: services.update_account(user, _user_data(form), actor=current_user),
-                 _("Le compte a été modifié."), url_for("admin.users"))
+                 _("Le compte a été modifié."), url_for("admin.users"), check=check)
     return done or render_template("admin/user_form.html", form=form, user=user,
                                    confirm=ConfirmForm())
 

@@ -7,9 +7,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
 from app.appointments.presenters import ATTENDANCE_LABELS
+from app.core.forms import DataRequired
 
 PLACE_CHOICES = [SelectChoice("address", _l("À l'adresse de la structure")),
                  SelectChoice("phone", _l("Par téléphone")),

@@ -9,13 +9,31 @@ from urllib.parse import urlsplit
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, SelectMultipleField, widgets
+from wtforms import Field, SelectMultipleField, validators, widgets
 
 from app.core.errors import ServiceError
 
 
 class ConfirmForm(FlaskForm):
     """A form with nothing but its CSRF token, for actions behind a button."""
+
+
+REQUIRED = _l("Ce champ est obligatoire.")
+
+
+class DataRequired(validators.DataRequired):
+    """WTForms' DataRequired saying "obligatoire", as the label's mark does (WTForms' own French
+    says "Ce champ est requis."; issue 24, item 15). A message given still wins."""
+
+    def __init__(self, message=None):
+        super().__init__(message if message is not None else REQUIRED)
+
+
+class InputRequired(validators.InputRequired):
+    """WTForms' InputRequired saying "obligatoire" (see DataRequired)."""
+
+    def __init__(self, message=None):
+        super().__init__(message if message is not None else REQUIRED)
 
 
 class MultiCheckboxField(SelectMultipleField):

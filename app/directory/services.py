@@ -436,3 +436,32 @@ def territories() -> list[str]:
     names = set(db.session.scalars(sa.select(Site.territory).distinct()))
     names |= set(db.session.scalars(sa.select(StructureTerritory.territory).distinct()))
     return sorted(n for n in names if n)
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """One letter dropped, added, changed, or two neighbours swapped."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def similar_territory(name: str, known: Iterable[str]) -> str | None:
+    """The known territory ``name`` is probably a typo of (issue 24, item 15): the same once case,
+    accents, hyphens and spaces are folded ("drome nord" for "Drôme Nord"), or one letter away
+    ("Valance" for "Valence", from five letters on); None when it is really new."""
+    wanted = normalise(name).replace(" ", "")
+    if not wanted:
+        return None
+    close = None
+    for territory in known:
+        folded = normalise(territory).replace(" ", "")
+        if folded == wanted:
+            return territory
+        if close is None and len(wanted) >= 5 and _one_edit_apart(folded, wanted):
+            close = territory
+    return close

@@ -12,13 +12,13 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
 from app.accueil.panels import Panel
 from app.core.crypto import DecryptionError
 from app.core.db import db, key_ring
 from app.core.errors import ServiceError
-from app.core.forms import ConfirmForm
+from app.core.forms import ConfirmForm, DataRequired
 from app.core.permissions import access, public
 from app.core.spine import get_visible_or_404, refuse
 from app.followup import services

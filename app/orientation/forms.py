@@ -6,10 +6,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, SearchField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
 from app.core.enums import DOMAIN_LABELS
-from app.core.forms import MultiCheckboxField
+from app.core.forms import DataRequired, MultiCheckboxField
 
 SHARE_LABELS = {
     "first_name": _l("Prénom"), "last_name": _l("Nom"), "birth_date": _l("Date de naissance"),

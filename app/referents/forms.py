@@ -12,8 +12,9 @@ from wtforms import (
     SelectMultipleField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
+from app.core.forms import DataRequired
 from app.orientation.forms import options
 
 KIND_LABELS = {"meeting": _l("Réunion"), "call": _l("Appel"), "decision": _l("Décision"),

@@ -63,6 +63,7 @@ def test_a_new_structure_gets_its_siret(app, client, build):
     from app.core.db import db
     from app.directory.models import Structure
 
+    build.site(territory="Valence")  # a known territory (issue 24, item 15: a list)
     login(client, build.user("admin"))
     answer = post_form(client, "/admin/structures/new",
                        _form("CCAS de Crest", siret="26260001700017"),

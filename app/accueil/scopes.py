@@ -4,6 +4,7 @@
   a visit there). Any other file opens only by breaking the glass: a stated reason, a 24-hour
   grant, audited, listed for coordinators.
 * A ``coordinateur`` opens a file by breaking the glass only.
+* A ``referent_parcours`` searches only the persons they may open (``search_shows_outside_scope``).
 * Later features (orientation, parcours) give partners and référents their own, narrower view
   through ``register_person_view``: the person's file then shows only what was shared.
 * ``admin`` never opens a person's file (the permission registry does not give it the role).
@@ -24,7 +25,7 @@ from app.accueil.models import BreakGlassAccess, Person, Visit
 from app.core import audit
 from app.core.db import db, utcnow
 from app.core.enums import Role
-from app.core.permissions import rule_for
+from app.core.permissions import has_role, rule_for
 from app.core.spine import per_request
 from app.core.validation import FieldErrors, clean_text
 from app.directory.models import Site
@@ -158,6 +159,14 @@ def _feature_views_many(user: Any, persons: list[Person]) -> dict[Any, str | set
 
 def can_open(user: Any, person: Person) -> bool:
     return visible_fields(user, person) is not None
+
+
+def search_shows_outside_scope(user: Any) -> bool:
+    """Whether the person search may show ``user`` a person out of their scope, as a line
+    (name, birth year) to open by breaking the glass: the agents and the coordinators. A
+    référent de parcours searches only the persons they may already open — welcomed at their
+    site, or of a parcours they lead or belong to — to open a parcours (issue 24, item 11)."""
+    return has_role(user, "person.break_glass")
 
 
 def visits_of_person(user: Any, person: Person) -> list[Visit]:

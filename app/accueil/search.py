@@ -30,7 +30,7 @@ from rapidfuzz import fuzz
 
 from app.accueil.models import Person, PersonSearchKey
 from app.accueil.persons import birth_key, parse_reception_number, sound_key, word_key
-from app.accueil.scopes import FULL, visible_fields_many
+from app.accueil.scopes import FULL, search_shows_outside_scope, visible_fields_many
 from app.core import audit, ratelimit
 from app.core.db import db, load_many, utcnow
 from app.core.errors import TooManyRequests
@@ -206,6 +206,8 @@ def find_persons(user: Any, q: str | None, birth_date: date | None = None) -> Se
             hits.append(Hit(person, EXACT if exact[person.id] else APPROXIMATE, score, None))
             order[person.id] = (last, first)
         hits.sort(key=lambda h: (h.match != EXACT, -h.score, *order[h.person.id]))
+    if not search_shows_outside_scope(user):  # a référent: only the persons of their scope
+        hits = [hit for hit in with_access(user, hits) if hit.accessible]
     audit.record("person.search", actor=user, details={"by": "number" if number else "name",
                                                        "results": len(hits),
                                                        "with_birth_date": birth_date is not None,

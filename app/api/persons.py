@@ -190,7 +190,8 @@ def search_persons(args):
     """Search by name (spelling variants tolerated) or reception number; exact matches first.
 
     Persons outside the caller's scope come with ``accessible: false`` and only their name and
-    birth year (no reception number, no pseudonym). Paginated with ``page`` and ``per_page``;
+    birth year (no reception number, no pseudonym); a référent de parcours gets only the persons
+    of their scope (welcomed at their site, or of their parcours). Paginated with ``page`` and ``per_page``;
     the total is in ``X-Total-Count``. At most 200 persons are ranked: when more match,
     ``X-Search-Truncated`` is ``true`` and a first name or a birth date should narrow the search.
     Each user may search ``PASSERELLE_SEARCH_MAX_PER_MINUTE`` times a minute and

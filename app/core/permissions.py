@@ -65,7 +65,8 @@ _declare("user.manage", {ADM})
 # -- directory: every professional consults it ----------------------------------------------
 _declare("directory.read", ALL_ROLES)
 # -- accueil: persons, visits (object rules in app/accueil/scopes.py) -------------------------
-_declare("person.search", {A, C}, personal_data=True)
+# a référent de parcours searches the persons of their scope only, to open a parcours (issue 24)
+_declare("person.search", {A, R, C}, personal_data=True)
 _declare("person.create", {A}, personal_data=True)
 _declare("person.read", PROFESSIONALS, personal_data=True)
 _declare("person.update", {A}, personal_data=True)

@@ -232,8 +232,11 @@ def test_other_roles_do_not_reach_persons(client, build, h, role):
     assert status == (403 if role == "admin" else 404)
     assert client.post("/api/v1/persons", headers=token,
                        json={"first_name": "A", "last_name": "B"}).status_code == 403
-    search = client.get("/api/v1/persons?q=b", headers=token).status_code
-    assert search == (200 if role == "coordinateur" else 403)
+    search = client.get("/api/v1/persons?q=b", headers=token)
+    # the référent searches only their scope (issue 24, item 11): this person is not in it
+    assert search.status_code == (200 if role in ("coordinateur", "referent_parcours") else 403)
+    if role == "referent_parcours":
+        assert search.get_json() == [] and search.headers["X-Total-Count"] == "0"
 
 
 def test_charter_gate(client, build):

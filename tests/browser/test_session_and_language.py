@@ -50,3 +50,28 @@ def test_idle_timeout_logs_out(app, page, build, checked):
     checked(page)
     page.goto("/persons/search")
     assert "/login" in page.url  # the session is really gone, not just the page
+
+
+def test_the_language_switch_keeps_what_was_typed(page, build, checked):
+    """Issue 24, item 11: switching the language in the middle of a form keeps what was typed
+    (kept in the tab's sessionStorage for the reload, then forgotten)."""
+    login(page, build.user("accueil"))
+    page.goto("/persons/new")
+    page.get_by_label("Prénom").fill("Amina")
+    page.get_by_label("Nom", exact=True).fill("Benali")
+    page.get_by_label("Date de naissance").fill("03/02/1990")
+    with page.expect_navigation():
+        page.get_by_role("button", name="English").click()
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.url.endswith("/persons/new")
+    assert page.locator("#first_name").input_value() == "Amina"
+    assert page.locator("#last_name").input_value() == "Benali"
+    assert page.locator("#birth_date").input_value() == "03/02/1990"
+    assert page.evaluate("() => sessionStorage.getItem('passerelle.typed')") is None
+    checked(page)
+    # Another page does not get them; and a reload after the switch is empty again.
+    page.reload()
+    assert page.locator("#first_name").input_value() == ""
+    with page.expect_navigation():
+        page.get_by_role("button", name="Français").click()
+    assert page.locator("#first_name").input_value() == ""

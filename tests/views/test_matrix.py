@@ -67,7 +67,9 @@ EXPECTED = {
     "admin.set_sso_only": ADMIN, "admin.unlink_identity": "a=403 p=403 r=403 c=403 x=404",
     "admin.allow_identity": "a=403 p=403 r=403 c=403 x=404",
     # accueil pages
-    "accueil.search": "a=ok p=403 r=403 c=ok x=403",
+    # the référent searches only the persons of their scope (issue 24, item 11; filtered results
+    # tested in tests/views/test_referent_search.py)
+    "accueil.search": "a=ok p=403 r=ok c=ok x=403",
     "accueil.new_person": "a=ok p=403 r=403 c=403 x=403",
     "accueil.person": PERSON_READ,
     "accueil.edit_person": ONLY_A,
@@ -131,7 +133,7 @@ EXPECTED = {
     "api_charter.show": ALL_OK, "api_charter.accept": ALL_OK,
     "api_directory.sites": ALL_OK, "api_directory.structures": ALL_OK,
     "api_persons.create_person": "a=ok p=403 r=403 c=403 x=403",
-    "api_persons.search_persons": "a=ok p=403 r=403 c=ok x=403",
+    "api_persons.search_persons": "a=ok p=403 r=ok c=ok x=403",  # the référent: their scope
     "api_persons.get_person": PERSON_READ,
     "api_persons.patch_person": ONLY_A,
     "api_persons.create_visit": ONLY_A,

@@ -242,6 +242,12 @@ def test_a_refused_orientation_is_sent_again_prefilled_and_the_list_names_the_pe
     assert "Zoé CALME" in _text(client.get("/orientations"))
     file = _text(client.get(f"/persons/{person.id}"))
     assert "06 11 22 33 44" in file and f"again={orientation.id}" in file  # phone formatted
+    # ...and on the orientation's own page, for its sender (issue 24, item 2); not the partner's.
+    own = _text(client.get(f"/orientations/{orientation.id}"))
+    assert f"/persons/{person.id}/orientations/new?again={orientation.id}" in own
+    partner_client = app.test_client()
+    login(partner_client, partner)
+    assert "again=" not in _text(partner_client.get(f"/orientations/{orientation.id}"))
     path = f"/persons/{person.id}/orientations/new?again={orientation.id}"
     form = _text(client.get(path))
     assert "Réorientation : Bailleur A a refusé" in form

@@ -64,10 +64,14 @@ def first_exceeded(name: str, limits: list[tuple[str, int, timedelta]]) -> str |
     bucket = _bucket(name)
     _lock(bucket)
     now = utcnow()
-    counts = db.session.execute(sa.select(*(
-        sa.func.count().filter(RateLimitHit.at > now - window) for _l, _n, window in limits))
-        .where(RateLimitHit.bucket == bucket,
-               RateLimitHit.at > now - max(window for _l, _n, window in limits))).one()
+    longest = max(window for _l, _n, window in limits)
+    # The same statement counts the hits past the longest window, which ``forget`` then
+    # deletes only once there are enough of them (a statement fewer on most requests).
+    *counts, stale = db.session.execute(sa.select(
+        *(sa.func.count().filter(RateLimitHit.at > now - window) for _l, _n, window in limits),
+        sa.func.count().filter(RateLimitHit.at <= now - longest))
+        .where(RateLimitHit.bucket == bucket)).one()
+    db.session.info.setdefault("rate_limit_stale", {})[bucket] = (longest, stale)
     for (label, limit, _window), count in zip(limits, counts, strict=True):
         if count >= limit:
             return label
@@ -78,8 +82,20 @@ def hit(name: str) -> None:
     db.session.add(RateLimitHit(bucket=_bucket(name)))
 
 
+FORGET_AFTER = 20  # old hits of a bucket left until ``forget`` deletes them together
+
+
 def forget(name: str, older_than: timedelta) -> None:
     """Delete the hits of ``name`` older than ``older_than``: a limit counted on every request
-    of a user (person searches) keeps only what its longest window needs."""
+    of a user (person searches) keeps only what its longest window needs.
+
+    When ``first_exceeded`` counted this bucket in this transaction with ``older_than`` as its
+    longest window, the hits are deleted only once ``FORGET_AFTER`` of them are that old: fewer
+    than that count for nothing (outside every window) and cost a statement to delete each time.
+    """
+    bucket = _bucket(name)
+    window, stale = db.session.info.get("rate_limit_stale", {}).pop(bucket, (None, None))
+    if window == older_than and stale < FORGET_AFTER:
+        return
     db.session.execute(sa.delete(RateLimitHit).where(
-        RateLimitHit.bucket == _bucket(name), RateLimitHit.at <= utcnow() - older_than))
+        RateLimitHit.bucket == bucket, RateLimitHit.at <= utcnow() - older_than))

@@ -143,21 +143,29 @@ def test_an_ordinary_day_shows_no_burst(app, client, build):
     assert _messages(app, "person.search_burst") == []
 
 
-def test_only_the_last_days_searches_are_kept_to_count(app, client, build):
-    """Every search leaves a hit to count; those older than the day's window are deleted by the
-    user's next search, so the table holds at most a day of searches per user."""
+def test_only_the_last_days_searches_are_kept_to_count(app, client, build, monkeypatch):
+    """Every search leaves a hit to count; those older than the day's window are deleted by a
+    later search of the user once ``FORGET_AFTER`` of them are that old (issue 21: not a DELETE
+    on every search), so the table holds at most a day of searches and a few more per user."""
     from datetime import timedelta
 
+    from app.core import ratelimit
     from app.core.db import db, utcnow
     from app.core.ratelimit import RateLimitHit
 
+    monkeypatch.setattr(ratelimit, "FORGET_AFTER", 3)
     agent = build.user("accueil")
     token = bearer(api_token(client, agent))
-    for _ in range(3):
+
+    def age_all_and_search() -> int:
+        with app.app_context():
+            db.session.execute(sa.update(RateLimitHit).values(at=utcnow() - timedelta(days=2)))
+            db.session.commit()
+        assert client.get("/api/v1/persons?q=Martin", headers=token).status_code == 200
+        with app.app_context():
+            return db.session.scalar(sa.select(sa.func.count()).select_from(RateLimitHit))
+
+    for _ in range(2):
         client.get("/api/v1/persons?q=Martin", headers=token)
-    with app.app_context():
-        db.session.execute(sa.update(RateLimitHit).values(at=utcnow() - timedelta(days=2)))
-        db.session.commit()
-    assert client.get("/api/v1/persons?q=Martin", headers=token).status_code == 200
-    with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(RateLimitHit)) == 1
+    assert age_all_and_search() == 3  # two old hits: kept (they count for nothing), one new
+    assert age_all_and_search() == 1  # three old hits: deleted, the new one kept

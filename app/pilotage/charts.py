@@ -15,9 +15,12 @@ class Series:
 
 
 def _fmt(value: float | None) -> str:
+    """A figure in the reader's language ("12,5", "1 234" in French), as on the page."""
     if value is None:  # nothing measured, or a masked figure: no bar, no made-up zero
         return "—"
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+    from app.core.i18n import fnumber
+
+    return str(fnumber(value))
 
 
 def bars(categories: list[str], series: list[Series], title: str, target: float | None = None,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import uuid
+import zipfile
 from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     flash,
     redirect,
@@ -20,7 +23,7 @@ from flask_login import current_user
 from app.accueil import search
 from app.accueil.models import Person
 from app.appointments import services as appointments
-from app.core.csv import csv_response
+from app.core.csv import csv_response, write_rows
 from app.core.db import load_many, utcnow
 from app.core.enums import CHANNEL_LABELS, DOMAIN_LABELS
 from app.core.errors import ServiceError, ValidationFailed
@@ -38,6 +41,7 @@ from app.orientation.scopes import visible_orientations
 from app.orientation.status import STALL_LABELS
 from app.pilotage import charts, indicators
 from app.pilotage import services as pilotage
+from app.pilotage.presenters import month_label, over_target
 from app.referents import services as referent_services
 from app.referents.forms import OUTCOME_LABELS
 from app.referents.models import Parcours
@@ -172,7 +176,7 @@ def _plotted(value: Any) -> float | None:
 
 
 def _charts(report: indicators.Report) -> dict[str, str]:
-    months = [m["month"] for m in report.months]
+    months = [month_label(m["month"]) for m in report.months]
     out = {
         "months": charts.bars(months, [
             charts.Series(_("Passages"), [_plotted(m["visits"]) for m in report.months]),
@@ -225,6 +229,7 @@ def indicators_page():
                            figures_as_of=route.as_of,
                            is_masked=indicators.is_masked, small=indicators.SMALL,
                            delays=_delays(report), errors=errors, group_label=group_label,
+                           month_label=month_label, over_target=over_target,
                            earliest=indicators.EARLIEST,
                            latest=indicators.latest(local_date(utcnow())),
                            csv_args=_query_args(query),
@@ -271,7 +276,7 @@ def _table(report: indicators.Report, table: str) -> tuple[list[str], list[list[
                  for g in report.groups])
     if table == "months":
         return ["mois", "passages", "orientations"], [
-            [m["month"], _cell(m["visits"]), _cell(m["orientations"])]
+            [month_label(m["month"]), _cell(m["visits"]), _cell(m["orientations"])]
             for m in report.months]
     if table == "domains":
         return ["domaine", "besoins", "orientations"], [
@@ -299,3 +304,28 @@ def indicators_csv():
         header, rows = _table(indicators.publish(query), table)
     indicators.record_export(query, table, current_user)
     return csv_response(header, rows, f"indicateurs-{table}-{query.date_from}-{query.date_to}.csv")
+
+
+EXPORT_ALL = ("totals", "months", "domains", "channels", "refusals", "outcomes", "groups")
+
+
+@bp.route("/indicators.zip")
+@access("indicators.read")
+def indicators_zip():
+    """"Tout exporter" (issue 24, item 12): every table of the page in one zip, one CSV each,
+    the same files as the page's CSV links (the detail only when a grouping is asked)."""
+    query = pilotage.indicator_query(request.args, current_user)
+    with replica_reads():
+        report = indicators.publish(query)
+    period = f"{query.date_from}-{query.date_to}"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for table in EXPORT_ALL:
+            if table == "groups" and not report.groups:
+                continue
+            header, rows = _table(report, table)
+            archive.writestr(f"indicateurs-{table}-{period}.csv",
+                             ("\ufeff" + write_rows([header, *rows])).encode("utf-8"))
+    indicators.record_export(query, "all", current_user)
+    return Response(buffer.getvalue(), mimetype="application/zip", headers={
+        "Content-Disposition": f"attachment; filename=indicateurs-{period}.zip"})

@@ -121,6 +121,7 @@ EXPECTED = {
     # pilotage pages
     "pilotage.stalled": "a=404 p=404 r=404 c=ok x=404",
     "pilotage.indicators_page": HIDDEN_PILOTAGE, "pilotage.indicators_csv": HIDDEN_PILOTAGE,
+    "pilotage.indicators_zip": HIDDEN_PILOTAGE,  # "Tout exporter" (issue 24, item 12)
     "pilotage.escalate": "a=404 p=404 r=404 c=ok/404 x=404",
     "pilotage.comment": "a=404 p=404 r=404 c=ok/404 x=404",
     # the silent parcours' actions (issue 24): the coordinators of the parcours' territory

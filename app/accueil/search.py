@@ -37,6 +37,8 @@ from app.core.errors import TooManyRequests
 from app.core.names import normalise, phonetic_key, tokens
 
 MAX_CANDIDATES = 200  # beyond, the agent is asked to add a birth date
+MAX_QUERY_LENGTH = 200  # the page's and the API's limit on ``q``
+MAX_WORDS = 8  # words of a query looked up; more name no one better and cost a statement's size
 EXACT, APPROXIMATE = "exact", "approximate"
 NAMES = ("first_name", "last_name", "birth_name", "pseudonym")
 
@@ -128,13 +130,15 @@ def _candidates(words: list[str], birth: date | None) -> tuple[list[Candidate], 
 
 
 SLIP_MIN_LENGTH = 5
+SLIP_MAX_LENGTH = 30  # no name word is longer: a longer word would only bloat the statement
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def one_slip_away(word: str) -> set[str]:
     """The words one letter dropped, added or two neighbours swapped away from ``word`` (a
-    normalised word of at least ``SLIP_MIN_LENGTH`` letters; none for a shorter one)."""
-    if len(word) < SLIP_MIN_LENGTH:
+    normalised word of at least ``SLIP_MIN_LENGTH`` letters; none for a shorter one, nor for one
+    longer than ``SLIP_MAX_LENGTH``: each letter adds 27 keys to bind)."""
+    if not SLIP_MIN_LENGTH <= len(word) <= SLIP_MAX_LENGTH:
         return set()
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
     found = {a + c + b for a, b in splits for c in _LETTERS}  # the letter the agent dropped
@@ -182,7 +186,7 @@ def find_persons(user: Any, q: str | None, birth_date: date | None = None) -> Se
             Person.reception_number == number, Person.merged_into_id.is_(None))))
         hits = [Hit(p, EXACT, 100.0, None) for p in persons]
     else:
-        words = tokens(q)
+        words = tokens(q)[:MAX_WORDS]
         if not words:
             return SearchResult([])
         persons, exact, truncated = _candidates(words, birth_date)
@@ -338,7 +342,7 @@ def persons_matching(q: str | None) -> sa.Select | None:
     number = parse_reception_number(q)
     if number:
         return sa.select(Person.id).where(Person.reception_number == number)
-    words = tokens(q)
+    words = tokens(q)[:MAX_WORDS]
     if not words:
         return None
     query = sa.select(Person.id).where(Person.merged_into_id.is_(None))

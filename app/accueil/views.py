@@ -23,8 +23,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.accueil import duplicates, persons, queue, records, scopes, search, visits
 from app.accueil import merge as merging
-from app.accueil import persons, queue, records, scopes, search, visits
 from app.accueil.forms import (
     BreakGlassForm,
     MergeForm,
@@ -127,7 +127,8 @@ def new_person():
             form.first_name.data, form.last_name.data = persons.split_name(typed)
         return render_template("accueil/person_new.html", form=form, candidates=[])
     form = PersonForm()
-    candidates: list[Person] = []
+    found = duplicates.Duplicates()
+    refused = None
     if form.validate_on_submit():
         data = {name: form[name].data for name in persons.EDITABLE_FIELDS}
         data["anonymous"] = bool(form.anonymous.data)
@@ -135,8 +136,12 @@ def new_person():
         # A confirmation holds for the identity it was given for: edited names check again.
         fingerprint = persons.identity_fingerprint(values)
         if not data["anonymous"] and form.confirm_duplicate.data != fingerprint:
-            candidates = list(persons.find_duplicates(values))
-        if not candidates:
+            try:  # paced and audited like a search: it looks names up across the département
+                found = duplicates.duplicates_for(current_user, values)
+            except TooManyRequests as error:
+                refused = error.message  # recorded: the request still commits its audit entry
+        candidates = found.hits or found.elsewhere
+        if not candidates and refused is None:
             try:
                 person = persons.create_person(data, current_user, current_user.site_id)
             except ServiceError as error:
@@ -146,9 +151,8 @@ def new_person():
                       "success")
                 return redirect(url_for("accueil.new_visit", person_id=person.id))
         form.confirm_duplicate.data = fingerprint if candidates else ""
-    hits = [search.Hit(p, search.EXACT, 100, scopes.visible_fields(current_user, p))
-            for p in candidates]
-    return render_template("accueil/person_new.html", form=form, candidates=hits)
+    return render_template("accueil/person_new.html", form=form, candidates=found.hits,
+                           elsewhere=found.elsewhere, refused=refused), 429 if refused else 200
 
 
 # -- the person's file ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 from flask_login import current_user
 from marshmallow import fields, validate
 
-from app.accueil import persons, records, scopes, search, visits
+from app.accueil import duplicates, persons, records, scopes, search, visits
 from app.accueil.models import Person, Visit
 from app.api.base import Blueprint, StrictSchema
 from app.api.orientations import OrientationSchema
@@ -99,10 +99,11 @@ class PersonSchema(StrictSchema):
     visits = fields.List(fields.Nested(VisitSchema))
     orientations = fields.List(fields.Nested(PersonOrientationSchema))
     possible_duplicates = fields.List(fields.Dict())
+    possible_duplicates_elsewhere = fields.Boolean()
 
 
 class SearchQuerySchema(StrictSchema):
-    q = fields.String(required=True)
+    q = fields.String(required=True, validate=validate.Length(max=search.MAX_QUERY_LENGTH))
     birth_date = fields.Date()
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
@@ -170,14 +171,22 @@ def create_person(body):
     """Create a person (identity fields, or ``anonymous`` with an optional pseudonym).
 
     ``possible_duplicates`` lists existing files with the same (or a phonetically close) name
-    and the same birth date: open one of them rather than keeping two files.
+    and the same birth date, or no birth date on either side: open one of them rather than
+    keeping two files. A file outside the caller's scope is listed (``accessible: false``, no
+    reception number) only when the birth date given is its own; otherwise
+    ``possible_duplicates_elsewhere`` is ``true``: search for the person. The lookup counts as
+    one search (429 ``too_many_requests`` beyond the limits).
     """
     values, _errors = persons.clean_identity(body, anonymous=body.get("anonymous") is True)
-    duplicates = [] if body.get("anonymous") else persons.find_duplicates(values)
+    found = (duplicates.Duplicates() if body.get("anonymous")
+             else duplicates.duplicates_for(current_user, values))
     person = persons.create_person(body, current_user, current_user.site_id)
     view = person_view(person, current_user)
-    view["possible_duplicates"] = [{"id": p.id, "reception_number": p.reception_number}
-                                   for p in duplicates]
+    view["possible_duplicates"] = [
+        {"id": hit.person.id, "accessible": hit.accessible,
+         "reception_number": hit.person.reception_number if hit.accessible else None}
+        for hit in found.hits]
+    view["possible_duplicates_elsewhere"] = found.elsewhere
     return view
 
 

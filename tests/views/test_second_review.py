@@ -1,0 +1,107 @@
+"""Second security review of 2026-12-04 (SECURITY.md): each finding, pages and API, on SQLite
+and PostgreSQL."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import sqlalchemy as sa
+
+from tests.helpers import api_token, bearer, csrf_token, login
+
+
+def _form_post(client, path, data):
+    token = csrf_token(client, path)
+    return client.post(path, data={**data, "csrf_token": token})
+
+
+def _audit(app, action: str):
+    from app.core.audit import AuditEntry
+    from app.core.db import db
+
+    with app.app_context():
+        return [(e.actor_id, e.person_id, e.details_dict()) for e in db.session.scalars(
+            sa.select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.seq))]
+
+
+# -- 1. the duplicate warning: paced, audited, narrowed to the agent's scope ---------------------
+def test_duplicate_warning_hides_a_file_of_another_site_known_by_name_alone(app, client, build):
+    elsewhere = build.user("accueil")  # another site
+    build.person(elsewhere, first_name="Awa", last_name="Konaté", birth_date="1991-03-04")
+    agent = build.user("accueil")
+    login(client, agent)
+    answer = _form_post(client, "/persons/new", {"first_name": "Awa", "last_name": "Konate"})
+    text = html.unescape(answer.get_data(as_text=True))
+    assert answer.status_code == 200
+    assert "Un dossier à ce nom existe sur un autre site : utilisez la recherche." in text
+    assert "KONATÉ" not in text and "1991" not in text and "connu(e) sur un autre site" not in text
+    [(actor, _person, details)] = _audit(app, "person.search")
+    assert actor == agent.id and details["by"] == "duplicate" and "Awa" not in str(details)
+    # The agent may still create the file once warned.
+    token = re.search(r'name="confirm_duplicate"[^>]*value="([^"]*)"', text).group(1)
+    created = _form_post(client, "/persons/new", {"first_name": "Awa", "last_name": "Konate",
+                                                  "confirm_duplicate": token})
+    assert created.status_code == 302
+
+
+def test_duplicate_warning_shows_another_sites_file_when_the_birth_date_matches(client, build):
+    elsewhere = build.user("accueil")
+    build.person(elsewhere, first_name="Awa", last_name="Konaté", birth_date="1991-03-04")
+    login(client, build.user("accueil"))
+    answer = _form_post(client, "/persons/new", {"first_name": "Awa", "last_name": "Konate",
+                                                 "birth_date": "1991-03-04"})
+    text = html.unescape(answer.get_data(as_text=True))
+    assert "KONATÉ" in text and "connu(e) sur un autre site" in text
+    assert "utilisez la recherche" not in text
+
+
+def test_duplicate_warning_counts_as_a_search(app, client, build, monkeypatch):
+    monkeypatch.setitem(app.config, "PASSERELLE_SEARCH_MAX_PER_MINUTE", 2)
+    login(client, build.user("accueil"))
+    statuses = [_form_post(client, "/persons/new", {"first_name": "Awa",
+                                                    "last_name": f"Nom{letter}"}).status_code
+                for letter in "abc"]
+    assert statuses == [302, 302, 429]
+    assert [d["by"] for _a, _p, d in _audit(app, "person.search_refused")] == ["name"]
+
+
+def test_api_possible_duplicates_hide_another_sites_file(client, build):
+    elsewhere = build.user("accueil")
+    other = build.person(elsewhere, first_name="Awa", last_name="Konaté",
+                         birth_date="1991-03-04")
+    h = bearer(api_token(client, build.user("accueil")))
+    by_name = client.post("/api/v1/persons", headers=h,
+                          json={"first_name": "Awa", "last_name": "Konate"}).get_json()
+    assert by_name["possible_duplicates"] == [] and by_name["possible_duplicates_elsewhere"]
+    same = client.post("/api/v1/persons", headers=h, json={
+        "first_name": "Awa", "last_name": "Konate", "birth_date": "1991-03-04"}).get_json()
+    # (the file just created at the agent's site, no birth date, is listed whole)
+    assert {"id": str(other.id), "accessible": False, "reception_number": None} in \
+        same["possible_duplicates"]
+    assert other.reception_number not in str(same)
+
+
+# -- 4. a very long query ---------------------------------------------------------------------
+def test_api_search_refuses_a_query_of_3000_letters(client, build):
+    h = bearer(api_token(client, build.user("accueil")))
+    answer = client.get("/api/v1/persons?q=" + "a" * 3000, headers=h)
+    assert answer.status_code == 422
+
+
+def test_search_of_many_long_words_runs(app, client, build):
+    from app.accueil import search
+
+    agent = build.user("accueil")
+    build.person(agent, first_name="Marie", last_name="Lefebvre")
+    assert search.one_slip_away("a" * 31) == set() and search.one_slip_away("lefebre")
+    h = bearer(api_token(client, agent))
+    q = " ".join(w * 28 for w in "bcdfghjklmnp") + " lefebre"  # 12 words of 28 letters, 200
+    answer = client.get("/api/v1/persons", query_string={"q": q[:200]}, headers=h)
+    assert answer.status_code == 200
+    with app.test_request_context():
+        from app.auth.models import User
+        from app.core.db import db
+
+        user = db.session.get(User, agent.id)
+        assert search.find_persons(user, "x" * 500 + " " + "lefebre " * 3).hits == []

@@ -27,7 +27,7 @@ from app.core.csv import csv_response, write_rows
 from app.core.db import load_many, utcnow
 from app.core.enums import CHANNEL_LABELS, DOMAIN_LABELS
 from app.core.errors import ServiceError, ValidationFailed
-from app.core.forms import ConfirmForm
+from app.core.forms import ConfirmForm, parse_date
 from app.core.pagination import ListPage
 from app.core.permissions import access
 from app.core.routing import replica_reads
@@ -213,14 +213,32 @@ def _query_args(query: indicators.Query) -> dict[str, str]:
     return {name: value for name, value in args.items() if value}
 
 
+def _typed_period() -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The page's dates as typed, JJ/MM/AAAA (FrenchDateField's parsing; AAAA-MM-JJ still
+    accepted), turned into the ISO dates ``indicator_query`` reads, as the API sends them."""
+    args, errors = request.args.to_dict(), {}
+    for name in ("from", "to"):
+        typed = (args.get(name) or "").strip()
+        if typed:
+            parsed = parse_date(typed)
+            if parsed is None:
+                errors[name] = [_("Date non reconnue : écrivez-la au format JJ/MM/AAAA.")]
+                args.pop(name)
+            else:
+                args[name] = parsed.isoformat()
+    return args, errors
+
+
 @bp.route("/indicators")
 @access("indicators.read")
 def indicators_page():
-    errors: dict[str, list[str]] = {}
+    args, errors = _typed_period()
     try:
-        query = pilotage.indicator_query(request.args, current_user)
+        query = pilotage.indicator_query(args, current_user)
     except ValidationFailed as error:
-        errors = error.fields   # shown with their fields; the default period is shown meanwhile
+        errors = {**error.fields, **errors}  # shown with their fields; the default period meanwhile
+        query = pilotage.indicator_query({}, current_user)
+    if errors:  # a date not understood: the default period too, as the summary says
         query = pilotage.indicator_query({}, current_user)
     with replica_reads() as route:  # the route says how recent the replica's figures are
         report = indicators.publish(query)   # small counts masked, as in the CSV and the API

@@ -115,3 +115,20 @@ def test_everything_in_one_zip_identical_to_each_csv(app, client, build):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
             AuditEntry.action == "indicators.export", AuditEntry.object_id == "all")) == 1
     assert client.get("/pilotage/indicators.zip?from=nope").status_code == 422
+
+
+def test_the_period_is_typed_as_jj_mm_aaaa(app, client, build):
+    """The page's From/To are text fields with a numeric keypad (no native date picker, which
+    reads MM/DD/YYYY in an English browser); the API keeps ISO dates."""
+    login(client, _world(app, build, orientations=1))
+    page = html.unescape(client.get("/pilotage/indicators?from=01/02/2026&to=28/02/2026")
+                         .get_data(as_text=True))
+    assert "Du 01/02/2026 au 28/02/2026" in page
+    assert 'type="date"' not in page
+    assert 'inputmode="numeric"' in page and 'value="01/02/2026"' in page
+    assert "/pilotage/indicators.zip?from=2026-02-01&amp;to=2026-02-28" in client.get(
+        "/pilotage/indicators?from=01022026&to=2026-02-28").get_data(as_text=True)
+    wrong = html.unescape(client.get("/pilotage/indicators?from=31/02/2026")
+                          .get_data(as_text=True))
+    assert "Date non reconnue : écrivez-la au format JJ/MM/AAAA." in wrong
+    assert 'id="from-error"' in wrong

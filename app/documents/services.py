@@ -268,6 +268,8 @@ def clean_share(errors: FieldErrors, person: Any, value: Any) -> list[str]:
 
 def save_share(orientation: Any, values: list[str], actor: Any) -> None:
     """Record the documents shared with the orientation (those already there stay)."""
+    if not values:
+        return  # nothing to add (a new orientation sharing no document: no query)
     present = {str(i) for i in db.session.scalars(sa.select(OrientationDocument.document_id)
                                                   .where(OrientationDocument.orientation_id
                                                          == orientation.id))}

@@ -24,6 +24,8 @@ from typing import Protocol
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.core.db import db, utcnow
 from app.notifications.models import FAILED, PENDING, SENDING, SENT, OutboxMessage
@@ -36,22 +38,24 @@ BACKOFF_MINUTES = (1, 5, 15, 60, 180, 720, 1440)
 def queue(recipient: str, subject: str, body: str, *, kind: str, dedupe_key: str | None = None,
           related_type: str | None = None, related_id: uuid.UUID | None = None,
           channel: str = "email") -> OutboxMessage | None:
-    """Add a message to the outbox of the current transaction; None when already queued."""
-    if dedupe_key and db.session.scalar(
-            sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
-        return None
-    message = OutboxMessage(kind=kind, channel=channel, subject=subject[:200],
+    """Add a message to the outbox of the current transaction; None when already queued.
+
+    One statement (issue 21): INSERT … ON CONFLICT (dedupe_key) DO NOTHING, which also waits
+    for a concurrent run inserting the same key and then inserts nothing. The message returned
+    is not attached to the session (it was inserted without the unit of work)."""
+    message = OutboxMessage(id=uuid.uuid4(), kind=kind, channel=channel, subject=subject[:200],
                             dedupe_key=dedupe_key, related_type=related_type,
                             related_id=related_id)
     message.recipient = recipient
     message.body = body  # encrypted: it may hold a one-time link, a code, a structure's name
-    try:
-        with db.session.begin_nested():
-            db.session.add(message)
-            db.session.flush()
-    except sa.exc.IntegrityError:
-        return None  # a concurrent run queued it first
-    return message
+    values = {column.key: value for column in sa.inspect(OutboxMessage).column_attrs
+              if (value := getattr(message, column.key)) is not None}  # None: the defaults
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(OutboxMessage)
+    inserted = db.session.execute(
+        insert.values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.id)).first()
+    return message if inserted is not None else None
 
 
 class Transport(Protocol):

@@ -1,6 +1,6 @@
 """A structure's designated referents: who receives its orientations, designated and removed
 by an administrator. ``referents`` for one structure, ``referents_by_structure`` for many at once
-(the directory API, the send form) in two queries whatever the number of structures."""
+(the directory API, the send form) in one query whatever the number of structures."""
 
 from __future__ import annotations
 
@@ -60,22 +60,23 @@ def referents_by_structure(structure_ids: Iterable[uuid.UUID], domain: str | Non
     if not ids:
         return {}
     found: dict[uuid.UUID, list[User]] = {}
-    rows = db.session.execute(
-        sa.select(StructureReferent.structure_id, User)
-        .join(User, User.id == StructureReferent.user_id)
-        .where(StructureReferent.structure_id.in_(ids), User.active.is_(True),
-               User.role == Role.PARTENAIRE, User.structure_id == StructureReferent.structure_id,
-               sa.or_(StructureReferent.domain.is_(None), StructureReferent.domain == domain)
-               if domain else sa.true())
-        .order_by(User.display_name, User.id))
-    for structure_id, user in rows:
-        users = found.setdefault(structure_id, [])
-        if user not in users:  # designated for several domains
-            users.append(user)
-    undesignated = [i for i in ids if i not in found]
-    if undesignated:
-        for user in db.session.scalars(sa.select(User).where(
-                User.structure_id.in_(undesignated), User.active.is_(True),
-                User.role == Role.PARTENAIRE).order_by(User.display_name, User.id)):
-            found.setdefault(user.structure_id, []).append(user)
+    partner = (User.active.is_(True), User.role == Role.PARTENAIRE)
+
+    def designated(user):  # a referent row of ``user``'s structure, for this domain or all
+        return sa.exists().where(
+            StructureReferent.user_id == user.id,
+            StructureReferent.structure_id == user.structure_id,
+            sa.or_(StructureReferent.domain.is_(None), StructureReferent.domain == domain)
+            if domain else sa.true())
+
+    colleague = sa.orm.aliased(User)
+    # One statement: the designated partners, or every partner of a structure with none.
+    anyone_designated = sa.select(colleague.id).where(
+        colleague.structure_id == User.structure_id, colleague.active.is_(True),
+        colleague.role == Role.PARTENAIRE, designated(colleague)).exists()
+    for user in db.session.scalars(
+            sa.select(User).where(User.structure_id.in_(ids), *partner,
+                                  sa.or_(designated(User), ~anyone_designated))
+            .order_by(User.display_name, User.id)):
+        found.setdefault(user.structure_id, []).append(user)
     return found

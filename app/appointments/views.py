@@ -28,6 +28,7 @@ from app.core.spine import act, get_visible_or_404, refuse
 from app.directory.models import Structure
 from app.orientation import contact
 from app.orientation.models import Orientation
+from app.orientation.scopes import partner_sees_person
 
 bp = Blueprint("appointments", __name__, template_folder="templates")
 
@@ -101,6 +102,10 @@ def _contact_act(token: str, form, run: Callable, message: str, action: str):
         return answer
     orientation = db.session.get(Orientation, link.orientation_id)
     back = url_for("contact.orientation", token=token, _anchor="appointments-title")
+    if not partner_sees_person(orientation):  # the rule of the partner's pages and API
+        flash(_("La personne n'a pas encore accepté que cette orientation vous soit transmise : "
+                "aucun rendez-vous ne peut être enregistré pour le moment."), "error")
+        return redirect(back)
     if not form.validate_on_submit():
         flash(next((m for f in form for m in f.errors), _("Formulaire incomplet.")), "error")
         return redirect(back)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
 from tests.helpers import api_token, bearer, csrf_token, login
+from tests.views.test_contact_links import _code, _link, sent  # noqa: F401  (fixture)
 
 
 def _form_post(client, path, data):
@@ -105,3 +107,43 @@ def test_search_of_many_long_words_runs(app, client, build):
 
         user = db.session.get(User, agent.id)
         assert search.find_persons(user, "x" * 500 + " " + "lefebre " * 3).hits == []
+
+
+# -- 2. a contact link acts only while the orientation shares the person -----------------------
+def test_contact_link_records_no_appointment_while_the_consent_is_awaited(app, client, sent):  # noqa: F811
+    from app.appointments.models import Appointment
+    from app.core.db import db
+    from app.orientation.models import Orientation
+
+    _agent, _structure, _person, orientation = sent
+    token = _link(app)
+    client.post(f"/contact/{token}/code",
+                data={"csrf_token": csrf_token(client, f"/contact/{token}")})
+    client.post(f"/contact/{token}", data={"csrf_token": csrf_token(client, f"/contact/{token}"),
+                                           "code": _code(app)})
+    page = f"/contact/{token}/orientation"
+    client.post(f"/contact/{token}/charter", data={"csrf_token": csrf_token(client, page)})
+    client.post(f"/contact/{token}/act/acknowledge", data={"csrf_token": csrf_token(client, page)})
+    soon = (date.today() + timedelta(days=7)).isoformat()
+    form = {"csrf_token": csrf_token(client, page), "scheduled_on": soon,
+            "place_choice": "phone"}
+    with app.app_context():  # as a redirect waiting for the person's consent
+        db.session.get(Orientation, orientation.id).consent_given = False
+        db.session.commit()
+    answer = client.post(f"/contact/{token}/appointments", data=form)
+    assert answer.status_code == 302
+    for path in (f"/contact/{token}/appointments/end",
+                 f"/contact/{token}/appointments/{orientation.id}/attendance"):
+        assert client.post(path, data={**form, "decision": "close",
+                                       "attendance": "came"}).status_code in (302, 404)
+    with app.app_context():
+        assert db.session.scalars(sa.select(Appointment)).all() == []
+        assert db.session.get(Orientation, orientation.id).status == "acknowledged"
+    assert [d["action"] for _a, _p, d in _audit(app, "orientation.contact_link_used")] == \
+        ["acknowledge"]
+    with app.app_context():  # the consent given, the same form records the appointment
+        db.session.get(Orientation, orientation.id).consent_given = True
+        db.session.commit()
+    assert client.post(f"/contact/{token}/appointments", data=form).status_code == 302
+    with app.app_context():
+        assert len(db.session.scalars(sa.select(Appointment)).all()) == 1

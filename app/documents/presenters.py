@@ -3,8 +3,10 @@ choices, and the list an orientation's page gives its reader."""
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from flask import Response, url_for
 from flask_babel import gettext as _
@@ -44,11 +46,34 @@ def listing(orientation: Any, user: Any) -> list[dict[str, Any]]:
             for d in db.session.scalars(query)]
 
 
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "’": "'"})
+
+
+def disposition_names(name: str, fallback: str) -> dict[str, str]:
+    """The ``Content-Disposition`` parameters of a download named ``name``, as Werkzeug's
+    ``send_file`` writes them (it has no helper of its own to call): the name itself when it is
+    ASCII; otherwise an ASCII ``filename`` (accents dropped; ``fallback`` when nothing is left,
+    an Arabic name) and the whole name in ``filename*`` (RFC 6266, UTF-8 percent-encoded).
+    A header must encode in Latin-1: ``’``, ``œ`` or Arabic raw in it made gunicorn answer 500
+    after the download's audit was written."""
+    try:
+        name.encode("ascii")
+    except UnicodeEncodeError:
+        simple = unicodedata.normalize("NFKD", name.translate(_LIGATURES))
+        simple = simple.encode("ascii", "ignore").decode("ascii")
+        stem, dot, extension = simple.rpartition(".")
+        if not (stem if dot else simple).strip(" ._-"):
+            simple = f"{fallback}.{extension}" if dot and extension else fallback
+        return {"filename": simple,
+                "filename*": f"UTF-8''{quote(name, safe='!#$&+-.^_`|~')}"}
+    return {"filename": name}
+
+
 def attachment(document: Document, data: bytes) -> Response:
     """A download: as an attachment, its sniffed type, never sniffed again nor cached."""
     response = Response(data, mimetype=document.content_type)
-    response.headers.set("Content-Disposition", "attachment",
-                         filename=document.filename or f"document-{document.id}")
+    response.headers.set("Content-Disposition", "attachment", **disposition_names(
+        document.filename or f"document-{document.id}", f"document-{document.id}"))
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store, private"
     response.headers["Pragma"] = "no-cache"

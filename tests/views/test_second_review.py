@@ -147,3 +147,33 @@ def test_contact_link_records_no_appointment_while_the_consent_is_awaited(app, c
     assert client.post(f"/contact/{token}/appointments", data=form).status_code == 302
     with app.app_context():
         assert len(db.session.scalars(sa.select(Appointment)).all()) == 1
+
+
+# -- 3. a download named in any script --------------------------------------------------------
+def test_download_names_outside_latin1_make_a_latin1_header(app, client, build):
+    from urllib.parse import unquote
+
+    agent = build.user("accueil")
+    person = build.person(agent)
+    names = ["l’attestation d’œuvre.pdf", "شهادة.pdf", "Ünïcode été.pdf", "plain.pdf"]
+    documents = [build.document(person, filename=name) for name in names]
+    login(client, agent)
+    h = bearer(api_token(client, agent))
+    for document, name in zip(documents, names, strict=True):
+        for path in (f"/documents/{document.id}/download",
+                     f"/api/v1/documents/{document.id}/content"):
+            answer = client.get(path, headers=h if path.startswith("/api") else None)
+            assert answer.status_code == 200, path
+            value = answer.headers["Content-Disposition"]
+            value.encode("latin-1")  # what gunicorn requires of a header
+            assert value.startswith("attachment; filename=")
+            if name == "plain.pdf":
+                assert value == "attachment; filename=plain.pdf"
+            else:
+                encoded = value.split("filename*=UTF-8''", 1)[1]
+                assert unquote(encoded) == name and value.isascii()
+    from app.documents.presenters import disposition_names
+
+    assert disposition_names("شهادة.pdf", "document-1") == {
+        "filename": "document-1.pdf", "filename*": "UTF-8''%D8%B4%D9%87%D8%A7%D8%AF%D8%A9.pdf"}
+    assert disposition_names("l’œuvre.pdf", "d")["filename"] == "l'oeuvre.pdf"

@@ -89,14 +89,15 @@ test: install-dev compile-translations browser-deps oidc-deps
 	elif [ "$(TEST_LEGS)" = serial ]; then \
 	  $(MAKE) --no-print-directory test-sqlite && $(MAKE) --no-print-directory topology-deps test-postgres; \
 	else \
-	  $(MAKE) --no-print-directory topology-deps && \
-	  echo "The PostgreSQL leg runs beside the SQLite one (one core each); its output follows the SQLite leg's." && \
-	  log=$$(mktemp) && \
-	  { $(MAKE) --no-print-directory test-postgres > $$log 2>&1; echo $$? > $$log.rc; } & \
+	  $(MAKE) --no-print-directory topology-deps || exit 1; \
+	  echo "The PostgreSQL leg runs beside the SQLite one (one core each); its output follows the SQLite leg's."; \
+	  log=$$(mktemp); \
+	  ( $(MAKE) --no-print-directory test-postgres > "$$log" 2>&1; echo $$? > "$$log.rc" ) & \
 	  sqlite=0; $(MAKE) --no-print-directory test-sqlite || sqlite=$$?; wait; \
-	  echo "----- PostgreSQL leg ($(TEST_DATABASE_URL)) -----"; cat $$log; pg=$$(cat $$log.rc); rm -f $$log $$log.rc; \
+	  echo "----- PostgreSQL leg ($(TEST_DATABASE_URL)) -----"; cat "$$log"; \
+	  pg=$$(cat "$$log.rc" 2>/dev/null || echo 1); rm -f "$$log" "$$log.rc"; \
 	  echo "SQLite leg: exit $$sqlite; PostgreSQL leg: exit $$pg"; \
-	  [ $$sqlite -eq 0 ] && [ $$pg -eq 0 ]; \
+	  [ "$$sqlite" -eq 0 ] && [ "$$pg" -eq 0 ]; \
 	fi
 
 test-sqlite:

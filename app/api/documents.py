@@ -12,6 +12,7 @@ from marshmallow import fields
 
 from app.accueil.models import Person
 from app.api.base import Blueprint, StrictSchema
+from app.core import audit
 from app.core.db import db
 from app.core.permissions import access
 from app.core.spine import get_visible_or_404
@@ -67,7 +68,10 @@ def _date(raw: str | None):
 def list_documents(person_id: uuid.UUID):
     """The person's documents, newest first (whoever opens the whole file)."""
     person = get_visible_or_404(Person, person_id, "document.list")
-    return [services.metadata(d) for d in db.session.scalars(documents_of_person(person))]
+    rows = list(db.session.scalars(documents_of_person(person)))
+    audit.record("document.list", actor=current_user, object_type="person", object_id=person.id,
+                 person_id=person.id)
+    return [services.metadata(d) for d in rows]
 
 
 @blp.route("/persons/<uuid:person_id>/documents", methods=["POST"])
@@ -128,4 +132,7 @@ def orientation_documents(orientation_id: uuid.UUID):
     downloads them (the partner while the orientation shares the person; the file's agents)."""
     orientation = get_visible_or_404(Orientation, orientation_id, "orientation.read")
     query = visible_on_orientation(current_user, orientation)
-    return [] if query is None else [services.metadata(d) for d in db.session.scalars(query)]
+    rows = [] if query is None else list(db.session.scalars(query))
+    audit.record("document.list", actor=current_user, object_type="orientation",
+                 object_id=orientation.id, person_id=orientation.person_id)
+    return [services.metadata(d) for d in rows]

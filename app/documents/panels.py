@@ -65,6 +65,7 @@ def register() -> None:
     register_access_log_actions({
         "document.attach": _l("Ajout d'un document"),
         "document.read": _l("Consultation de la description d'un document"),
+        "document.list": _l("Consultation de la liste des documents"),
         "document.download": _l("Téléchargement d'un document"),
         "document.delete": _l("Suppression d'un document"),
         "document.share": _l("Partage de documents avec une structure"),

@@ -177,3 +177,17 @@ def test_download_names_outside_latin1_make_a_latin1_header(app, client, build):
     assert disposition_names("شهادة.pdf", "document-1") == {
         "filename": "document-1.pdf", "filename*": "UTF-8''%D8%B4%D9%87%D8%A7%D8%AF%D8%A9.pdf"}
     assert disposition_names("l’œuvre.pdf", "d")["filename"] == "l'oeuvre.pdf"
+
+
+# -- 5. the API's lists of documents are audited ----------------------------------------------
+def test_api_document_lists_are_audited_with_the_person(app, client, build):
+    agent = build.user("accueil")
+    person = build.person(agent)
+    build.document(person)
+    orientation = build.orientation(person, build.structure())
+    h = bearer(api_token(client, agent))
+    assert len(client.get(f"/api/v1/persons/{person.id}/documents", headers=h).get_json()) == 1
+    assert client.get(f"/api/v1/orientations/{orientation.id}/documents",
+                      headers=h).status_code == 200
+    assert [(actor, person_id) for actor, person_id, _d in _audit(app, "document.list")] == \
+        [(agent.id, person.id)] * 2

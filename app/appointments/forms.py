@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, RadioField, SelectField, StringField, TextAreaField, TimeField
+from wtforms import RadioField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from app.appointments.presenters import ATTENDANCE_LABELS
-from app.core.forms import DataRequired
+from app.core.forms import DataRequired, FrenchDateField
 
 PLACE_CHOICES = [SelectChoice("address", _l("À l'adresse de la structure")),
                  SelectChoice("phone", _l("Par téléphone")),
@@ -34,8 +34,8 @@ def split_place(value: str | None) -> tuple[str | None, str | None]:
 
 
 class AppointmentForm(FlaskForm):
-    scheduled_on = DateField(_l("Date du rendez-vous"), validators=[DataRequired()],
-                             id="appointment-date")
+    scheduled_on = FrenchDateField(_l("Date du rendez-vous"), validators=[DataRequired()],
+                                   id="appointment-date", description=_l("Au format JJ/MM/AAAA."))
     scheduled_time = TimeField(_l("Heure (facultatif)"), validators=[Optional()],
                                id="appointment-time")
     place_choice = RadioField(_l("Lieu"), choices=[], validate_choice=False,
@@ -63,7 +63,7 @@ class AttendanceForm(FlaskForm):
     attendance = RadioField(_l("Ce qui s'est passé"), validate_choice=False,
                             validators=[DataRequired()],
                             choices=[SelectChoice(k, v) for k, v in ATTENDANCE_LABELS.items()])
-    new_scheduled_on = DateField(validators=[Optional()])
+    new_scheduled_on = FrenchDateField(validators=[Optional()])
     new_scheduled_time = TimeField(validators=[Optional()])
     new_place_choice = StringField(validators=[Optional(), Length(max=320)])
     new_place_other = StringField(validators=[Optional(), Length(max=300)])

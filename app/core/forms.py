@@ -23,10 +23,16 @@ REQUIRED = _l("Ce champ est obligatoire.")
 
 class DataRequired(validators.DataRequired):
     """WTForms' DataRequired saying "obligatoire", as the label's mark does (WTForms' own French
-    says "Ce champ est requis."; issue 24, item 15). A message given still wins."""
+    says "Ce champ est requis."; issue 24, item 15). A message given still wins. A field whose
+    typing was not understood (a FrenchDateField) keeps its own message."""
 
     def __init__(self, message=None):
         super().__init__(message if message is not None else REQUIRED)
+
+    def __call__(self, form, field):
+        if getattr(field, "process_errors", None):
+            raise validators.StopValidation()
+        super().__call__(form, field)
 
 
 class InputRequired(validators.InputRequired):

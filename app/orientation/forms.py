@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, HiddenField, SearchField, SelectField, TextAreaField
+from wtforms import BooleanField, HiddenField, SearchField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from app.core.enums import DOMAIN_LABELS
-from app.core.forms import DataRequired, MultiCheckboxField
+from app.core.forms import DataRequired, FrenchDateField, MultiCheckboxField
 
 SHARE_LABELS = {
     "first_name": _l("Prénom"), "last_name": _l("Nom"), "birth_date": _l("Date de naissance"),
@@ -79,8 +79,8 @@ class InboxSearchForm(FlaskForm):
 
 
 class TakeChargeForm(FlaskForm):
-    first_appointment_on = DateField(_l("Date du premier rendez-vous (facultatif)"),
-                                     validators=[Optional()])
+    first_appointment_on = FrenchDateField(_l("Date du premier rendez-vous (facultatif)"),
+                                           validators=[Optional()], description=_l("Au format JJ/MM/AAAA."))
 
 
 class RefuseForm(FlaskForm):

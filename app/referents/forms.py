@@ -6,7 +6,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     SelectField,
     SelectMultipleField,
@@ -14,7 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import Length, Optional
 
-from app.core.forms import DataRequired
+from app.core.forms import DataRequired, FrenchDateField
 from app.orientation.forms import options
 
 KIND_LABELS = {"meeting": _l("Réunion"), "call": _l("Appel"), "decision": _l("Décision"),
@@ -45,7 +44,8 @@ class ParcoursForm(FlaskForm):
 class EntryForm(FlaskForm):
     kind = SelectField(_l("Type"), choices=options(KIND_LABELS))
     visibility = SelectField(_l("Visible par"), choices=options(VISIBILITY_LABELS))
-    happened_on = DateField(_l("Date"), validators=[Optional()])
+    happened_on = FrenchDateField(_l("Date"), validators=[Optional()],
+                                  description=_l("Au format JJ/MM/AAAA."))
     person_present = SelectField(_l("La personne était (réunions)"),
                                  choices=options(PRESENCE_LABELS, blank=_l("— sans objet —")))
     content = TextAreaField(_l("Contenu"), validators=[DataRequired(), Length(max=10_000)],

@@ -22,6 +22,7 @@ from flask import current_app, has_app_context
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.types import TypeDecorator
 
 from app.core.crypto import KeyRing
@@ -270,7 +271,14 @@ def load_many(model: type, ids: Any) -> list[Any]:
     if not wanted:
         return []
     session = db.session()
-    rows = list(session.scalars(sa.select(model).where(model.id.in_(wanted))))
+    # Rows this request already holds, loaded and not expired, are not asked for again (the
+    # person of the file whose orientations are listed: issue 21).
+    held = [row for row in (session.identity_map.get(identity_key(model, i))
+                            for i in wanted)
+            if row is not None and not sa.inspect(row).expired_attributes]
+    missing = wanted - {row.id for row in held}
+    rows = held + (list(session.scalars(sa.select(model).where(model.id.in_(missing))))
+                   if missing else [])
     session.info.setdefault("loaded", []).extend(rows)
     return rows
 

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm.util import identity_key
 
-from app.accueil.models import Need, Person
+from app.accueil.models import Need, Person, Visit
 from app.auth.models import User
 from app.core.db import db, load_many
 from app.directory.models import Site, Structure
@@ -87,9 +87,18 @@ def preload(orientations: list[Orientation]) -> dict:
     load_many(Structure, ids("structure_id"))
     load_many(User, ids("referent_id"))
     needs: dict = {}
-    for need in db.session.scalars(sa.select(Need).where(Need.visit_id.in_(ids("visit_id")))
-                                   .order_by(Need.position)):
-        needs.setdefault(need.visit_id, []).append(need)
+    wanted = set()
+    for visit_id in ids("visit_id"):  # a visit of this request with its needs loaded: no query
+        visit = db.session.identity_map.get(identity_key(Visit, visit_id))
+        if visit is not None and not sa.inspect(visit).unloaded & {"needs", "id"}:
+            if visit.needs:
+                needs[visit_id] = list(visit.needs)
+        else:
+            wanted.add(visit_id)
+    if wanted:
+        for need in db.session.scalars(sa.select(Need).where(Need.visit_id.in_(wanted))
+                                       .order_by(Need.position)):
+            needs.setdefault(need.visit_id, []).append(need)
     return needs
 
 

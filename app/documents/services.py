@@ -32,6 +32,7 @@ from app.core import audit
 from app.core.crypto import new_data_key, open_bytes, seal_bytes
 from app.core.db import db, utcnow
 from app.core.errors import ServiceError, ValidationFailed
+from app.core.permissions import can
 from app.core.validation import FieldErrors
 from app.documents.models import KINDS, Document, OrientationDocument
 from app.documents.scopes import documents_of_person
@@ -241,9 +242,16 @@ def person_documents(person: Any) -> list[Document]:
     return list(db.session.scalars(documents_of_person(person)))
 
 
-def clean_share(errors: FieldErrors, person: Any, value: Any) -> list[str]:
-    """The documents chosen: the person's own, by id; absent or empty: none."""
-    if value in (None, ""):
+def clean_share(errors: FieldErrors, person: Any, value: Any, actor: Any = None) -> list[str]:
+    """The documents chosen: the person's own, by id; absent or empty: none. Only an ``actor``
+    who may list the person's documents (``document.list``: the whole file) shares any; None is
+    the system (commands, the demo)."""
+    if value in (None, "") or value == []:
+        return []
+    if actor is not None and (person is None or not can(actor, "document.list", person)):
+        errors.add("consent.shared_documents", _("Vous ne pouvez pas partager les documents de "
+                                                 "cette personne : seul un agent qui ouvre tout "
+                                                 "son dossier le peut."))
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         errors.add("consent.shared_documents", _("Donnez la liste des identifiants des documents "

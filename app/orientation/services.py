@@ -204,7 +204,7 @@ def send_orientation(person: Person, data: dict[str, Any], actor: Any) -> Orient
             errors.add("visit_id", _("Ce passage n'appartient pas à cette personne."))
             visit = None
     consent = _clean_consent(errors, data.get("consent"), domain, visit)
-    shares = clean_shares(errors, person, data.get("consent"))  # documents chosen, by feature
+    shares = clean_shares(errors, person, data.get("consent"), actor)  # documents, by feature
     referent = None
     if data.get("referent_id"):
         referent = db.session.get(User, _uuid_or_none(data["referent_id"])) \
@@ -397,7 +397,7 @@ def confirm_consent(orientation: Orientation, actor: Any, consent: Any) -> Orien
     errors = FieldErrors()
     visit = db.session.get(Visit, orientation.visit_id) if orientation.visit_id else None
     cleaned = _clean_consent(errors, consent, orientation.domain, visit)
-    shares = clean_shares(errors, db.session.get(Person, orientation.person_id), consent)
+    shares = clean_shares(errors, db.session.get(Person, orientation.person_id), consent, actor)
     errors.raise_if_any()
     db.session.flush()
     _bump(orientation, frozenset(OPEN_STATUSES), {

@@ -19,7 +19,8 @@ from typing import Any
 class ConsentShare:
     name: str                                             # the consent's key
     choices: Callable[[Any], list[tuple[str, str]]]       # person -> [(value, label)]
-    clean: Callable[[Any, Any, Any], list[str]]           # (errors, person, value) -> values
+    # (errors, person, value, actor) -> values; the actor may be refused what they may not list
+    clean: Callable[[Any, Any, Any, Any], list[str]]
     save: Callable[[Any, list[str], Any], None]           # (orientation, values, actor)
     carry: Callable[[Any, Any], None]                     # (old orientation, new one)
     shared: Callable[[Any], list[str]]                    # orientation -> values shared
@@ -42,10 +43,11 @@ def get_share(name: str) -> ConsentShare | None:
     return _SHARES.get(name)
 
 
-def clean_shares(errors: Any, person: Any, consent: Any) -> dict[str, list[str]]:
-    """Every share's choice read from the consent (absent: nothing shared)."""
+def clean_shares(errors: Any, person: Any, consent: Any, actor: Any) -> dict[str, list[str]]:
+    """Every share's choice read from the consent (absent: nothing shared), as ``actor`` may
+    make it."""
     consent = consent if isinstance(consent, dict) else {}
-    return {share.name: share.clean(errors, person, consent.get(share.name))
+    return {share.name: share.clean(errors, person, consent.get(share.name), actor)
             for share in _SHARES.values()}
 
 

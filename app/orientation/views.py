@@ -358,7 +358,11 @@ def _consent_form(orientation: Orientation) -> ConsentForm | None:
     form = ConsentForm()
     visit = db.session.get(Visit, orientation.visit_id) if orientation.visit_id else None
     _need_choices(form, visit, orientation.domain)
-    _document_choices(form, db.session.get(Person, orientation.person_id))
+    person = db.session.get(Person, orientation.person_id)
+    if can(current_user, "document.list", person):  # the whole file: else nothing to share
+        _document_choices(form, person)
+    else:
+        form.shared_documents.choices = []
     return form
 
 

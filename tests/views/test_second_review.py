@@ -191,3 +191,40 @@ def test_api_document_lists_are_audited_with_the_person(app, client, build):
                       headers=h).status_code == 200
     assert [(actor, person_id) for actor, person_id, _d in _audit(app, "document.list")] == \
         [(agent.id, person.id)] * 2
+
+
+# -- 6. only who may list the person's documents shares them ----------------------------------
+def test_a_sender_without_the_whole_file_cannot_list_or_share_the_documents(app, client, build):
+    from app.auth.models import User
+    from app.core.db import db
+    from app.orientation.models import Orientation
+
+    agent = build.user("accueil")
+    person = build.person(agent)
+    document = build.document(person, filename="avis-imposition-secret.pdf")
+    orientation = build.orientation(person, build.structure())
+    sender = build.user("accueil")  # another site: sent it once, while breaking the glass
+    with app.app_context():
+        row = db.session.get(Orientation, orientation.id)
+        row.sender_site_id = db.session.get(User, sender.id).site_id
+        row.consent_given = False  # a redirect the person had not accepted
+        db.session.commit()
+    login(client, sender)
+    page = html.unescape(client.get(f"/orientations/{orientation.id}").get_data(as_text=True))
+    assert "Confirmer l'accord de la personne" in page
+    assert "avis-imposition-secret" not in page and str(document.id) not in page
+    h = bearer(api_token(client, sender))
+    consent = {"given": True, "shared_fields": ["first_name"],
+               "shared_documents": [str(document.id)]}
+    refused = client.post(f"/api/v1/orientations/{orientation.id}/consent", headers=h,
+                          json=consent)
+    assert refused.status_code == 422
+    assert "consent.shared_documents" in refused.get_json()["error"]["fields"]
+    # Without documents, the consent is confirmed; the file's own agent shares them.
+    confirmed = client.post(f"/api/v1/orientations/{orientation.id}/consent", headers=h,
+                            json={**consent, "shared_documents": []})
+    assert confirmed.status_code == 200, confirmed.get_json()
+    shared = build.orientation(person, build.structure(),
+                               consent={"given": True, "shared_fields": ["first_name"],
+                                        "shared_documents": [str(document.id)]})
+    assert shared.id

@@ -165,6 +165,29 @@ def operations(config: dict, tokens: dict) -> dict[str, Callable]:
             "partner_inbox": partner_inbox, "trivial (GET /me)": me}
 
 
+def print_statements(app, client, run: Callable) -> None:
+    """The statements of one request, in order, each with the first lines of its text."""
+    import sqlalchemy as sa
+
+    from app.core.db import db
+
+    for _ in range(5):
+        run(client)
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _log(_conn, _cursor, statement, *_args):
+        statements.append(" ".join(statement.split()))
+
+    answer = run(client)
+    sa.event.remove(engine, "before_cursor_execute", _log)
+    print(f"{answer.status_code}: {len(statements)} statements")
+    for number, statement in enumerate(statements, 1):
+        print(f"{number:2}. {statement[:700]}")
+
+
 def bare_trivial(repeat: int) -> list[float]:
     from flask import Flask
 
@@ -185,6 +208,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=300)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--pyinstrument", metavar="OP", help="profile one operation instead")
+    parser.add_argument("--statements", metavar="OP",
+                        help="print the SQL statements of one request of OP (after warming)")
     args = parser.parse_args()
 
     from bench import run as bench
@@ -227,6 +252,10 @@ def main() -> None:
             run(client)
         profiler.stop()
         print(profiler.output_text(unicode=True, color=False, show_all=False))
+        return
+
+    if args.statements:
+        print_statements(app, client, ops[args.statements])
         return
 
     instrument(app)

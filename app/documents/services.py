@@ -83,10 +83,10 @@ def _clean_name(errors: FieldErrors, filename: Any, content_type: str | None) ->
     stem, dot, extension = name.rpartition(".")
     claimed = _CLAIMED.get(extension.lower()) if dot else None
     if content_type is not None and claimed is not None and claimed != content_type:
-        errors.add("file", _("Le fichier « %(name)s » n'est pas un %(claimed)s : son contenu est "
+        errors.add("file", _("Ce fichier n'est pas un %(claimed)s : son contenu est "
                              "un %(actual)s. Vérifiez que c'est le bon fichier, ou renommez-le "
                              "avec l'extension .%(ext)s.",
-                             name=name, claimed=TYPE_LABELS[claimed],
+                             claimed=TYPE_LABELS[claimed],
                              actual=TYPE_LABELS[content_type], ext=EXTENSIONS[content_type]))
     if content_type is not None and claimed is None:  # no name, or no known extension
         name = f"{(stem if dot else name) or _('document')}.{EXTENSIONS[content_type]}"

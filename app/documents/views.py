@@ -65,9 +65,9 @@ def new(person_id: uuid.UUID):
         except ServiceError as error:
             spine.refuse(error, form)
         else:
-            flash(_("Document « %(name)s » ajouté au dossier, chiffré. Il ne sera transmis à une "
-                    "structure que si la personne le choisit lors d'une orientation.",
-                    name=document.filename), "success")
+            # No file name: the session cookie is signed, not encrypted.
+            flash(_("Document ajouté au dossier, chiffré. Il ne sera transmis à une structure "
+                    "que si la personne le choisit lors d'une orientation."), "success")
             return redirect(url_for("accueil.person", person_id=person.id, _anchor="documents-title"))
     return render_template("documents/new.html", form=form, person=person,
                            max_label=services.size_label(services.max_bytes()))

@@ -228,3 +228,29 @@ def test_a_sender_without_the_whole_file_cannot_list_or_share_the_documents(app,
                                consent={"given": True, "shared_fields": ["first_name"],
                                         "shared_documents": [str(document.id)]})
     assert shared.id
+
+
+# -- 7. no file name in the flash (session cookie) nor in the wrong-extension message ------------
+def test_the_uploaded_name_is_neither_in_the_session_cookie_nor_echoed(app, client, build):
+    import io
+
+    from tests.documents_samples import image_bytes, pdf_bytes
+
+    agent = build.user("accueil")
+    person = build.person(agent)
+    login(client, agent)
+    path = f"/persons/{person.id}/documents/new"
+    added = client.post(path, data={"csrf_token": csrf_token(client, path), "kind": "identity",
+                                    "file": (io.BytesIO(pdf_bytes()), "Zoubida-Secrète.pdf")},
+                        content_type="multipart/form-data")
+    assert added.status_code == 302
+    cookie = client.get_cookie(app.config.get("SESSION_COOKIE_NAME", "session"))
+    session = app.session_interface.get_signing_serializer(app).loads(cookie.value)
+    assert "Zoubida" not in str(session) and "ajouté au dossier" in str(session)
+    h = bearer(api_token(client, agent))
+    wrong = client.post(f"/api/v1/persons/{person.id}/documents", headers=h,
+                        data={"kind": "identity",
+                              "file": (io.BytesIO(image_bytes("PNG")), "Zoubida-Secrète.pdf")},
+                        content_type="multipart/form-data")
+    assert wrong.status_code == 422 and "Zoubida" not in wrong.get_data(as_text=True)
+    assert "n'est pas un PDF" in str(wrong.get_json()["error"]["fields"]["file"])

@@ -52,7 +52,7 @@ def test_the_slip_says_where_to_go_on_one_a4_page(page, checked, full_slip):
     expect(main).to_contain_text("fermé les jours fériés")
     expect(main).to_contain_text('Mo-Fr 09:00-12:00 "après-midi sur rendez-vous"')
     expect(main).to_contain_text("Accompagnement commencé")
-    expect(main).to_contain_text(re.compile(r"Votre rendez-vous : le \d+\s\S+\s\d{4}\."))
+    expect(main).to_contain_text(re.compile(r"Votre rendez-vous : le \d{2}/\d{2}/\d{4}\."))
     # the follow-up code for the first orientation, with e-mail updates
     form = page.locator("form").filter(has=page.get_by_role("button", name="Créer le code de suivi"))
     form.first.get_by_role("button", name="Créer le code de suivi").click()

@@ -59,9 +59,9 @@ def new(person_id: uuid.UUID):
         upload = form.file.data
         data = upload.read() if upload is not None and hasattr(upload, "read") else None
         try:
-            document = services.attach(person, filename=getattr(upload, "filename", None),
-                                       data=data, kind=form.kind.data,
-                                       expires_on=form.expires_on.data, actor=current_user)
+            services.attach(person, filename=getattr(upload, "filename", None), data=data,
+                            kind=form.kind.data, expires_on=form.expires_on.data,
+                            actor=current_user)
         except ServiceError as error:
             spine.refuse(error, form)
         else:

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.accueil.persons import parse_reception_number
-from app.accueil.search import names_match, persons_matching
+from app.accueil.search import keep_pace, names_match, persons_matching
 from app.core import audit
 from app.core.db import db
 from app.orientation.models import Orientation
@@ -31,8 +31,11 @@ def mine(user: Any, query: sa.Select) -> sa.Select:
 
 def matching(user: Any, query: sa.Select, q: str) -> sa.Select:
     """The orientations of ``query`` (the inbox, scoped) whose person ``q`` names, by what
-    ``user`` sees of them."""
+    ``user`` sees of them. Paced like the person search (``keep_pace``, one count per search or
+    page of results): ``TooManyRequests`` (recorded) when the user is over their limits."""
     persons = persons_matching(q)
+    if persons is not None:
+        keep_pace(user, "number" if parse_reception_number(q) else "name")
     found: list = []
     if persons is not None:
         candidates = list(db.session.scalars(

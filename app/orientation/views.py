@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,7 +16,7 @@ from app.core import audit, spine
 from app.core.csv import csv_response
 from app.core.db import db, utcnow
 from app.core.enums import DOMAIN_LABELS, STRUCTURE_KIND_LABELS, URGENCY_LABELS, Domain
-from app.core.errors import NotFound, ServiceError
+from app.core.errors import NotFound, ServiceError, TooManyRequests
 from app.core.forms import ConfirmForm
 from app.core.pagination import ListPage
 from app.core.permissions import access, can
@@ -312,11 +313,16 @@ def inbox():
     if mine:
         query = inbox_search.mine(current_user, query)
     form = InboxSearchForm()
-    searched = None
+    searched, refused = None, None
     if request.method == "POST" and form.validate_on_submit():
         searched = form.q.data.strip()
-        query = inbox_search.matching(current_user, query, searched)
-    return _list(query, "orientation/inbox.html", form=form, searched=searched, mine=mine)
+        try:
+            query = inbox_search.matching(current_user, query, searched)
+        except TooManyRequests as error:  # paced like the person search; the refusal recorded
+            refused = error.message
+            query = query.where(sa.false())
+    return _list(query, "orientation/inbox.html", form=form, searched=searched, mine=mine,
+                 refused=refused), 429 if refused else 200
 
 
 @bp.route("/orientations")

@@ -254,3 +254,21 @@ def test_the_uploaded_name_is_neither_in_the_session_cookie_nor_echoed(app, clie
                         content_type="multipart/form-data")
     assert wrong.status_code == 422 and "Zoubida" not in wrong.get_data(as_text=True)
     assert "n'est pas un PDF" in str(wrong.get_json()["error"]["fields"]["file"])
+
+
+# -- 8. the partner's inbox search keeps the search's pace -------------------------------------
+def test_the_inbox_search_is_paced_like_the_person_search(app, client, build, monkeypatch):
+    monkeypatch.setitem(app.config, "PASSERELLE_SEARCH_MAX_PER_MINUTE", 2)
+    agent = build.user("accueil")
+    structure = build.structure()
+    partner = build.user("partenaire", structure=str(structure.id))
+    person = build.person(agent, first_name="Nathalie", last_name="Lefebvre")
+    orientation = build.orientation(person, structure)
+    login(client, partner)
+    answers = [client.post("/inbox", data={"csrf_token": csrf_token(client, "/inbox"), "q": q})
+               for q in ("lefebvre", person.reception_number, "nathalie")]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    refused = html.unescape(answers[-1].get_data(as_text=True))
+    assert "patientez une minute" in refused and f"/orientations/{orientation.id}" not in refused
+    assert [d for _a, _p, d in _audit(app, "person.search_refused")] == \
+        [{"by": "name", "limit": "minute"}]

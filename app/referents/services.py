@@ -14,10 +14,10 @@ from flask_babel import gettext as _
 from app.accueil.models import Person, Visit
 from app.accueil.scopes import person_territories
 from app.auth.models import User
-from app.core import audit
+from app.core import audit, ratelimit
 from app.core.db import db, utcnow
 from app.core.enums import Role
-from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.errors import Conflict, NotFound, TooManyRequests, ValidationFailed
 from app.core.validation import FieldErrors, clean_code, clean_text
 from app.directory.models import Site, StructureTerritory
 from app.notifications.services import queue
@@ -274,14 +274,24 @@ def handover(parcours: Parcours, new_referent_id: Any, reason: Any, actor: Any) 
 
 
 # -- a coordinator chases a silent parcours (issue 24, item 13) --------------------------------
+REMIND_EVERY = timedelta(days=1)  # one reminder of a parcours' référent a day, whoever asks
+
+
 def remind_referent(parcours: Parcours, actor: Any) -> None:
     """A coordinator asks the référent of a silent parcours for news (an e-mail, nothing of the
-    person in it); audited. Each click sends one message."""
+    person in it); audited. At most one a day per parcours (``TooManyRequests`` beyond, with
+    what to do instead)."""
     _require_open(parcours)
     referent = db.session.get(User, parcours.referent_id)
     if referent is None or not referent.active:
         raise ValidationFailed(_("Le référent de ce parcours n'a plus de compte actif : "
                                  "confiez le parcours à un autre référent."))
+    bucket = f"parcours-remind:{parcours.id}"
+    if ratelimit.exceeded(bucket, 1, REMIND_EVERY):
+        raise TooManyRequests(_("Le référent de ce parcours a déjà été relancé dans les "
+                                "dernières 24 heures : laissez-lui le temps de répondre, ou "
+                                "ajoutez un commentaire de coordination."))
+    ratelimit.hit(bucket)
     _tell(referent, parcours, "Un parcours sans nouvelles",
           "Votre coordinateur ou coordinatrice territorial(e) vous demande des nouvelles d'un "
           "parcours coordonné dont vous êtes le ou la référent(e) : rien n'a été écrit dans son "

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from tests.helpers import api_token, bearer, csrf_token, login
+from tests.helpers import api_token, bearer, csrf_token, login, post_form
 from tests.views.test_contact_links import _code, _link, sent  # noqa: F401  (fixture)
 
 
@@ -272,3 +272,36 @@ def test_the_inbox_search_is_paced_like_the_person_search(app, client, build, mo
     assert "patientez une minute" in refused and f"/orientations/{orientation.id}" not in refused
     assert [d for _a, _p, d in _audit(app, "person.search_refused")] == \
         [{"by": "name", "limit": "minute"}]
+
+
+# -- 9. a silent parcours' référent is reminded once a day -------------------------------------
+def test_the_referent_of_a_silent_parcours_is_reminded_once_a_day(app, client, build):
+    from app.core.ratelimit import RateLimitHit
+    from app.notifications.models import OutboxMessage
+    from tests.views.test_silent_parcours_actions import _silent
+
+    parcours, referent = _silent(app, build)
+    login(client, build.user("coordinateur", territory="Valence"))
+    path = f"/pilotage/parcours/{parcours.id}/remind"
+    for _click in range(3):
+        assert post_form(client, path, token_from="/pilotage/stalled").status_code == 302
+    page = html.unescape(client.get("/pilotage/stalled").get_data(as_text=True))
+    assert "déjà été relancé dans les dernières 24 heures" in page
+
+    def reminders():
+        from app.core.db import db
+
+        with app.app_context():
+            return db.session.scalars(sa.select(OutboxMessage.id).where(
+                OutboxMessage.kind == "parcours.notice",
+                OutboxMessage.dedupe_key.like("parcours.remind:%"))).all()
+
+    assert len(reminders()) == 1 and len(_audit(app, "parcours.reminder")) == 1
+    with app.app_context():  # a day later, a new reminder goes
+        from app.core.db import db, utcnow
+
+        for hit in db.session.scalars(sa.select(RateLimitHit)):
+            hit.at = utcnow() - timedelta(days=1, minutes=1)
+        db.session.commit()
+    post_form(client, path, token_from="/pilotage/stalled")
+    assert len(reminders()) == 2

@@ -16,6 +16,7 @@ Rows hold identifiers and codes, never names or free text: ``record`` refuses ot
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -216,7 +217,7 @@ def _append_pending(session: Session) -> None:
     session.flush()
     head = _lock_chain(session)
     if head is not None:  # PostgreSQL: two statements when no other append came in between
-        if session.execute(_insert_after(_chained(pending, *head), head[0])).first():
+        if _insert_after(session, _chained(pending, *head), head[0]):
             return
     # One INSERT of plain rows: the entries are never read back in this session, so the
     # unit of work has nothing to track.
@@ -234,18 +235,38 @@ def _chained(pending: list[_Pending], seq: int, prev: str) -> list[dict[str, Any
     return rows
 
 
-def _insert_after(rows: list[dict[str, Any]], head_seq: int) -> sa.Insert:
-    """INSERT … SELECT of ``rows``, all of them or none: none when a row lies past ``head_seq``
-    (the head read with the lock was stale)."""
-    names = list(rows[0])
-    table = AuditEntry.__table__
-    new = sa.values(*(sa.column(name, table.c[name].type) for name in names),
-                    name="new_entries").data([tuple(row[name] for name in names) for row in rows])
-    return sa.insert(AuditEntry).from_select(
-        # cast: a column whose values are all NULL would otherwise be text in VALUES
-        names, sa.select(*(sa.cast(column, column.type) for column in new.c))
-        .where(~sa.exists().where(AuditEntry.seq > head_seq))
-    ).returning(AuditEntry.seq)  # what was inserted: the rowcount of INSERT … SELECT is not kept
+_GUARDED_ROWS = 50  # more entries in one transaction (a bulk command): head read again instead
+_COLUMNS = ("id", "seq", "prev_hash", "hash", "at", "actor_id", "actor_kind", "action",
+            "object_type", "object_id", "person_id", "details", "ip")
+
+
+@functools.lru_cache(maxsize=_GUARDED_ROWS)
+def _insert_after_sql(count: int) -> sa.TextClause:
+    """INSERT … SELECT of ``count`` rows, all of them or none: none when a row lies past
+    ``:head_seq`` (the head read with the lock was stale). Written once per number of rows: a
+    statement built of VALUES is not cached by SQLAlchemy, and compiling it cost a millisecond."""
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.dialect()
+    types = {name: AuditEntry.__table__.c[name].type.compile(dialect=dialect)
+             for name in _COLUMNS}
+    values = ", ".join(
+        "(" + ", ".join(f"CAST(:{name}_{i} AS {types[name]})" for name in _COLUMNS) + ")"
+        for i in range(count))
+    # Only the model's own column names and types and numbered parameters: no input.
+    return sa.text(
+        f"INSERT INTO audit_entries ({', '.join(_COLUMNS)}) "  # noqa: S608
+        f"SELECT * FROM (VALUES {values}) AS new_entries "
+        "WHERE NOT EXISTS (SELECT 1 FROM audit_entries WHERE seq > :head_seq) RETURNING seq")
+
+
+def _insert_after(session: Session, rows: list[dict[str, Any]], head_seq: int) -> bool:
+    """Whether ``rows`` were inserted after ``head_seq`` (see ``_insert_after_sql``)."""
+    if len(rows) > _GUARDED_ROWS:
+        return False
+    params = {f"{name}_{i}": row[name] for i, row in enumerate(rows) for name in _COLUMNS}
+    return session.execute(_insert_after_sql(len(rows)),
+                           {**params, "head_seq": head_seq}).first() is not None
 
 
 def _within(tag, transaction) -> bool:

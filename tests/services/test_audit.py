@@ -205,6 +205,16 @@ def test_an_append_that_waited_for_the_lock_chains_on_the_row_committed_meanwhil
     assert actions[1:] == ["test.first", "test.second"]
 
 
+def test_many_entries_in_one_transaction_chain_too(ctx):
+    """Past ``_GUARDED_ROWS`` entries (a bulk command), the append reads the head again with the
+    lock held and inserts them all: one chain, every row."""
+    _write(1)
+    for i in range(audit._GUARDED_ROWS + 10):
+        audit.record("test.bulk", details={"i": i})
+    db.session.commit()
+    assert verify_chain(db.session)[0] == audit._GUARDED_ROWS + 11
+
+
 def test_audit_verify_command(app):
     runner = app.test_cli_runner()
     with app.app_context():

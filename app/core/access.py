@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Flask, current_app, flash, g, redirect, request, session, url_for
+from flask import Flask, current_app, flash, g, has_request_context, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
@@ -44,9 +44,15 @@ GATES: list[Gate] = []
 
 
 def gate_columns(user_id_column) -> dict[str, object]:
-    """The gates that have an SQL form, as labelled columns to add to a user's lookup."""
+    """The gates that have an SQL form and apply to this request's endpoint, as labelled columns
+    to add to a user's lookup (none for ``GET /me``: it asks nothing of the charter)."""
+    endpoint = request.endpoint if has_request_context() else None
+    name = declared_access(current_app, endpoint) if endpoint is not None else None
+    if name is None or name == PUBLIC:
+        return {}  # refused or public: the guard asks no gate
+    permission = get(name)
     return {gate.name: gate.sql(user_id_column).label(f"gate_{gate.name}")
-            for gate in GATES if gate.sql is not None}
+            for gate in GATES if gate.sql is not None and gate.applies(permission)}
 
 
 def remember_gates(user, passed: dict[str, bool]) -> None:

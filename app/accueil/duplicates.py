@@ -19,21 +19,32 @@ from typing import Any
 from app.accueil import persons, search
 from app.accueil.scopes import visible_fields_many
 from app.core import audit
+from app.core.errors import TooManyRequests
 
 
 @dataclass
 class Duplicates:
     hits: list[search.Hit] = field(default_factory=list)  # shown: in scope, or same identity
     elsewhere: bool = False  # a file of that name exists outside the user's scope
+    checked: bool = True  # False: the user was over their search limits, nothing looked up
 
 
-def duplicates_for(user: Any, values: dict[str, Any],
-                   exclude: uuid.UUID | None = None) -> Duplicates:
-    """The possible duplicates ``user`` may be shown; ``TooManyRequests`` (recorded) when the
-    user is over their search limits."""
+def duplicates_for(user: Any, values: dict[str, Any], exclude: uuid.UUID | None = None,
+                   paced: bool = True) -> Duplicates:
+    """The possible duplicates ``user`` may be shown. Over their search limits, nothing is looked
+    up (``checked`` False; the refusal is recorded and the coordinators told, as for a search):
+    the welcome is unconditional, so a new file is never refused for want of a check.
+
+    ``paced`` False (the API's creation): the lookup does not count against the search limits,
+    since it always creates the file it checks, a trail of its own; it is audited all the same.
+    The page's warning step shows names without creating anything: it counts."""
     if not (values.get("first_name") and values.get("last_name")):
         return Duplicates()
-    search.keep_pace(user, "name")
+    if paced:
+        try:
+            search.keep_pace(user, "name")
+        except TooManyRequests:
+            return Duplicates(checked=False)
     found = persons.find_duplicates(values, exclude=exclude)
     birth = values.get("birth_date")
     access = visible_fields_many(user, found)

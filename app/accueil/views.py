@@ -128,7 +128,6 @@ def new_person():
         return render_template("accueil/person_new.html", form=form, candidates=[])
     form = PersonForm()
     found = duplicates.Duplicates()
-    refused = None
     if form.validate_on_submit():
         data = {name: form[name].data for name in persons.EDITABLE_FIELDS}
         data["anonymous"] = bool(form.anonymous.data)
@@ -136,12 +135,10 @@ def new_person():
         # A confirmation holds for the identity it was given for: edited names check again.
         fingerprint = persons.identity_fingerprint(values)
         if not data["anonymous"] and form.confirm_duplicate.data != fingerprint:
-            try:  # paced and audited like a search: it looks names up across the département
-                found = duplicates.duplicates_for(current_user, values)
-            except TooManyRequests as error:
-                refused = error.message  # recorded: the request still commits its audit entry
+            # paced and audited like a search: it looks names up across the département
+            found = duplicates.duplicates_for(current_user, values)
         candidates = found.hits or found.elsewhere
-        if not candidates and refused is None:
+        if not candidates:
             try:
                 person = persons.create_person(data, current_user, current_user.site_id)
             except ServiceError as error:
@@ -149,10 +146,14 @@ def new_person():
             else:
                 flash(_("Dossier créé : numéro d'accueil %(n)s.", n=person.reception_number),
                       "success")
+                if not found.checked:
+                    flash(_("Les doublons n'ont pas été vérifiés : vous avez atteint votre "
+                            "nombre de recherches. Si cette personne avait déjà un dossier, "
+                            "signalez-le à votre coordinateur."), "warning")
                 return redirect(url_for("accueil.new_visit", person_id=person.id))
         form.confirm_duplicate.data = fingerprint if candidates else ""
     return render_template("accueil/person_new.html", form=form, candidates=found.hits,
-                           elsewhere=found.elsewhere, refused=refused), 429 if refused else 200
+                           elsewhere=found.elsewhere)
 
 
 # -- the person's file ------------------------------------------------------------------------

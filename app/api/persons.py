@@ -100,6 +100,8 @@ class PersonSchema(StrictSchema):
     orientations = fields.List(fields.Nested(PersonOrientationSchema))
     possible_duplicates = fields.List(fields.Dict())
     possible_duplicates_elsewhere = fields.Boolean()
+    duplicates_checked = fields.Boolean(metadata={
+        "description": "false when the caller was over their search limits: no lookup was made"})
 
 
 class SearchQuerySchema(StrictSchema):
@@ -174,12 +176,14 @@ def create_person(body):
     and the same birth date, or no birth date on either side: open one of them rather than
     keeping two files. A file outside the caller's scope is listed (``accessible: false``, no
     reception number) only when the birth date given is its own; otherwise
-    ``possible_duplicates_elsewhere`` is ``true``: search for the person. The lookup counts as
-    one search (429 ``too_many_requests`` beyond the limits).
+    ``possible_duplicates_elsewhere`` is ``true``: search for the person. The lookup is audited
+    as a search (``by: duplicate``) but, since it always creates the file it checks, does not
+    count against the search limits; ``duplicates_checked`` is ``true`` (``false`` is for the
+    page's check of a user over their limits).
     """
     values, _errors = persons.clean_identity(body, anonymous=body.get("anonymous") is True)
     found = (duplicates.Duplicates() if body.get("anonymous")
-             else duplicates.duplicates_for(current_user, values))
+             else duplicates.duplicates_for(current_user, values, paced=False))
     person = persons.create_person(body, current_user, current_user.site_id)
     view = person_view(person, current_user)
     view["possible_duplicates"] = [
@@ -187,6 +191,7 @@ def create_person(body):
          "reception_number": hit.person.reception_number if hit.accessible else None}
         for hit in found.hits]
     view["possible_duplicates_elsewhere"] = found.elsewhere
+    view["duplicates_checked"] = found.checked
     return view
 
 

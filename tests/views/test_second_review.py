@@ -64,8 +64,25 @@ def test_duplicate_warning_counts_as_a_search(app, client, build, monkeypatch):
     statuses = [_form_post(client, "/persons/new", {"first_name": "Awa",
                                                     "last_name": f"Nom{letter}"}).status_code
                 for letter in "abc"]
-    assert statuses == [302, 302, 429]
+    # Over the limit, the file is still created (the welcome is unconditional), unchecked.
+    assert statuses == [302, 302, 302]
     assert [d["by"] for _a, _p, d in _audit(app, "person.search_refused")] == ["name"]
+    assert [d["by"] for _a, _p, d in _audit(app, "person.search")] == ["duplicate"] * 2
+
+
+def test_api_creation_does_not_spend_the_search_limit(app, client, build, monkeypatch):
+    """An API creation always creates the file it checks (its own trail): its duplicate lookup
+    is audited but does not count against the search pace, so creating files never leads to a
+    429, neither on creation nor on the searches that follow."""
+    monkeypatch.setitem(app.config, "PASSERELLE_SEARCH_MAX_PER_MINUTE", 1)
+    h = bearer(api_token(client, build.user("accueil")))
+    answers = [client.post("/api/v1/persons", headers=h,
+                           json={"first_name": "Awa", "last_name": f"Nom{letter}"})
+               for letter in "abc"]
+    assert [a.status_code for a in answers] == [201, 201, 201]
+    assert all(a.get_json()["duplicates_checked"] for a in answers)
+    assert client.get("/api/v1/persons?q=Noma", headers=h).status_code == 200
+    assert [d["by"] for _a, _p, d in _audit(app, "person.search")][:3] == ["duplicate"] * 3
 
 
 def test_api_possible_duplicates_hide_another_sites_file(client, build):

@@ -157,6 +157,14 @@ class StalledSchema(StrictSchema):
 
 
 def _load(orientation_id: uuid.UUID, permission: str) -> Orientation:
+    # The orientation and its person in one statement (issue 21): the access rules and the view
+    # read both. The person is kept for the request (as load_many does), so the loader's
+    # ``session.get`` calls find them; nothing of it is shown before the rules have judged.
+    row = db.session.execute(
+        sa.select(Orientation, Person).outerjoin(Person, Person.id == Orientation.person_id)
+        .where(Orientation.id == orientation_id)).first()
+    if row is not None and row[1] is not None:
+        db.session.info.setdefault("loaded", []).append(row[1])
     return get_visible_or_404(Orientation, orientation_id, permission, read="orientation.read")
 
 

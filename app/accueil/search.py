@@ -110,13 +110,16 @@ def _candidates(words: list[str], birth: date | None) -> tuple[list[Candidate], 
         close = _decrypted(db.session.execute(query.limit(room + 1)))
         truncated = len(close) > room
         close = close[:room]
-    # Last, a letter dropped, added or swapped in a word ("lefebre" for LEFEBVRE): the keys of
-    # the words one such slip away (of those long enough for one letter not to make another
-    # name of them).
+    # Last, when neither the spelling nor the sound found anyone, a letter dropped, added or
+    # swapped in a word ("lefebre" for LEFEBVRE): the keys of the words one such slip away (of
+    # those long enough for one letter not to make another name of them). Only then: each word
+    # of eight letters brings about 250 keys to hash and look up, which every search paying it
+    # made the desk's most frequent request several times slower (issue 21).
     room -= len(close)
-    slips = {w: [word_key(v) for v in one_slip_away(w)] for w in words}
     near: list[Candidate] = []
-    if not truncated and room > 0 and any(slips.values()):
+    slips = ({w: [word_key(v) for v in one_slip_away(w)] for w in words}
+             if not (exact or close or truncated) else {})
+    if slips and room > 0 and any(slips.values()):
         query = matching(lambda w: [exact_keys[w]] + ([sound_keys[w]] if w in sound_keys else [])
                          + slips[w])
         seen = [p.id for p in exact + close]

@@ -76,8 +76,9 @@ def prepare(scale: str, env: dict, admin_dsn: str, dsn: str) -> None:
     sh(flask + ["demo", "generate", "--persons", str(persons), "--seed", "1",
                 "--defer-indexes"], env)
     print(f"generated in {time.monotonic() - started:.0f} s")
-    # No VACUUM ANALYZE here: the generator analyses what it loaded, as a département's own
-    # bulk loads do (a bench that analysed by itself would hide a generator that did not).
+    # No VACUUM ANALYZE here: the generator vacuums and analyses what it loaded, as a
+    # département's own bulk loads do (a bench doing it by itself would hide a generator that
+    # did not).
 
 
 def clean_bare_rows(dsn: str) -> None:

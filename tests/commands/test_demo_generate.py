@@ -185,13 +185,17 @@ def test_generation_leaves_planner_statistics(app, ctx):
     result = runner.invoke(args=["demo", "generate", "--persons", "40", "--workers", "1"])
     assert result.exit_code == 0, result.output
     db.session.remove()
-    # ANALYZE sets the row estimates to what is there (autovacuum would wait for 50 changed
-    # rows and its next round); pg_class is transactional, unlike the statistics views.
+    # VACUUM (ANALYZE) sets the row estimates to what is there (autovacuum would wait for its
+    # next round) and the visibility map (index-only scans that skip the table);
+    # pg_class is transactional, unlike the statistics views.
     for table in ("persons", "person_search_keys", "visits", "orientations"):
         estimate, count = db.session.execute(sa.text(
             f"SELECT c.reltuples, (SELECT count(*) FROM {table}) FROM pg_class c "
             f"WHERE c.relname = '{table}'")).one()
         assert count > 0 and estimate == count, (table, estimate, count)
+    visible, pages = db.session.execute(sa.text(
+        "SELECT relallvisible, relpages FROM pg_class WHERE relname = 'person_search_keys'")).one()
+    assert pages > 0 and visible == pages, (visible, pages)
 
 
 # -- documents and appointments (issue 20) ---------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import login
 
@@ -39,6 +40,8 @@ def world(app, build):
 def test_every_menu_page(page, world, checked, role):
     login(page, world[role])
     checked(page)
+    # (make screenshots resizes the page to 768 px and back: the header unfolds on a frame)
+    expect(page.get_by_role("navigation", name="Navigation principale")).to_be_visible()
     menu = page.get_by_role("navigation", name="Navigation principale").get_by_role("link")
     targets = [menu.nth(i).get_attribute("href") for i in range(menu.count())]
     targets.append("/account/security")

@@ -238,9 +238,7 @@ def _orientations(q: Query, today: date) -> dict[Any, dict]:
     sent_day, ack_day, take_day = (aliased(CalendarDay) for _ in range(3))
     due_passed = sa.or_(Orientation.acknowledged_on.is_not(None),
                         Orientation.acknowledge_due < today)
-    base = [Orientation.sent_on.between(q.date_from, q.date_to)]
-    if q.territory:
-        base.append(Orientation.territory == q.territory)
+    base = _sent_in(q)
     query = _from_orientations(sa.select(
         key.label("g"), sa.func.count().label("sent"),
         _count_if(sa.and_(Orientation.acknowledged_on.is_not(None),
@@ -309,6 +307,14 @@ def _parcours(q: Query) -> dict[Any, dict]:
     return out
 
 
+def _sent_in(q: Query) -> list:
+    """The conditions of the orientations sent in the period (and the territory, if any)."""
+    period = [Orientation.sent_on.between(q.date_from, q.date_to)]
+    if q.territory:
+        period.append(Orientation.territory == q.territory)
+    return period
+
+
 def _updates(q: Query) -> dict[Any, dict]:
     """The person's own follow-up: who asked for updates, messages sent, delivery failures.
 
@@ -318,9 +324,7 @@ def _updates(q: Query) -> dict[Any, dict]:
     key = _orientation_key(q.by)
     if key is None:
         return {}
-    period = [Orientation.sent_on.between(q.date_from, q.date_to)]
-    if q.territory:
-        period.append(Orientation.territory == q.territory)
+    period = _sent_in(q)
     asked = {row.g: row for row in db.session.execute(_from_orientations(
         sa.select(key.label("g"), sa.func.count(Orientation.id).label("oriented"),
                   sa.func.count(FollowUp.updates_channel).label("asked")), q.by)
@@ -348,9 +352,7 @@ def _appointments(q: Query) -> dict[Any, dict]:
     key = _orientation_key(q.by)
     if key is None:
         return {}
-    period = [Orientation.sent_on.between(q.date_from, q.date_to)]
-    if q.territory:
-        period.append(Orientation.territory == q.territory)
+    period = _sent_in(q)
     counts = {row.g: row for row in db.session.execute(_from_orientations(
         sa.select(key.label("g"), _count_if(Appointment.status == "came").label("kept"),
                   _count_if(Appointment.status == "no_show").label("missed")), q.by)

@@ -49,7 +49,7 @@ from app.core import audit
 from app.core.crypto import token_digest
 from app.core.db import db, key_ring, utcnow
 from app.core.errors import Conflict, InvalidTransition
-from app.core.validation import FieldErrors, clean_code, clean_text
+from app.core.validation import FieldErrors, clean_code, clean_date, clean_text
 from app.directory.models import Structure
 from app.followup import services as followup
 from app.notifications.models import FAILED, PENDING, OutboxMessage
@@ -116,14 +116,8 @@ def _clean_date(errors: FieldErrors, field: str, value: Any, orientation: Orient
     if value is None or value == "":
         errors.add(field, _("Indiquez la date du rendez-vous."))
         return None
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value)
-        except ValueError:
-            errors.add(field, _("Date invalide : utilisez le format AAAA-MM-JJ."))
-            return None
-    if isinstance(value, datetime) or not isinstance(value, date):
-        errors.add(field, _("Date invalide : utilisez le format AAAA-MM-JJ."))
+    value = clean_date(errors, field, value)
+    if value is None:
         return None
     if value < orientation.sent_on:
         errors.add(field, _("Le rendez-vous ne peut pas précéder l'envoi de l'orientation, le "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import gettext as _
@@ -97,6 +98,22 @@ def _too_far(value: Any) -> bool:
         return value > MAX_PAGE
     text = str(value).strip().lstrip("+")
     return text.isascii() and text.isdigit() and (len(text) > 7 or int(text) > MAX_PAGE)
+
+
+def clean_date(errors: FieldErrors, field: str, value: object) -> date | None:
+    """A date given as ISO text (``AAAA-MM-JJ``) or as a date; None when empty, or when it is
+    not one (the error recorded). A datetime is not a date here: it would not compare."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    elif isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    errors.add(field, _("Date invalide : utilisez le format AAAA-MM-JJ."))
+    return None
 
 
 def clean_text(

@@ -36,7 +36,7 @@ from app.core import audit
 from app.core.db import db, utcnow
 from app.core.enums import Domain, Role
 from app.core.errors import InvalidTransition
-from app.core.validation import FieldErrors, clean_code, clean_text
+from app.core.validation import FieldErrors, clean_code, clean_date, clean_text
 from app.directory.models import Site, Structure
 from app.directory.services import find_structure
 from app.orientation import contact, notify, urgency
@@ -295,16 +295,8 @@ def take_charge(orientation: Orientation, actor: Any, first_appointment_on: Any 
 
 
 def _clean_future_date(errors: FieldErrors, field: str, value: Any) -> date | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            value = date.fromisoformat(value)
-        except ValueError:
-            errors.add(field, _("Date invalide : utilisez le format AAAA-MM-JJ."))
-            return None
-    if not isinstance(value, date):
-        errors.add(field, _("Date invalide : utilisez le format AAAA-MM-JJ."))
+    value = clean_date(errors, field, value)
+    if value is None:
         return None
     if value < local_date(utcnow()):
         errors.add(field, _("La date du premier rendez-vous ne peut pas être passée."))

@@ -19,7 +19,9 @@ not as authentication):
 
 It also times an authenticated trivial route (``GET /api/v1/me``) against a bare Flask route
 answering ``{}`` through the same test client: the difference is the floor every request pays.
-``--pyinstrument OP`` writes a pyinstrument profile of one operation (text) instead.
+``--pyinstrument OP`` writes a pyinstrument profile of one operation (text) instead
+(``PROFILE_ALL=1`` shows the frames of libraries too); ``--cprofile OP`` the functions of one
+operation that take most time, by themselves and with what they call.
 
 Prints one Markdown table: p50, p95 and mean ms per operation, and the mean of each part.
 """
@@ -188,6 +190,28 @@ def print_statements(app, client, run: Callable) -> None:
         print(f"{number:2}. {statement[:700]}")
 
 
+def print_cprofile(client, run: Callable, repeat: int) -> None:
+    """cProfile of ``repeat`` requests of one operation (after warming): the 35 functions with
+    the most time of their own, then the 35 with the most time including what they call."""
+    # this file's own name hides the standard library's ``profile``, which cProfile imports
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != here]
+    sys.modules.pop("profile", None)
+    import cProfile
+    import pstats
+
+    for _ in range(20):
+        run(client)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(repeat):
+        run(client)
+    profiler.disable()
+    stats = pstats.Stats(profiler).strip_dirs()
+    stats.sort_stats("tottime").print_stats(35)
+    stats.sort_stats("cumulative").print_stats(35)
+
+
 def bare_trivial(repeat: int) -> list[float]:
     from flask import Flask
 
@@ -208,6 +232,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=300)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--pyinstrument", metavar="OP", help="profile one operation instead")
+    parser.add_argument("--cprofile", metavar="OP",
+                        help="cProfile one operation: the functions taking most time by themselves")
     parser.add_argument("--statements", metavar="OP",
                         help="print the SQL statements of one request of OP (after warming)")
     args = parser.parse_args()
@@ -251,7 +277,11 @@ def main() -> None:
         for _ in range(args.repeat):
             run(client)
         profiler.stop()
-        print(profiler.output_text(unicode=True, color=False, show_all=False))
+        print(profiler.output_text(unicode=True, color=False, show_all=bool(os.environ.get("PROFILE_ALL"))))
+        return
+
+    if args.cprofile:
+        print_cprofile(client, ops[args.cprofile], args.repeat)
         return
 
     if args.statements:

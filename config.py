@@ -66,6 +66,7 @@ class Settings:
     PASSERELLE_PROXY_HOPS: int = 0
     DATABASE_REPLICA_URL: str | None = None
     PASSERELLE_REPLICA_MAX_LAG_SECONDS: int = 30
+    PASSERELLE_DB_PING_IDLE_SECONDS: int = 10
     PASSERELLE_BREAK_GLASS_HOURS: int = 24
     PASSERELLE_SEARCH_MAX_PER_MINUTE: int = 20
     PASSERELLE_SEARCH_MAX_PER_DAY: int = 600
@@ -103,7 +104,8 @@ class Settings:
         cfg = {k: v for k, v in vars(self).items() if k.isupper()}
         cfg.update(self.extra)
         cfg.update(
-            SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+            # pinged when idle for PASSERELLE_DB_PING_IDLE_SECONDS (app.core.db.ping_when_idle)
+            SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False},
             SESSION_COOKIE_HTTPONLY=True,
             SESSION_COOKIE_SAMESITE="Lax",
             REMEMBER_COOKIE_HTTPONLY=True,
@@ -159,6 +161,7 @@ def from_environment(env: str | None = None) -> Settings:
         DATABASE_REPLICA_URL=normalise_database_url(os.environ["DATABASE_REPLICA_URL"])
         if os.environ.get("DATABASE_REPLICA_URL") else None,
         PASSERELLE_REPLICA_MAX_LAG_SECONDS=_env_int("PASSERELLE_REPLICA_MAX_LAG_SECONDS", 30),
+        PASSERELLE_DB_PING_IDLE_SECONDS=_env_int("PASSERELLE_DB_PING_IDLE_SECONDS", 10),
         PASSERELLE_BREAK_GLASS_HOURS=_env_int("PASSERELLE_BREAK_GLASS_HOURS", 24),
         PASSERELLE_SEARCH_MAX_PER_MINUTE=_env_int("PASSERELLE_SEARCH_MAX_PER_MINUTE", 20),
         PASSERELLE_SEARCH_MAX_PER_DAY=_env_int("PASSERELLE_SEARCH_MAX_PER_DAY", 600),
@@ -238,6 +241,8 @@ def check(settings: Settings) -> None:
             raise ConfigError(problem)
     if settings.PASSERELLE_REPLICA_MAX_LAG_SECONDS < 0:
         raise ConfigError("PASSERELLE_REPLICA_MAX_LAG_SECONDS must be 0 or more")
+    if settings.PASSERELLE_DB_PING_IDLE_SECONDS < 0:
+        raise ConfigError("PASSERELLE_DB_PING_IDLE_SECONDS must be 0 or more")
     for name in ("PASSERELLE_SEARCH_MAX_PER_MINUTE", "PASSERELLE_SEARCH_MAX_PER_DAY",
                  "PASSERELLE_EMAIL_LINK_HOURS"):
         if getattr(settings, name) < 1:

@@ -119,6 +119,10 @@ def _init_extensions(app: Flask) -> None:
     from app.extensions import api, babel, csrf, db, login_manager, migrate
 
     db.init_app(app)
+    from app.core.db import ping_when_idle
+
+    with app.app_context():
+        ping_when_idle(db.engine, app.config["PASSERELLE_DB_PING_IDLE_SECONDS"])
     from app.core import routing
 
     routing.init_app(app)

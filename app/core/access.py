@@ -43,16 +43,22 @@ class Gate:
 GATES: list[Gate] = []
 
 
-def gate_columns(user_id_column) -> dict[str, object]:
-    """The gates that have an SQL form and apply to this request's endpoint, as labelled columns
-    to add to a user's lookup (none for ``GET /me``: it asks nothing of the charter)."""
+def sql_gates() -> tuple[Gate, ...]:
+    """The gates that have an SQL form and apply to this request's endpoint (none for
+    ``GET /me``: it asks nothing of the charter)."""
     endpoint = request.endpoint if has_request_context() else None
     name = declared_access(current_app, endpoint) if endpoint is not None else None
     if name is None or name == PUBLIC:
-        return {}  # refused or public: the guard asks no gate
+        return ()  # refused or public: the guard asks no gate
     permission = get(name)
+    return tuple(gate for gate in GATES if gate.sql is not None and gate.applies(permission))
+
+
+def gate_columns(user_id_column, gates: tuple[Gate, ...] | None = None) -> dict[str, object]:
+    """Those gates (by default the request's ``sql_gates()``) as labelled columns to add to a
+    user's lookup."""
     return {gate.name: gate.sql(user_id_column).label(f"gate_{gate.name}")
-            for gate in GATES if gate.sql is not None and gate.applies(permission)}
+            for gate in (sql_gates() if gates is None else gates)}
 
 
 def remember_gates(user, passed: dict[str, bool]) -> None:

@@ -13,6 +13,7 @@ and reads and writes plaintext. The ciphertext lives in the column of the same n
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
@@ -127,6 +128,37 @@ def _prepare_threshold(_dialect, _record, _cargs, cparams) -> None:
     if isinstance(value, str):
         text = value.strip().lower()
         cparams["prepare_threshold"] = None if text in ("", "none", "off") else int(text)
+
+
+_CHECKED_IN = "passerelle_checked_in"
+
+
+def ping_when_idle(engine: sa.Engine, seconds: float) -> None:
+    """Check a pooled connection with a ping only when it comes back after ``seconds`` idle.
+
+    ``pool_pre_ping`` pings at every checkout: a round trip per request (issue 21) to protect
+    against a connection the server dropped meanwhile (a restart, an idle timeout, a failover),
+    which happens while connections sit unused, not between two requests a few milliseconds
+    apart. A ping that fails makes the pool drop that connection and open another, so the
+    request never sees it. A connection dropped while in steady use is caught by SQLAlchemy at
+    its first statement (the pool is then emptied); with ``seconds`` = 0 every checkout pings,
+    as ``pool_pre_ping`` did."""
+
+    @sa.event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record) -> None:
+        if record is not None:
+            record.info[_CHECKED_IN] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, _proxy) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is None or time.monotonic() - since < seconds:
+            return  # new, or back from a request just now
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            # the pool discards this connection and checks out another (up to three times)
+            raise sa.exc.DisconnectionError("connection lost while idle") from error
 
 
 def analyze(tables: list[str] | tuple[str, ...]) -> None:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from app.accueil.models import Need, Person, Visit
 from app.auth.models import User
 from app.core.db import db, load_many
 from app.directory.models import Site, Structure
-from app.orientation.models import Orientation
+from app.orientation.models import Orientation, OrientationEvent
 from app.orientation.scopes import (
     COORDINATION,
     PARTNER,
@@ -38,13 +39,29 @@ def _display_names(ids: set) -> dict:
     return names
 
 
+def _events_and_names(orientation: Orientation) -> tuple[list[OrientationEvent], dict]:
+    """The orientation's events and their authors' names. Events not loaded yet come with the
+    names in one statement (issue 21: one fewer for a detail) and fill the relationship."""
+    state = sa.inspect(orientation)
+    if "events" in state.unloaded and state.persistent:
+        rows = db.session.execute(
+            sa.select(OrientationEvent, User.display_name)
+            .outerjoin(User, User.id == OrientationEvent.actor_id)
+            .where(OrientationEvent.orientation_id == orientation.id)
+            .order_by(OrientationEvent.seq)).all()
+        set_committed_value(orientation, "events", [event for event, _name in rows])
+        return orientation.events, {event.actor_id: name for event, name in rows if name}
+    events = orientation.events
+    return events, _display_names({e.actor_id for e in events if e.actor_id})
+
+
 def events_view(orientation: Orientation, free_text: bool) -> list[dict[str, Any]]:
-    users = _display_names({e.actor_id for e in orientation.events if e.actor_id})
+    events, users = _events_and_names(orientation)
     return [{"at": e.at, "kind": e.kind,
              "actor": users.get(e.actor_id) or e.actor_label or "Passerelle",
              "from_status": e.from_status, "to_status": e.to_status,
              "reason": e.reason if free_text else None}
-            for e in orientation.events]
+            for e in events]
 
 
 def person_block(orientation: Orientation, who: str) -> dict[str, Any]:

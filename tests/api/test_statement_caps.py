@@ -27,7 +27,7 @@ CAPS = {
     "open_file": (8, 8),
     "record_visit": (6, 6),
     "send_orientation": (10, 10),
-    "orientation_detail": (6, 6),
+    "orientation_detail": (5, 5),
     "partner_inbox": (4, 4),
     "me": (1, 1),
 }

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import json
@@ -127,13 +128,19 @@ class KeyRing:
             json.dump(payload, handle, indent=2)
 
     # -- field encryption -------------------------------------------------------------------
+    @functools.cached_property
+    def _ciphers(self) -> dict[str, AESGCM]:
+        """One AES-GCM object per key, built once: building one took longer than decrypting a
+        field with it (1.5 against 0.8 µs; a search decrypts 800 fields; issue 21)."""
+        return {key_id: AESGCM(key) for key_id, key in self.keys.items()}
+
     def active_prefix(self) -> str:
         """The prefix every token encrypted under the active key starts with."""
         return f"{TOKEN_VERSION}:{self.active_id}:"
 
     def encrypt(self, plaintext: str, aad: str) -> str:
         nonce = os.urandom(NONCE_BYTES)
-        sealed = AESGCM(self.keys[self.active_id]).encrypt(
+        sealed = self._ciphers[self.active_id].encrypt(
             nonce, plaintext.encode("utf-8"), aad.encode("utf-8")
         )
         body = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
@@ -146,12 +153,12 @@ class KeyRing:
             raise DecryptionError(f"malformed ciphertext for {aad}") from exc
         if version != TOKEN_VERSION:
             raise DecryptionError(f"unknown ciphertext version {version!r} for {aad}")
-        key = self.keys.get(key_id)
-        if key is None:
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
             raise DecryptionError(f"key {key_id!r} is not in the key ring (needed for {aad})")
         try:
             raw = base64.urlsafe_b64decode(body.encode("ascii"))
-            plain = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad.encode("utf-8"))
+            plain = cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad.encode("utf-8"))
         except (InvalidTag, ValueError, binascii.Error) as exc:
             raise DecryptionError(
                 f"ciphertext does not decrypt for {aad}: tampered, or moved from another row"

@@ -213,12 +213,12 @@ class Encrypted:
     def _aad(self, row_id: Any) -> str:
         return f"{self.table}:{self.name}:{row_id}"
 
-    def decrypt(self, row_id: Any, token: str | None) -> Any:
+    def decrypt(self, row_id: Any, token: str | None, ring: KeyRing | None = None) -> Any:
         """The plaintext of this attribute's ``token`` in row ``row_id``, read without the ORM
-        (a query of columns, for many rows)."""
+        (a query of columns, for many rows: pass them the ``ring``, looked up once)."""
         if token is None:
             return None
-        return self._decode(key_ring().decrypt(token, self._aad(row_id)))
+        return self._decode((ring or key_ring()).decrypt(token, self._aad(row_id)))
 
     def _encode(self, value: Any) -> str:
         if self.kind == "date":

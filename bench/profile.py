@@ -252,6 +252,7 @@ def main() -> None:
                       PASSERELLE_SEARCH_MAX_PER_DAY="100000000")
     os.environ.pop("DATABASE_REPLICA_URL", None)
     bench.clean_bare_rows(dsn)
+    bench.reset_paces(dsn)
     config = bench.fixtures(dsn)
     config["queries"] = bench.queries()
 

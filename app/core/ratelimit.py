@@ -51,10 +51,19 @@ def serialise(name: str) -> None:
 def exceeded(name: str, limit: int, window: timedelta) -> bool:
     """True when ``name`` already had ``limit`` hits within ``window``; the bucket stays locked
     until the transaction ends (see the module's docstring), so check and hit are one step."""
-    _lock(_bucket(name))
-    count = db.session.scalar(sa.select(sa.func.count()).select_from(RateLimitHit).where(
-        RateLimitHit.bucket == _bucket(name), RateLimitHit.at > utcnow() - window))
-    return count >= limit
+    bucket = _bucket(name)
+    _lock(bucket)
+    return db.session.scalar(sa.select(_capped_count(bucket, RateLimitHit.at > utcnow() - window,
+                                                     limit))) >= limit
+
+
+def _capped_count(bucket: str, condition, cap: int) -> sa.ScalarSelect:
+    """How many hits of ``bucket`` meet ``condition``, counted up to ``cap``: a range of the
+    (bucket, at) index read no further than the limit needs. Counting them all made a busy
+    bucket's check as slow as its day was long (8 ms at 10 000 hits; issue 21)."""
+    hits = (sa.select(sa.literal(1)).where(RateLimitHit.bucket == bucket, condition)
+            .limit(cap).subquery())
+    return sa.select(sa.func.count()).select_from(hits).scalar_subquery()
 
 
 def first_exceeded(name: str, limits: list[tuple[str, int, timedelta]]) -> str | None:
@@ -68,9 +77,9 @@ def first_exceeded(name: str, limits: list[tuple[str, int, timedelta]]) -> str |
     # The same statement counts the hits past the longest window, which ``forget`` then
     # deletes only once there are enough of them (a statement fewer on most requests).
     *counts, stale = db.session.execute(sa.select(
-        *(sa.func.count().filter(RateLimitHit.at > now - window) for _l, _n, window in limits),
-        sa.func.count().filter(RateLimitHit.at <= now - longest))
-        .where(RateLimitHit.bucket == bucket)).one()
+        *(_capped_count(bucket, RateLimitHit.at > now - window, limit)
+          for _l, limit, window in limits),
+        _capped_count(bucket, RateLimitHit.at <= now - longest, FORGET_AFTER))).one()
     db.session.info.setdefault("rate_limit_stale", {})[bucket] = (longest, stale)
     for (label, limit, _window), count in zip(limits, counts, strict=True):
         if count >= limit:

@@ -1,7 +1,9 @@
 """``make bench SCALE=100k``: Passerelle against the bare stack, on PostgreSQL, same run.
 
-1. a PostgreSQL database ``passerelle_bench_<scale>`` filled by ``demo generate`` (kept between
-   runs: generated once per scale, with its keys under /tmp/passerelle-bench-<scale>);
+1. a PostgreSQL database ``passerelle_bench_<scale>`` filled by ``demo generate``: generated
+   once per scale into the template ``passerelle_bench_<scale>_generated`` (keys under
+   /tmp/passerelle-bench-<scale>), copied from it before each run so that no run measures the
+   writes of the runs before;
 2. Passerelle under gunicorn, then the bare Flask + psycopg app (``bench/bare_app.py``), each
    driven for ``--duration`` seconds by ``bench/load.py`` in a separate process;
 3. per operation: throughput, p50 / p95 / p99, and the ratio to the bare stack; the app
@@ -51,27 +53,36 @@ def sh(args, env, **kw):
     return subprocess.run(args, cwd=ROOT, env=env, check=True, **kw)
 
 
+def _exists(admin_dsn: str, db: str) -> bool:
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone() \
+            is not None
+
+
 def prepare(scale: str, env: dict, admin_dsn: str, dsn: str) -> None:
+    """The bench database as generated, at every run: generated once into
+    ``passerelle_bench_<scale>_generated`` (a template nobody connects to), and copied from it
+    before each run. The bench writes (visits, orientations, acknowledgments) land on the same
+    500 persons and one partner's inbox: kept from run to run, they made those persons' files
+    seven times a typical one and the inbox's count ever longer, and each run slower than the
+    last (issue 21)."""
     persons = SCALES[scale]
     db = dsn.rsplit("/", 1)[1]
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone()
-    if exists:
-        with psycopg.connect(dsn) as conn:
-            try:
-                count = conn.execute("SELECT count(*) FROM persons").fetchone()[0]
-            except psycopg.Error:
-                count = -1
-        if count >= persons and Path(env["PASSERELLE_INSTANCE_PATH"], "keys.json").exists():
-            print(f"database {db}: {count} persons already there")
-            sh([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], env,
-               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the code may be newer
-            return
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{db}"')
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db}"')
+    template = f"{db}_generated"
+    keys = Path(env["PASSERELLE_INSTANCE_PATH"], "keys.json")
     flask = [str(BIN / "flask"), "--app", "wsgi"]
+    if _exists(admin_dsn, template) and keys.exists():
+        started = time.monotonic()
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}"')
+            conn.execute(f'CREATE DATABASE "{db}" TEMPLATE "{template}"')
+        print(f"database {db}: copied from {template} in {time.monotonic() - started:.0f} s")
+        sh(flask + ["db", "upgrade"], env, stdout=subprocess.DEVNULL,
+           stderr=subprocess.DEVNULL)  # the code may be newer
+        return
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db}"')
+        conn.execute(f'CREATE DATABASE "{db}"')
     sh(flask + ["db", "upgrade"], env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     started = time.monotonic()
     # A fresh database nobody uses meanwhile: its plain indexes are built once the rows are in.
@@ -80,7 +91,9 @@ def prepare(scale: str, env: dict, admin_dsn: str, dsn: str) -> None:
     print(f"generated in {time.monotonic() - started:.0f} s")
     # No VACUUM ANALYZE here: the generator vacuums and analyses what it loaded, as a
     # département's own bulk loads do (a bench doing it by itself would hide a generator that
-    # did not).
+    # did not). The copy keeps the statistics and the visibility map (a file copy).
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{template}" TEMPLATE "{db}"')
 
 
 def clean_bare_rows(dsn: str) -> None:

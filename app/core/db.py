@@ -70,7 +70,7 @@ def render_item(type_: str, obj: Any, autogen_context) -> str | bool:
 # Indexes on expressions: Alembic compares them as text, and PostgreSQL gives back its own
 # rewriting of the expression, so autogenerate would see a change forever. They are created by
 # their migration and checked by tests/migrations instead.
-EXPRESSION_INDEXES = frozenset({"ix_orientations_stall_due"})
+EXPRESSION_INDEXES = frozenset({"ix_orientations_stall_due", "ix_orientations_stall_urgent_due"})
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to) -> bool:

@@ -64,6 +64,12 @@ class Orientation(Model):
                  postgresql_where=sa.text(STALL_STATUSES_SQL),
                  postgresql_include=["status", "acknowledge_due", "take_charge_due"],
                  sqlite_where=sa.text(STALL_STATUSES_SQL)),
+        # Its page, urgent ones first (issue 24), read in that order: without it PostgreSQL
+        # sorted every stalled orientation of the territory for each page (800 ms at 1 M).
+        sa.Index("ix_orientations_stall_urgent_due", "territory", sa.text("urgent DESC"),
+                 sa.text(STALL_DUE_SQL), "id",
+                 postgresql_where=sa.text(STALL_STATUSES_SQL),
+                 sqlite_where=sa.text(STALL_STATUSES_SQL)),
     )
 
     person_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("persons.id"), index=True)

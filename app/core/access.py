@@ -54,11 +54,9 @@ def sql_gates() -> tuple[Gate, ...]:
     return tuple(gate for gate in GATES if gate.sql is not None and gate.applies(permission))
 
 
-def gate_columns(user_id_column, gates: tuple[Gate, ...] | None = None) -> dict[str, object]:
-    """Those gates (by default the request's ``sql_gates()``) as labelled columns to add to a
-    user's lookup."""
-    return {gate.name: gate.sql(user_id_column).label(f"gate_{gate.name}")
-            for gate in (sql_gates() if gates is None else gates)}
+def gate_columns(user_id_column, gates: tuple[Gate, ...]) -> dict[str, object]:
+    """Those gates (``sql_gates()``) as labelled columns to add to a user's lookup."""
+    return {gate.name: gate.sql(user_id_column).label(f"gate_{gate.name}") for gate in gates}
 
 
 def remember_gates(user, passed: dict[str, bool]) -> None:

@@ -270,12 +270,18 @@ def _p95(row: dict | None) -> str:
     return f"{row['p95']:.1f} ({row['p95_low']:.1f}–{row['p95_high']:.1f})"
 
 
+def _workers(args) -> str:
+    if args.worker_class == "sync":
+        return f"{args.workers} workers (sync)"
+    return f"{args.workers} workers × {args.threads} threads (gthread)"
+
+
 def report(scale: str, app: dict, bare: dict, memory: list[float], args) -> str:
     alone, loaded = app["latency"], app["throughput"]
     lines = [f"### {scale} persons — {date.today().isoformat()}", "",
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
              f"{platform.python_version()}, PostgreSQL on loopback (same machine as the app and "
-             f"the load); gunicorn {args.workers} workers × {args.threads} threads (gthread). "
+             f"the load); gunicorn {_workers(args)}. "
              f"Each stack: {args.warmup} s warm-up, then {args.runs} runs of {args.duration} s "
              f"with one client (latency) and {args.duration} s with {args.clients} clients "
              "(throughput); each figure is the median of the runs, the p95 with its lowest and "
@@ -315,8 +321,10 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=60)
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=4)  # issue 21: measured, BENCHMARKS.md
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"),
+                        help="gunicorn's worker class, for both stacks (sync: one thread)")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--prepare-only", action="store_true",
@@ -349,8 +357,10 @@ def main() -> None:
     config.update(queries=queries(),
                   year_from=(date.today() - timedelta(days=365)).isoformat(),
                   year_to=date.today().isoformat())
-    gunicorn = [str(BIN / "gunicorn"), "--workers", str(args.workers), "--worker-class", "gthread",
-                "--threads", str(args.threads), "--log-level", "warning"]
+    gunicorn = [str(BIN / "gunicorn"), "--workers", str(args.workers), "--worker-class",
+                args.worker_class, "--log-level", "warning",
+                # gunicorn turns a sync worker with threads into gthread
+                "--threads", str(args.threads if args.worker_class == "gthread" else 1)]
     port = free_port()
     app_results, memory = drive("passerelle", gunicorn + ["--bind", f"127.0.0.1:{port}",
                                                           "wsgi:app"], env, port, config, args)

@@ -152,8 +152,7 @@ def measure(config: dict, args, coordinators: bool, tmp: Path, name: str) -> dic
 
 def serve(env: dict, port: int, args) -> subprocess.Popen:
     server = subprocess.Popen(
-        ["taskset", "-c", "0", str(bench.BIN / "gunicorn"), "--workers", str(args.workers),
-         "--worker-class", "gthread", "--threads", str(args.threads), "--log-level", "warning",
+        ["taskset", "-c", "0", *bench.gunicorn_command(args),
          "--bind", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     bench.wait_up(f"http://127.0.0.1:{port}/login")
@@ -175,8 +174,8 @@ def spread(values: list[float]) -> str:
 def report(scale: str, results: dict, served: dict, args) -> str:
     ops = [op for op in DESK if any(op in r for r in results["alone"])]
     lines = [f"### Indicators on a replica — {scale} persons — {date.today().isoformat()}", "",
-             f"`make bench SCALE={scale} REPLICA=1`. Primary, app ({args.workers} workers × "
-             f"{args.threads} threads) and load generators on core 0, the replica on core 1 "
+             f"`make bench SCALE={scale} REPLICA=1`. Primary, app ({bench.workers_label(args)}) "
+             "and load generators on core 0, the replica on core 1 "
              f"(`taskset`). One desk client throughout; {args.coordinators} coordinator clients "
              "asking for a territory's year of indicators without pause. Each phase "
              f"{args.runs} × {args.duration} s; p95 in ms, median of the runs (lowest–highest).",

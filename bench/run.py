@@ -270,7 +270,16 @@ def _p95(row: dict | None) -> str:
     return f"{row['p95']:.1f} ({row['p95_low']:.1f}–{row['p95_high']:.1f})"
 
 
-def _workers(args) -> str:
+def gunicorn_command(args) -> list[str]:
+    """gunicorn with the bench's worker settings (``--worker-class``, ``--workers``,
+    ``--threads``), for the stacks of ``make bench`` and of its replica run alike."""
+    return [str(BIN / "gunicorn"), "--workers", str(args.workers), "--worker-class",
+            args.worker_class, "--log-level", "warning",
+            # gunicorn turns a sync worker with threads into gthread
+            "--threads", str(args.threads if args.worker_class == "gthread" else 1)]
+
+
+def workers_label(args) -> str:
     if args.worker_class == "sync":
         return f"{args.workers} workers (sync)"
     return f"{args.workers} workers × {args.threads} threads (gthread)"
@@ -281,7 +290,7 @@ def report(scale: str, app: dict, bare: dict, memory: list[float], args) -> str:
     lines = [f"### {scale} persons — {date.today().isoformat()}", "",
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
              f"{platform.python_version()}, PostgreSQL on loopback (same machine as the app and "
-             f"the load); gunicorn {_workers(args)}. "
+             f"the load); gunicorn {workers_label(args)}. "
              f"Each stack: {args.warmup} s warm-up, then {args.runs} runs of {args.duration} s "
              f"with one client (latency) and {args.duration} s with {args.clients} clients "
              "(throughput); each figure is the median of the runs, the p95 with its lowest and "
@@ -357,10 +366,7 @@ def main() -> None:
     config.update(queries=queries(),
                   year_from=(date.today() - timedelta(days=365)).isoformat(),
                   year_to=date.today().isoformat())
-    gunicorn = [str(BIN / "gunicorn"), "--workers", str(args.workers), "--worker-class",
-                args.worker_class, "--log-level", "warning",
-                # gunicorn turns a sync worker with threads into gthread
-                "--threads", str(args.threads if args.worker_class == "gthread" else 1)]
+    gunicorn = gunicorn_command(args)
     port = free_port()
     app_results, memory = drive("passerelle", gunicorn + ["--bind", f"127.0.0.1:{port}",
                                                           "wsgi:app"], env, port, config, args)

@@ -83,15 +83,18 @@ def _candidates(words: list[str], birth: date | None) -> tuple[list[Candidate], 
     exact_keys = {w: word_key(w) for w in words}
     sound_keys = {w: sound_key(w) for w in words if phonetic_key(w)}
 
+    # In the tables' columns, not the models' attributes: a statement naming no model runs
+    # without the ORM's compilation and loading (half the time of these statements; issue 21).
+    persons, keys = Person.__table__.c, PersonSearchKey.__table__.c
+
     def matching(values_of) -> sa.Select:
-        query = (sa.select(Person.id, *(getattr(Person, f"{name}_ct") for name in NAMES))
-                 .where(Person.merged_into_id.is_(None)))
+        query = (sa.select(persons.id, *(persons[name] for name in NAMES))
+                 .where(persons.merged_into_id.is_(None)))
         for word in words:
-            query = query.where(Person.id.in_(
-                sa.select(PersonSearchKey.person_id).where(
-                    PersonSearchKey.value.in_(values_of(word)))))
+            query = query.where(persons.id.in_(
+                sa.select(keys.person_id).where(keys.value.in_(values_of(word)))))
         if birth is not None:
-            query = query.where(Person.birth_date_index == birth_key(birth))
+            query = query.where(persons.birth_date_index == birth_key(birth))
         # No ORDER BY: with one, PostgreSQL must find and sort every match of a common name
         # before the LIMIT (125 ms p95 at 1 M persons, BENCHMARKS.md); without, it stops at the
         # cap. When the cap cuts, the agent is asked to narrow the search anyway.
@@ -106,7 +109,7 @@ def _candidates(words: list[str], birth: date | None) -> tuple[list[Candidate], 
     if not truncated and sound_keys:
         query = matching(lambda w: [exact_keys[w]] + ([sound_keys[w]] if w in sound_keys else []))
         if exact:
-            query = query.where(Person.id.not_in([p.id for p in exact]))
+            query = query.where(persons.id.not_in([p.id for p in exact]))
         close = _decrypted(db.session.execute(query.limit(room + 1)))
         truncated = len(close) > room
         close = close[:room]
@@ -124,7 +127,7 @@ def _candidates(words: list[str], birth: date | None) -> tuple[list[Candidate], 
                          + slips[w])
         seen = [p.id for p in exact + close]
         if seen:
-            query = query.where(Person.id.not_in(seen))
+            query = query.where(persons.id.not_in(seen))
         near = _decrypted(db.session.execute(query.limit(room + 1)))
         truncated = len(near) > room
         near = near[:room]
@@ -154,9 +157,12 @@ def one_slip_away(word: str) -> set[str]:
 def _decrypted(rows) -> list[Candidate]:
     fields = [Person.__encrypted__[name] for name in NAMES]
     ring = key_ring()  # once: through Flask's proxy for each of 800 fields it cost 1.5 ms
-    return [Candidate(row_id, *(f.decrypt(row_id, token, ring)
-                                for f, token in zip(fields, tokens, strict=True)))
-            for row_id, *tokens in rows]
+    found = []
+    for row_id, *sealed in rows:
+        aad_id = str(row_id)  # once per row, not per field: a UUID's str() costs 1.5 µs
+        found.append(Candidate(row_id, *(f.decrypt(aad_id, token, ring)
+                                         for f, token in zip(fields, sealed, strict=True))))
+    return found
 
 
 def _load_persons(hits: list[Hit]) -> None:

@@ -37,6 +37,8 @@ TOKEN_VERSION = "v1"
 NONCE_BYTES = 12
 KEY_BYTES = 32
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
 class CryptoError(Exception):
@@ -143,7 +145,8 @@ class KeyRing:
         sealed = self._ciphers[self.active_id].encrypt(
             nonce, plaintext.encode("utf-8"), aad.encode("utf-8")
         )
-        body = base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+        body = binascii.b2a_base64(nonce + sealed, newline=False).translate(_TO_URLSAFE)
+        body = body.decode("ascii")
         return f"{self.active_prefix()}{body}"
 
     def decrypt(self, token: str, aad: str) -> str:
@@ -157,7 +160,8 @@ class KeyRing:
         if cipher is None:
             raise DecryptionError(f"key {key_id!r} is not in the key ring (needed for {aad})")
         try:
-            raw = base64.urlsafe_b64decode(body.encode("ascii"))
+            # urlsafe_b64decode, without its layers (half the time; a search decrypts 800)
+            raw = binascii.a2b_base64(body.encode("ascii").translate(_FROM_URLSAFE))
             plain = cipher.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad.encode("utf-8"))
         except (InvalidTag, ValueError, binascii.Error) as exc:
             raise DecryptionError(

@@ -2,8 +2,9 @@
 
 Each desk operation of ``bench/load.py`` is run ``--repeat`` times in this process, through
 Flask's test client (no network, no gunicorn: what the app itself costs), against the bench
-database of ``make bench`` (``passerelle_bench_<scale>``, which must exist). The time of every
-request is split into parts by timers wrapped around the functions that do each part; a part
+database of ``make bench`` (``passerelle_bench_<scale>``, which must exist), copied afresh from
+its generated template (``passerelle_bench_<scale>_generated``) when there is one. The time of
+every request is split into parts by timers wrapped around the functions that do each part; a part
 nested in another is counted once, in the innermost (the SQL a token lookup runs counts as SQL,
 not as authentication):
 
@@ -261,6 +262,11 @@ def main() -> None:
                       PASSERELLE_SEARCH_MAX_PER_MINUTE="1000000",
                       PASSERELLE_SEARCH_MAX_PER_DAY="100000000")
     os.environ.pop("DATABASE_REPLICA_URL", None)
+    # A fresh copy of the generated database, as ``make bench`` runs on: the requests profiled
+    # write visits and orientations, which piled up from one profile to the next on the same
+    # persons and inbox and slowed each profile a little more than the last.
+    if bench._exists(f"{args.pg}/postgres", f"passerelle_bench_{args.scale.lower()}_generated"):
+        bench.prepare(args.scale, dict(os.environ), f"{args.pg}/postgres", dsn)
     bench.clean_bare_rows(dsn)
     bench.reset_paces(dsn)
     config = bench.fixtures(dsn)

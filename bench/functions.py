@@ -17,7 +17,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -33,14 +32,9 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=5)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432")
     args = parser.parse_args()
-    dsn = f"{args.pg}/passerelle_bench_{args.scale.lower()}"
-    instance = Path(tempfile.gettempdir()) / f"passerelle-bench-{args.scale.lower()}"
-    if not (instance / "keys.json").exists():
-        sys.exit(f"no bench database of scale {args.scale}: run `make bench SCALE={args.scale}` "
-                 "(or bench/run.py --prepare-only) first")
-    os.environ.update(PASSERELLE_ENV="development", DATABASE_URL=dsn,
-                      PASSERELLE_INSTANCE_PATH=str(instance))
-    os.environ.pop("DATABASE_REPLICA_URL", None)
+    from bench.profile import use_bench_database
+
+    dsn = use_bench_database(args.scale, args.pg)
     os.chdir(ROOT)
 
     from app.accueil import search

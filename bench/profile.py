@@ -237,6 +237,23 @@ def bare_trivial(repeat: int) -> list[float]:
     return times
 
 
+def use_bench_database(scale: str, pg: str) -> str:
+    """Point this process's app at the bench database of ``scale`` (its DSN returned), with the
+    bench's settings (no second factor, the search's pace lifted); exit when there is none."""
+    dsn = f"{pg}/passerelle_bench_{scale.lower()}"
+    instance = Path(tempfile.gettempdir()) / f"passerelle-bench-{scale.lower()}"
+    if not (instance / "keys.json").exists():
+        sys.exit(f"no bench database of scale {scale}: run `make bench SCALE={scale}` "
+                 "(or bench/run.py --prepare-only) first")
+    os.environ.update(PASSERELLE_ENV="development", DATABASE_URL=dsn,
+                      PASSERELLE_INSTANCE_PATH=str(instance), PASSERELLE_MFA_REQUIRED_ROLES="",
+                      PASSERELLE_LOGIN_MAX_FAILURES_PER_ADDRESS="1000",
+                      PASSERELLE_SEARCH_MAX_PER_MINUTE="1000000",
+                      PASSERELLE_SEARCH_MAX_PER_DAY="100000000")
+    os.environ.pop("DATABASE_REPLICA_URL", None)
+    return dsn
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", default="100k")
@@ -251,17 +268,7 @@ def main() -> None:
 
     from bench import run as bench
 
-    dsn = f"{args.pg}/passerelle_bench_{args.scale.lower()}"
-    instance = Path(tempfile.gettempdir()) / f"passerelle-bench-{args.scale.lower()}"
-    if not (instance / "keys.json").exists():
-        sys.exit(f"no bench database of scale {args.scale}: run `make bench SCALE={args.scale}` "
-                 "(or bench/run.py --prepare-only) first")
-    os.environ.update(PASSERELLE_ENV="development", DATABASE_URL=dsn,
-                      PASSERELLE_INSTANCE_PATH=str(instance), PASSERELLE_MFA_REQUIRED_ROLES="",
-                      PASSERELLE_LOGIN_MAX_FAILURES_PER_ADDRESS="1000",
-                      PASSERELLE_SEARCH_MAX_PER_MINUTE="1000000",
-                      PASSERELLE_SEARCH_MAX_PER_DAY="100000000")
-    os.environ.pop("DATABASE_REPLICA_URL", None)
+    dsn = use_bench_database(args.scale, args.pg)
     # A fresh copy of the generated database, as ``make bench`` runs on: the requests profiled
     # write visits and orientations, which piled up from one profile to the next on the same
     # persons and inbox and slowed each profile a little more than the last.

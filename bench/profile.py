@@ -272,8 +272,7 @@ def main() -> None:
     # A fresh copy of the generated database, as ``make bench`` runs on: the requests profiled
     # write visits and orientations, which piled up from one profile to the next on the same
     # persons and inbox and slowed each profile a little more than the last.
-    if bench._exists(f"{args.pg}/postgres", f"passerelle_bench_{args.scale.lower()}_generated"):
-        bench.prepare(args.scale, dict(os.environ), f"{args.pg}/postgres", dsn)
+    bench.copy_generated(dict(os.environ), f"{args.pg}/postgres", dsn)
     bench.clean_bare_rows(dsn)
     bench.reset_paces(dsn)
     config = bench.fixtures(dsn)

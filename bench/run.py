@@ -59,6 +59,24 @@ def _exists(admin_dsn: str, db: str) -> bool:
             is not None
 
 
+def copy_generated(env: dict, admin_dsn: str, dsn: str) -> bool:
+    """Make the bench database a fresh copy of its generated template, upgraded to the code's
+    schema; False (nothing done) when there is no template or no keys yet."""
+    db = dsn.rsplit("/", 1)[1]
+    template = f"{db}_generated"
+    if not (_exists(admin_dsn, template)
+            and Path(env["PASSERELLE_INSTANCE_PATH"], "keys.json").exists()):
+        return False
+    started = time.monotonic()
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db}"')
+        conn.execute(f'CREATE DATABASE "{db}" TEMPLATE "{template}"')
+    print(f"database {db}: copied from {template} in {time.monotonic() - started:.0f} s")
+    sh([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], env, stdout=subprocess.DEVNULL,
+       stderr=subprocess.DEVNULL)  # the code may be newer
+    return True
+
+
 def prepare(scale: str, env: dict, admin_dsn: str, dsn: str) -> None:
     """The bench database as generated, at every run: generated once into
     ``passerelle_bench_<scale>_generated`` (a template nobody connects to), and copied from it
@@ -69,16 +87,8 @@ def prepare(scale: str, env: dict, admin_dsn: str, dsn: str) -> None:
     persons = SCALES[scale]
     db = dsn.rsplit("/", 1)[1]
     template = f"{db}_generated"
-    keys = Path(env["PASSERELLE_INSTANCE_PATH"], "keys.json")
     flask = [str(BIN / "flask"), "--app", "wsgi"]
-    if _exists(admin_dsn, template) and keys.exists():
-        started = time.monotonic()
-        with psycopg.connect(admin_dsn, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db}"')
-            conn.execute(f'CREATE DATABASE "{db}" TEMPLATE "{template}"')
-        print(f"database {db}: copied from {template} in {time.monotonic() - started:.0f} s")
-        sh(flask + ["db", "upgrade"], env, stdout=subprocess.DEVNULL,
-           stderr=subprocess.DEVNULL)  # the code may be newer
+    if copy_generated(env, admin_dsn, dsn):
         return
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{db}"')
